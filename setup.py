@@ -83,7 +83,8 @@ def _cythonize(exts):
     compiled = cythonize(
         exts,
         build_dir=STAGING,
-        include_path=[SPEEDUPS],
+        # the staging folder mirrors the package path, so Cython pairs each .py with its .pxd
+        include_path=[os.path.join(HERE, STAGING), SPEEDUPS],
         force=True,
         language_level=3,
         compiler_directives={

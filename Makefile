@@ -1,0 +1,51 @@
+# Everyday jobs.  Every target sets up what it needs from nothing: a virtualenv in .venv with the
+# package and its test/bench extras, the compiled speedups, and the Node peers (npm ci).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test test-pure bench bench-parser bench-e2e build lint clean
+
+demo: build node
+	$(PY) examples/demo.py
+
+test: build node
+	$(PY) -m pytest -q
+
+test-pure: $(STAMP) node
+	SIOCLIENT_NO_EXTENSIONS=1 $(PY) -m pytest -q
+
+bench: bench-parser bench-e2e
+
+bench-parser: build node
+	$(PY) benchmarks/parser.py
+
+bench-e2e: build node
+	$(PY) benchmarks/e2e.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check sioclient tests benchmarks examples setup.py
+	$(VENV)/bin/ruff format --check sioclient tests benchmarks examples setup.py
+
+$(STAMP): pyproject.toml setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q "Cython>=3.0.10"
+	$(PY) -m pip install -q -e ".[test,bench]"
+	touch $(STAMP)
+
+# The compiled twins are rebuilt from the current sources every time (a few seconds), so that a
+# stale extension can never hide behind an edited .py.  A build failure is an error here.
+build: $(STAMP)
+	SIOCLIENT_REQUIRE_EXTENSIONS=1 $(PY) setup.py -q build_ext --inplace
+
+node: tests/node/node_modules/.package-lock.json
+
+tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
+	npm ci --prefix tests/node --no-audit --no-fund
+	touch $@
+
+clean:
+	rm -rf build $(VENV) tests/node/node_modules
+	find sioclient -name '*.so' -delete

@@ -1,0 +1,95 @@
+# Types for sioclient/core/_sioparser_py.py, compiled as sioclient.core._sioparser_c
+# (Cython pure-Python mode: the .py is the source, these declarations augment it).
+
+cimport cython
+
+cdef object jsoncodec
+cdef object Packet
+cdef object ProtocolError
+
+cdef int _MAX_ENCODE_DEPTH
+cdef Py_ssize_t _MAX_ID_DIGITS
+cdef Py_ssize_t _MAX_ATTACHMENT_DIGITS
+
+cdef int _CONNECT
+cdef int _DISCONNECT
+cdef int _EVENT
+cdef int _ACK
+cdef int _CONNECT_ERROR
+cdef int _BINARY_EVENT
+cdef int _BINARY_ACK
+
+cdef tuple _TYPE_STR
+cdef frozenset _RESERVED
+
+cdef object _odumps
+cdef object _oloads
+cdef object _OOPTS
+cdef object _std_dumps
+cdef object _std_loads
+cdef object _object_new
+
+@cython.locals(raw=bytes)
+cdef str _dumps(object obj)
+
+cdef object _loads(str text)
+
+cdef object _packet(int ptype, str nsp, object data, object pid, Py_ssize_t attachments)
+
+cdef bint _is_binary(object obj)
+
+@cython.final
+cdef class _Attachments:
+    cdef public list buffers
+
+    @cython.locals(buffers=list)
+    cpdef dict add(self, object obj)
+
+cdef bint _has_bin(object obj, int depth, int max_depth) except -1
+
+cpdef bint has_binary(object data, int max_depth=*) except -1
+
+@cython.locals(n=Py_ssize_t, i=Py_ssize_t, copy=list, dcopy=dict)
+cdef object _deconstruct(object obj, list buffers, int depth)
+
+@cython.locals(buffers=list)
+cpdef tuple deconstruct(object data)
+
+cdef Py_ssize_t _placeholder_num(dict obj, Py_ssize_t count) except -2
+
+@cython.locals(n=Py_ssize_t, i=Py_ssize_t, num=Py_ssize_t)
+cdef int _replace(object node, list buffers, Py_ssize_t count, int depth, int max_depth) except -1
+
+@cython.locals(count=Py_ssize_t, num=Py_ssize_t)
+cpdef object reconstruct(object data, list buffers, int max_depth=*)
+
+@cython.locals(hook=_Attachments, raw=bytes, buffers=list)
+cdef tuple _dumps_event(object data)
+
+@cython.locals(ptype=int, buffers=list, head=str, body=str, text=str, out=list)
+cpdef list encode(object packet, int protocol)
+
+cdef class Encoder:
+    cdef readonly int protocol
+    cpdef list encode(self, object packet)
+
+cdef bint _valid_event(object data, int protocol)
+
+cdef int _check_payload(int ptype, object data, bint has_data, int protocol, str text) except -1
+
+@cython.locals(n=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t, c=Py_UCS4, ptype=int,
+               count=Py_ssize_t, attachments=Py_ssize_t, ack="long long", has_data=bint)
+cpdef object decode_text(str text, int protocol, Py_ssize_t max_attachments=*)
+
+cdef class Decoder:
+    cdef readonly int protocol
+    cdef readonly Py_ssize_t max_attachments
+    cdef readonly int max_depth
+    cdef object _pending
+    cdef list _buffers
+    cdef Py_ssize_t _due
+
+    cpdef reset(self)
+
+    @cython.locals(buffers=list)
+    cpdef list feed(self, object message)

@@ -1,0 +1,512 @@
+"""HOT: the packet <-> mapping conversion of socket.io-msgpack-parser and socket.io-json-parser.
+
+Both npm packages put the whole packet in one object (``{type, data, id, nsp}``), serialised by
+notepack.io or ``JSON.stringify``.  This module builds that object from a packet, validates a
+decoded one as the npm decoders do, and, for msgpack, makes the encoding byte-identical to
+notepack.io's:
+
+- key order: the order in which socket.io-client builds its packets (``type, data, id, nsp``;
+  an ACK is ``type, id, data, nsp``); absent keys are left out, never written as nil;
+- a float that is a whole number is written as an integer (JavaScript has one number type);
+- inside data, keys that are array indices come first, in ascending order, as in a JS object;
+- ``datetime`` travels as notepack's Date (fixext 8, type 0, milliseconds).
+
+Decoding maps notepack's extensions back: fixext 1 type 0 (``undefined``) -> None, fixext 8
+type 0 (Date) -> aware ``datetime``, ext 8/16/32 type 0 (ArrayBuffer) -> bytes, any other
+extension -> ``[type, bytes]``.  Before msgpack builds anything, :func:`scan` walks the headers
+once: it bounds the nesting depth, checks every length against the bytes that remain, and tells
+the extension hook which header each type-0 extension had (msgpack's hook only sees the payload).
+
+This file is also compiled by Cython (typed by ``_speedups/_msgpack_c.pxd``); keep it free of
+generators and closures.
+"""
+
+from __future__ import annotations
+
+import datetime
+import struct
+
+import msgpack
+
+from ..exceptions import ProtocolError
+from .packet import Packet
+
+CONNECT = 0
+DISCONNECT = 1
+EVENT = 2
+ACK = 3
+CONNECT_ERROR = 4
+BINARY_EVENT = 5
+BINARY_ACK = 6
+
+#: which npm package's checks apply to a decoded map
+FLAVOUR_JSON = 0
+FLAVOUR_MSGPACK = 1
+
+#: deepest nesting of arrays/maps accepted, the packet map itself counting as one level
+MAX_DEPTH = 100
+
+# notepack writes any whole number in the 64-bit integer formats; beyond them it corrupts the
+# value, so such floats stay floats here.
+_INT_MIN = -(2**63)
+_UINT_MAX = 2**64 - 1
+_INDEX_MAX = 2**32 - 2  # largest array index of a JS object key
+
+# kinds of type-0 extensions, as recorded by scan()
+_EXT_UNDEFINED = 0  # fixext 1
+_EXT_DATE = 1  # fixext 8
+_EXT_BUFFER = 2  # ext 8/16/32: an ArrayBuffer
+_EXT_OTHER = 3  # fixext 2/4/16 of type 0: notepack returns [0, bytes]
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_MS = datetime.timedelta(milliseconds=1)
+_I64 = struct.Struct(">q")
+
+
+class _Undefined:
+    """JavaScript's ``undefined`` read from the wire (notepack's fixext 1 of type 0)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNDEFINED"
+
+
+UNDEFINED = _Undefined()
+
+
+# ---------------------------------------------------------------------------------------------
+# encoding
+
+
+def _is_index_key(key):
+    # "0", "1", ... "4294967294" without leading zeros: JS objects list these first, ascending.
+    n = len(key)
+    if n == 0 or n > 10 or not key.isdigit() or not key.isascii():
+        return False
+    if n > 1 and key[0] == "0":
+        return False
+    return int(key) <= _INDEX_MAX
+
+
+def _norm_key(key):
+    if type(key) is str:
+        return key
+    if isinstance(key, str):
+        return str(key)
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return str(key)
+    if key is None:
+        return "null"
+    raise TypeError(f"cannot encode a map key of type {type(key).__name__}")
+
+
+def _norm_dict(value, depth):
+    changed = False
+    has_index = False
+    items = []
+    for key, item in value.items():
+        k = _norm_key(key)
+        v = _norm(item, depth)
+        if k is not key or v is not item:
+            changed = True
+        if not has_index and "0" <= k[:1] <= "9" and _is_index_key(k):
+            has_index = True
+        items.append((k, v))
+    if has_index:
+        index = []
+        named = []
+        for pair in items:
+            if _is_index_key(pair[0]):
+                index.append((int(pair[0]), pair[0], pair[1]))
+            else:
+                named.append(pair)
+        index.sort()
+        out = {}
+        for entry in index:
+            out[entry[1]] = entry[2]
+        for pair in named:
+            out[pair[0]] = pair[1]
+        return out
+    if not changed:
+        return value
+    return dict(items)
+
+
+def _norm_list(value, depth):
+    out = None
+    n = len(value)
+    i = 0
+    while i < n:
+        item = value[i]
+        v = _norm(item, depth)
+        if v is not item and out is None:
+            out = list(value[:i])
+        if out is not None:
+            out.append(v)
+        i += 1
+    if out is not None:
+        return out
+    return value
+
+
+def _norm(value, depth):
+    """``value`` as notepack would see it; the same object when nothing had to change."""
+    t = type(value)
+    if t is str or t is bool or value is None or t is bytes:
+        return value
+    if t is int:
+        if value < _INT_MIN or value > _UINT_MAX:
+            raise ValueError(f"integer {value} does not fit in 64 bits")
+        return value
+    if t is float:
+        if value.is_integer() and _INT_MIN <= value <= _UINT_MAX:
+            return int(value)
+        return value
+    if t is list or t is tuple:
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"data nested deeper than {MAX_DEPTH} levels")
+        return _norm_list(value, depth + 1)
+    if t is dict:
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"data nested deeper than {MAX_DEPTH} levels")
+        return _norm_dict(value, depth + 1)
+    return _norm_other(value, depth)
+
+
+def _norm_other(value, depth):
+    # Subclasses and the less common types, off the fast path.
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return _norm(int(value), depth)
+    if isinstance(value, float):
+        return _norm(float(value), depth)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            raise ValueError("cannot encode a naive datetime (give it a tzinfo)")
+        ms = (value - _EPOCH) // _MS
+        return msgpack.ExtType(0, _I64.pack(ms))
+    if isinstance(value, (list, tuple)):
+        return _norm(list(value), depth)
+    if isinstance(value, dict):
+        return _norm(dict(value), depth)
+    raise TypeError(f"cannot encode a value of type {type(value).__name__}")
+
+
+def packet_map(ptype, nsp, data, pid, normalise):
+    """The packet object as socket.io-client builds it; ``normalise`` for notepack parity."""
+    if normalise and data is not None:
+        data = _norm(data, 1)
+    out = {"type": ptype}
+    if ptype == ACK or ptype == BINARY_ACK:
+        if pid is not None:
+            out["id"] = pid
+        if data is not None:
+            out["data"] = data
+    else:
+        if data is not None:
+            out["data"] = data
+        if pid is not None:
+            out["id"] = pid
+    out["nsp"] = nsp
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# decoding
+
+
+def _fail(message, raw):
+    raise ProtocolError(message, raw)
+
+
+def _need(pos, n, end, raw):
+    if n > end - pos:
+        _fail("truncated msgpack message", raw)
+
+
+def _u32(buf, pos):
+    # the first byte is widened (typed in the .pxd) before the shift: 0x80 << 24 overflows a C int
+    hi = buf[pos]
+    return (hi << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+
+
+def _skip_items(buf, pos, end, count, depth, kinds, raw):
+    """Walks ``count`` msgpack objects from ``pos``; returns the position after them."""
+    if depth > MAX_DEPTH:
+        _fail(f"msgpack data nested deeper than {MAX_DEPTH} levels", raw)
+    # every object takes at least one byte: a count larger than what remains is a lie
+    if count > end - pos:
+        _fail("msgpack container announces more items than the message holds", raw)
+    while count > 0:
+        count -= 1
+        if pos >= end:
+            _fail("truncated msgpack message", raw)
+        b = buf[pos]
+        pos += 1
+        n = 0
+        if b < 0x80 or b >= 0xE0:  # positive / negative fixint
+            continue
+        if b < 0x90:  # fixmap
+            pos = _skip_items(buf, pos, end, (b & 0x0F) * 2, depth + 1, kinds, raw)
+            continue
+        if b < 0xA0:  # fixarray
+            pos = _skip_items(buf, pos, end, b & 0x0F, depth + 1, kinds, raw)
+            continue
+        if b < 0xC0:  # fixstr
+            n = b & 0x1F
+            _need(pos, n, end, raw)
+            pos += n
+            continue
+        if b == 0xC0 or b == 0xC2 or b == 0xC3:
+            continue
+        if b == 0xC4 or b == 0xD9:  # bin 8, str 8
+            _need(pos, 1, end, raw)
+            n = buf[pos]
+            pos += 1
+        elif b == 0xC5 or b == 0xDA:  # bin 16, str 16
+            _need(pos, 2, end, raw)
+            n = (buf[pos] << 8) | buf[pos + 1]
+            pos += 2
+        elif b == 0xC6 or b == 0xDB:  # bin 32, str 32
+            _need(pos, 4, end, raw)
+            n = _u32(buf, pos)
+            pos += 4
+        elif b == 0xC7 or b == 0xC8 or b == 0xC9:  # ext 8/16/32
+            if b == 0xC7:
+                _need(pos, 2, end, raw)
+                n = buf[pos]
+                pos += 1
+            elif b == 0xC8:
+                _need(pos, 3, end, raw)
+                n = (buf[pos] << 8) | buf[pos + 1]
+                pos += 2
+            else:
+                _need(pos, 5, end, raw)
+                n = _u32(buf, pos)
+                pos += 4
+            if buf[pos] == 0:
+                kinds.append(_EXT_BUFFER)
+            pos += 1
+        elif b == 0xCA:  # float 32
+            n = 4
+        elif b == 0xCB:  # float 64
+            n = 8
+        elif b == 0xCC or b == 0xD0:  # (u)int 8
+            n = 1
+        elif b == 0xCD or b == 0xD1:
+            n = 2
+        elif b == 0xCE or b == 0xD2:
+            n = 4
+        elif b == 0xCF or b == 0xD3:
+            n = 8
+        elif b >= 0xD4 and b <= 0xD8:  # fixext 1/2/4/8/16
+            _need(pos, 1, end, raw)
+            if buf[pos] == 0:
+                if b == 0xD4:
+                    kinds.append(_EXT_UNDEFINED)
+                elif b == 0xD7:
+                    kinds.append(_EXT_DATE)
+                else:
+                    kinds.append(_EXT_OTHER)
+            pos += 1
+            n = 1 << (b - 0xD4)
+        elif b == 0xDC or b == 0xDE:  # array 16, map 16
+            _need(pos, 2, end, raw)
+            n = (buf[pos] << 8) | buf[pos + 1]
+            pos += 2
+            pos = _skip_items(buf, pos, end, n * 2 if b == 0xDE else n, depth + 1, kinds, raw)
+            continue
+        elif b == 0xDD or b == 0xDF:  # array 32, map 32
+            _need(pos, 4, end, raw)
+            n = _u32(buf, pos)
+            pos += 4
+            pos = _skip_items(buf, pos, end, n * 2 if b == 0xDF else n, depth + 1, kinds, raw)
+            continue
+        else:  # 0xC1 is never used
+            _fail("invalid msgpack byte", raw)
+        _need(pos, n, end, raw)
+        pos += n
+    return pos
+
+
+def scan(buf):
+    """Checks the structure of one msgpack message; the kinds of its type-0 extensions."""
+    kinds = []
+    end = len(buf)
+    if end == 0:
+        _fail("empty msgpack message", buf)
+    pos = _skip_items(buf, 0, end, 1, 0, kinds, buf)
+    if pos != end:
+        _fail(f"{end - pos} trailing bytes after the msgpack message", buf)
+    return kinds
+
+
+class _ExtHook:
+    """msgpack's ext_hook, told by :func:`scan` which header each type-0 extension had."""
+
+    def __init__(self, kinds):
+        self.kinds = kinds
+        self.next = 0
+        self.undefined = False
+
+    def __call__(self, code, data):
+        if code != 0:
+            return [code, data]
+        kind = self.kinds[self.next]
+        self.next += 1
+        if kind == _EXT_BUFFER:
+            return data
+        if kind == _EXT_UNDEFINED:
+            self.undefined = True
+            return UNDEFINED
+        if kind == _EXT_DATE:
+            ms = _I64.unpack(data)[0]
+            try:
+                return _EPOCH + ms * _MS
+            except OverflowError:
+                raise ValueError("Date out of range") from None
+        return [0, data]
+
+
+def _ext_plain(code, data):
+    # Used when the message holds no type-0 extension at all.
+    return [code, data]
+
+
+def _replace_undefined(value):
+    # Inside data, JavaScript's undefined becomes None (as JSON.stringify would make it null).
+    if value is UNDEFINED:
+        return None
+    t = type(value)
+    if t is list:
+        n = len(value)
+        i = 0
+        while i < n:
+            value[i] = _replace_undefined(value[i])
+            i += 1
+    elif t is dict:
+        for key in value:
+            value[key] = _replace_undefined(value[key])
+    return value
+
+
+def unpack(buf):
+    """One msgpack message as notepack.io would decode it; ProtocolError on anything amiss."""
+    if type(buf) is not bytes:
+        buf = bytes(buf)
+    kinds = scan(buf)
+    n = len(buf)
+    hook = _ExtHook(kinds) if kinds else None
+    try:
+        obj = msgpack.unpackb(
+            buf,
+            raw=False,
+            use_list=True,
+            strict_map_key=True,
+            timestamp=3,
+            ext_hook=_ext_plain if hook is None else hook,
+            max_str_len=n,
+            max_bin_len=n,
+            max_array_len=n,
+            max_map_len=n,
+            max_ext_len=n,
+        )
+    except ProtocolError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - msgpack raises several types on bad input
+        message = f"invalid msgpack message ({exc.__class__.__name__}: {exc})"
+        raise ProtocolError(message, buf) from None
+    if hook is not None and hook.undefined and type(obj) is dict:
+        # undefined at the top level means "absent" (notepack writes a key whose value is
+        # undefined); inside data it reads as None
+        for key in list(obj):
+            if obj[key] is UNDEFINED:
+                del obj[key]
+            elif key == "data":
+                obj[key] = _replace_undefined(obj[key])
+    return obj
+
+
+def _as_int(value):
+    """``value`` as an int when JavaScript's Number.isInteger would accept it, else None."""
+    t = type(value)
+    if t is int:
+        return value
+    if t is float:
+        if value.is_integer():
+            return int(value)
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    return None
+
+
+def _data_valid(ptype, data, protocol, flavour):
+    if ptype == CONNECT:
+        if protocol == 4:
+            return data is UNDEFINED
+        return data is UNDEFINED or type(data) is dict
+    if ptype == DISCONNECT:
+        return data is UNDEFINED
+    if ptype == CONNECT_ERROR:
+        if protocol == 4:
+            return type(data) is str
+        if flavour == FLAVOUR_MSGPACK and type(data) is str:
+            return True
+        return type(data) is dict
+    if type(data) is not list:
+        return False
+    if ptype == EVENT or ptype == BINARY_EVENT:
+        # ours: an event without a name cannot be dispatched
+        return len(data) > 0
+    return True
+
+
+def map_to_packet(obj, protocol, flavour, raw):
+    """Validates a decoded packet object as the npm decoders do and returns the Packet."""
+    if type(obj) is not dict:
+        _fail("invalid packet type", raw)
+    ptype = _as_int(obj.get("type"))
+    if ptype is None or ptype < CONNECT or ptype > (BINARY_ACK if protocol == 4 else CONNECT_ERROR):
+        _fail("invalid packet type", raw)
+    nsp = obj.get("nsp")
+    if type(nsp) is not str:
+        _fail("invalid namespace", raw)
+    data = obj.get("data", UNDEFINED)
+    if not _data_valid(ptype, data, protocol, flavour):
+        _fail("invalid payload", raw)
+    pid = obj.get("id", UNDEFINED)
+    if pid is UNDEFINED:
+        pid = None
+    else:
+        pid = _as_int(pid)
+        if pid is None:
+            _fail("invalid packet id", raw)
+    if data is UNDEFINED:
+        data = None
+    return Packet(ptype, nsp, data, pid)
+
+
+def check_depth(value, limit, raw):
+    """Raises ProtocolError when ``value`` nests lists/dicts deeper than ``limit``."""
+    t = type(value)
+    if t is list:
+        if limit <= 0:
+            _fail(f"data nested deeper than {MAX_DEPTH} levels", raw)
+        for item in value:
+            check_depth(item, limit - 1, raw)
+    elif t is dict:
+        if limit <= 0:
+            _fail(f"data nested deeper than {MAX_DEPTH} levels", raw)
+        for item in value.values():
+            check_depth(item, limit - 1, raw)

@@ -1,0 +1,520 @@
+"""The socket.io-parser wire format (hot path; compiled with ``_speedups/_sioparser_c.pxd``).
+
+A packet is one text message ``<type>[<attachments>-][<nsp>,][<id>][<json>]`` followed, for
+BINARY_EVENT/BINARY_ACK, by ``<attachments>`` binary messages; the JSON holds a placeholder
+``{"_placeholder":true,"num":N}`` where attachment N belongs.
+
+Revision 4 is socket.io-parser 3.x (socket.io 2.x), revision 5 is 4.x (socket.io 3.x/4.x).
+What the decoder accepts per packet type follows their ``isPayloadValid``:
+
+========================  =====================================  ==========================
+type                      revision 4                             revision 5
+========================  =====================================  ==========================
+CONNECT                   absent, object, array or null          absent or object
+DISCONNECT                absent                                 absent
+CONNECT_ERROR (ERROR)     absent, string, object, array or null  absent, string or object
+EVENT, BINARY_EVENT       array whose first item is a string     the same, and the name is
+                          or a number                            not a reserved event name
+ACK                       absent or array                        absent or array
+BINARY_ACK                array                                  array
+========================  =====================================  ==========================
+
+Two rules are stricter than the JavaScript parsers, which accept these and then misbehave:
+an EVENT with no data at all (there is no name to dispatch) and a binary packet with no data
+are refused.  Bounds, checked before anything is built: the attachment count (``max_attachments``,
+at most 9 digits), the ack id (at most 16 digits), the nesting depth of a binary packet's data
+(``max_depth``: placeholders are searched without recursion, to that depth).  Every decoding
+error is a ``sioclient.ProtocolError``.
+
+This file is ordinary Python (the pure twin) and, unchanged, the source of the compiled module:
+no generators or closures; the types live in the .pxd.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sioclient.core import jsoncodec
+from sioclient.core.packet import Packet
+from sioclient.exceptions import ProtocolError
+
+#: default cap on the attachments of one binary packet (a peer could otherwise make the
+#: decoder hold an unbounded number of buffers)
+DEFAULT_MAX_ATTACHMENTS = 1000
+#: default cap on the nesting depth searched for placeholders in a binary packet; data nested
+#: deeper than this with binary inside is far more likely an attack than a real message
+DEFAULT_MAX_DEPTH = 32
+#: nesting depth beyond which ``deconstruct`` refuses the data to be sent
+ENCODE_MAX_DEPTH = 500
+MAX_ID_DIGITS = 16  # every id up to 2**53 (JavaScript's exact integers) fits
+MAX_ATTACHMENT_DIGITS = 9
+
+# C ints when compiled (the public names above stay Python objects)
+_MAX_ENCODE_DEPTH = ENCODE_MAX_DEPTH
+_MAX_ID_DIGITS = MAX_ID_DIGITS
+_MAX_ATTACHMENT_DIGITS = MAX_ATTACHMENT_DIGITS
+
+_CONNECT = 0
+_DISCONNECT = 1
+_EVENT = 2
+_ACK = 3
+_CONNECT_ERROR = 4
+_BINARY_EVENT = 5
+_BINARY_ACK = 6
+
+_TYPE_STR = ("0", "1", "2", "3", "4", "5", "6")
+
+#: event names socket.io-parser 4.x refuses to decode (they have a meaning of their own)
+RESERVED_EVENTS = frozenset(
+    ("connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener")
+)
+_RESERVED = RESERVED_EVENTS
+
+_odumps = jsoncodec.orjson_dumps
+_oloads = jsoncodec.orjson_loads
+_OOPTS = jsoncodec.ORJSON_OPTIONS
+_std_dumps = jsoncodec.std_dumps
+_std_loads = jsoncodec.std_loads
+_object_new = object.__new__
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON (jsoncodec's codec, inlined so that the common case costs no extra call)
+
+
+def _dumps(obj: Any) -> str:
+    if _odumps is not None:
+        try:
+            raw = _odumps(obj, option=_OOPTS)
+        except TypeError:
+            return _std_dumps(obj)
+        return raw.decode("utf-8")
+    return _std_dumps(obj)
+
+
+def _loads(text: str) -> Any:
+    if _oloads is not None:
+        try:
+            return _oloads(text)
+        except ValueError:
+            pass
+    try:
+        return _std_loads(text)
+    except ValueError as exc:
+        raise ProtocolError(f"invalid JSON payload ({exc})", text) from None
+
+
+def _packet(ptype: int, nsp: str, data: Any, pid: Any, attachments: int) -> Packet:
+    # Packet.__init__ is a Python frame that costs as much as the JSON decoding of a small
+    # event; filling the slots directly is several times cheaper (tests check the slot list).
+    packet = _object_new(Packet)
+    packet.type = ptype
+    packet.nsp = nsp
+    packet.data = data
+    packet.id = pid
+    packet.attachments = attachments
+    return packet
+
+
+# ---------------------------------------------------------------------------------------------
+# binary data: placeholders
+
+
+def _is_binary(obj: Any) -> bool:
+    return isinstance(obj, (bytes, bytearray, memoryview))
+
+
+class _Attachments:
+    """orjson's ``default`` hook while an event is written: each buffer met becomes a
+    placeholder, in the order the writer meets them (depth-first, list order, then dict
+    insertion order: socket.io-parser's order).  Binary detection and placeholder
+    substitution thus cost no walk of their own, and binary-free data no copy at all."""
+
+    def __init__(self) -> None:
+        self.buffers = None
+
+    def add(self, obj: Any) -> dict:
+        if not _is_binary(obj):
+            raise TypeError(f"Type is not JSON serializable: {type(obj).__name__}")
+        buffers = self.buffers
+        if buffers is None:
+            buffers = self.buffers = []
+        buffers.append(obj if type(obj) is bytes else bytes(obj))
+        return {"_placeholder": True, "num": len(buffers) - 1}
+
+
+def _has_bin(obj: Any, depth: int, max_depth: int) -> bool:
+    tp = type(obj)
+    if tp is str or tp is int or tp is float or tp is bool or obj is None:
+        return False
+    if tp is list or tp is tuple or tp is dict or isinstance(obj, (list, tuple, dict)):
+        if depth > max_depth:
+            raise ValueError(f"data nested deeper than {max_depth} levels")
+        for item in obj.values() if isinstance(obj, dict) else obj:
+            if _has_bin(item, depth + 1, max_depth):
+                return True
+        return False
+    return _is_binary(obj)
+
+
+def has_binary(data: Any, max_depth: int = ENCODE_MAX_DEPTH) -> bool:
+    """True when ``data`` holds bytes, bytearray or memoryview (``ValueError`` when its
+    containers nest deeper than ``max_depth``)."""
+    return _has_bin(data, 1, max_depth)
+
+
+def _deconstruct(obj: Any, buffers: list, depth: int) -> Any:
+    """``obj`` with its buffers replaced by placeholders; containers are copied only on the
+    paths that lead to a buffer, so data without binary comes back as the very same object."""
+    tp = type(obj)
+    if tp is str or tp is int or tp is float or tp is bool or obj is None:
+        return obj
+    if tp is list or tp is tuple or (tp is not dict and isinstance(obj, (list, tuple))):
+        if depth > _MAX_ENCODE_DEPTH:
+            raise ValueError(f"data nested deeper than {ENCODE_MAX_DEPTH} levels")
+        copy = None
+        n = len(obj)
+        for i in range(n):
+            item = obj[i]
+            new = _deconstruct(item, buffers, depth + 1)
+            if new is not item:
+                if copy is None:
+                    copy = list(obj)
+                copy[i] = new
+        if copy is None:
+            return obj
+        return copy
+    if tp is dict or isinstance(obj, dict):
+        if depth > _MAX_ENCODE_DEPTH:
+            raise ValueError(f"data nested deeper than {ENCODE_MAX_DEPTH} levels")
+        dcopy = None
+        for key, item in obj.items():
+            new = _deconstruct(item, buffers, depth + 1)
+            if new is not item:
+                if dcopy is None:
+                    dcopy = dict(obj)
+                dcopy[key] = new
+        if dcopy is None:
+            return obj
+        return dcopy
+    if _is_binary(obj):
+        buffers.append(obj if type(obj) is bytes else bytes(obj))
+        return {"_placeholder": True, "num": len(buffers) - 1}
+    return obj
+
+
+def deconstruct(data: Any) -> tuple:
+    """``(data_with_placeholders, buffers)``: every bytes/bytearray/memoryview in ``data`` is
+    replaced by ``{"_placeholder": True, "num": N}``, numbered depth-first (list order, then dict
+    insertion order); ``buffers`` holds them as ``bytes``.  ``data`` itself is never modified."""
+    buffers: list = []
+    return _deconstruct(data, buffers, 1), buffers
+
+
+def _placeholder_num(obj: dict, count: int) -> int:
+    """The attachment index of placeholder ``obj``, or -1 when ``obj`` is not a placeholder."""
+    if obj.get("_placeholder") is not True:
+        return -1
+    num = obj.get("num")
+    # bool is an int subclass; a negative index must not count from the end
+    if type(num) is not int or num < 0 or num >= count:
+        raise ProtocolError("illegal attachment placeholder", obj)
+    return num
+
+
+def _replace(node: Any, buffers: list, count: int, depth: int, max_depth: int) -> int:
+    # In place, on decoded JSON (exact lists and dicts).  The recursion is bounded by
+    # max_depth, checked first, so neither the Python nor the C stack can be exhausted.
+    if depth > max_depth:
+        raise ProtocolError(f"binary packet data nested deeper than {max_depth} levels")
+    if type(node) is list:
+        n = len(node)
+        for i in range(n):
+            item = node[i]
+            it = type(item)
+            if it is dict:
+                num = _placeholder_num(item, count)
+                if num >= 0:
+                    node[i] = buffers[num]
+                    continue
+            elif it is not list:
+                continue
+            _replace(item, buffers, count, depth + 1, max_depth)
+    else:
+        for key, item in node.items():
+            it = type(item)
+            if it is dict:
+                num = _placeholder_num(item, count)
+                if num >= 0:
+                    node[key] = buffers[num]  # an existing key: the dict keeps its size
+                    continue
+            elif it is not list:
+                continue
+            _replace(item, buffers, count, depth + 1, max_depth)
+    return 0
+
+
+def reconstruct(data: Any, buffers: list, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """``data`` (as decoded from JSON) with each placeholder replaced by its buffer; containers
+    are changed in place.  ProtocolError on a placeholder whose ``num`` is not an int in
+    ``range(len(buffers))`` or on nesting deeper than ``max_depth``."""
+    count = len(buffers)
+    tp = type(data)
+    if tp is dict:
+        num = _placeholder_num(data, count)
+        if num >= 0:
+            return buffers[num]
+    if tp is list or tp is dict:
+        _replace(data, buffers, count, 1, max_depth)
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# encoding
+
+
+def _dumps_event(data: Any) -> tuple:
+    """``(json, buffers or None)`` for the data of an EVENT/ACK, in one pass of the writer."""
+    if _odumps is not None:
+        hook = _Attachments()
+        try:
+            raw = _odumps(data, default=hook.add, option=_OOPTS)
+        except TypeError:
+            pass  # not for orjson (big integers, lone surrogates...): the slow path decides
+        else:
+            return raw.decode("utf-8"), hook.buffers
+    buffers: list = []
+    data = _deconstruct(data, buffers, 1)
+    return _std_dumps(data), (buffers if len(buffers) != 0 else None)
+
+
+def encode(packet: Packet, protocol: int) -> list:
+    """The Engine.IO messages that carry ``packet``: the text packet, then its attachments.
+
+    An EVENT/ACK whose data holds bytes, bytearray or memoryview goes out as a
+    BINARY_EVENT/BINARY_ACK with placeholders.  ``ValueError`` for a packet that cannot be
+    written (unknown type, negative or non-int id, a namespace with a comma, CONNECT data on
+    revision 4); ``TypeError`` for data JSON cannot hold.
+    """
+    tobj = packet.type
+    if type(tobj) is not int or tobj < 0 or tobj > 6:
+        raise ValueError(f"unknown packet type {tobj!r}")
+    ptype = tobj
+    nsp = packet.nsp
+    pid = packet.id
+    data = packet.data
+    buffers = None
+    body = ""
+    if data is not None:
+        if ptype == _EVENT or ptype == _ACK or ptype >= _BINARY_EVENT:
+            body, buffers = _dumps_event(data)
+            if buffers is not None and ptype < _BINARY_EVENT:
+                ptype += 3  # EVENT -> BINARY_EVENT, ACK -> BINARY_ACK
+        else:
+            if ptype == _CONNECT and protocol == 4:
+                raise ValueError("revision 4 (socket.io 2.x) CONNECT packets carry no data")
+            body = _dumps(data)
+    head = _TYPE_STR[ptype]
+    if ptype >= _BINARY_EVENT:
+        head = f"{head}{0 if buffers is None else len(buffers)}-"
+    if pid is not None and (type(pid) is not int or pid < 0):
+        raise ValueError(f"invalid ack id {pid!r}")
+    # one allocation per packet: each branch builds the text in a single concatenation
+    if nsp is None or nsp == "/":
+        if pid is None:
+            text = head + body
+        else:
+            text = f"{head}{pid}{body}"
+    else:
+        if type(nsp) is not str or "," in nsp:
+            raise ValueError(f"invalid namespace {nsp!r}")
+        if pid is None:
+            text = f"{head}{nsp},{body}"
+        else:
+            text = f"{head}{nsp},{pid}{body}"
+    if buffers is None:
+        return [text]
+    out = [text]
+    out.extend(buffers)
+    return out
+
+
+class Encoder:
+    """``encode`` bound to one protocol revision (a compiled method when compiled)."""
+
+    def __init__(self, protocol: int = 5) -> None:
+        if protocol != 4 and protocol != 5:
+            raise ValueError(f"unknown Socket.IO protocol revision {protocol!r}")
+        self.protocol = protocol
+
+    def encode(self, packet: Packet) -> list:
+        return encode(packet, self.protocol)
+
+
+# ---------------------------------------------------------------------------------------------
+# decoding
+
+
+def _valid_event(data: Any, protocol: int) -> bool:
+    if type(data) is not list or len(data) == 0:
+        return False
+    name = data[0]
+    tn = type(name)
+    if tn is str:
+        return protocol == 4 or name not in _RESERVED
+    return tn is int or tn is float
+
+
+def _check_payload(ptype: int, data: Any, has_data: bool, protocol: int, text: str) -> int:
+    if ptype == _EVENT or ptype == _BINARY_EVENT:
+        if has_data and _valid_event(data, protocol):
+            return 0
+    elif ptype == _ACK:
+        if not has_data or type(data) is list:
+            return 0
+    elif ptype == _BINARY_ACK:
+        if has_data and type(data) is list:
+            return 0
+    elif ptype == _CONNECT:
+        if not has_data or type(data) is dict:
+            return 0
+        if protocol == 4 and (data is None or type(data) is list):
+            return 0
+    elif ptype == _DISCONNECT:
+        if not has_data:
+            return 0
+    else:  # CONNECT_ERROR
+        td = type(data)
+        if not has_data or td is str or td is dict:
+            return 0
+        if protocol == 4 and (data is None or td is list):
+            return 0
+    raise ProtocolError("invalid payload", text)
+
+
+def decode_text(text: str, protocol: int, max_attachments: int = DEFAULT_MAX_ATTACHMENTS) -> Packet:
+    """One text message as a Packet; binary packets keep their placeholders and carry their
+    attachment count in ``packet.attachments``."""
+    n = len(text)
+    if n == 0:
+        raise ProtocolError("empty packet", text)
+    c = text[0]
+    if c < "0" or c > "6":
+        raise ProtocolError("unknown packet type", text)
+    ptype = ord(c) - 48
+    i = 1
+    attachments = 0
+    if ptype == _BINARY_EVENT or ptype == _BINARY_ACK:
+        count = 0
+        while i < n:
+            c = text[i]
+            if c < "0" or c > "9":
+                break
+            if i > _MAX_ATTACHMENT_DIGITS:
+                raise ProtocolError("attachment count too long", text)
+            count = count * 10 + (ord(c) - 48)
+            i += 1
+        if i == 1 or i >= n or text[i] != "-":
+            raise ProtocolError("illegal attachment count", text)
+        if count > max_attachments:
+            raise ProtocolError(f"more than {max_attachments} attachments", text)
+        attachments = count
+        i += 1
+    nsp = "/"
+    if i < n and text[i] == "/":
+        start = i
+        while i < n and text[i] != ",":
+            i += 1
+        nsp = text[start:i]
+        i += 1  # the comma (or the end)
+    pid = None
+    if i < n:
+        c = text[i]
+        if "0" <= c <= "9":
+            start = i
+            ack = 0
+            while i < n:
+                c = text[i]
+                if c < "0" or c > "9":
+                    break
+                if i - start >= _MAX_ID_DIGITS:
+                    raise ProtocolError("ack id too long", text)
+                ack = ack * 10 + (ord(c) - 48)
+                i += 1
+            pid = ack
+    data = None
+    has_data = i < n
+    if has_data:
+        data = _loads(text[i:])
+    _check_payload(ptype, data, has_data, protocol, text)
+    return _packet(ptype, nsp, data, pid, attachments)
+
+
+class Decoder:
+    """The decoder of one connection: text packets and the attachments that follow them.
+
+    ``feed(message)`` takes one Engine.IO message (``str`` for text, ``bytes``-like for an
+    attachment) and returns the packets it completed.  A binary packet comes back whole, its
+    type as on the wire (BINARY_EVENT stays BINARY_EVENT).  Text while attachments are pending,
+    or an attachment when none is, is a ProtocolError; after any error the decoder starts over.
+    """
+
+    def __init__(
+        self,
+        protocol: int = 5,
+        max_attachments: int = DEFAULT_MAX_ATTACHMENTS,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+    ) -> None:
+        if protocol != 4 and protocol != 5:
+            raise ValueError(f"unknown Socket.IO protocol revision {protocol!r}")
+        if max_attachments < 0 or max_depth < 1:
+            raise ValueError("max_attachments must be >= 0 and max_depth >= 1")
+        self.protocol = protocol
+        self.max_attachments = max_attachments
+        self.max_depth = max_depth
+        self._pending = None
+        self._buffers = None
+        self._due = 0
+
+    @property
+    def pending(self) -> bool:
+        """True while a binary packet waits for attachments."""
+        return self._pending is not None
+
+    def reset(self) -> None:
+        """Drop a partly received binary packet (e.g. when the connection closes)."""
+        self._pending = None
+        self._buffers = None
+
+    def feed(self, message: Any) -> list:
+        if type(message) is str:
+            if self._pending is not None:
+                self.reset()
+                raise ProtocolError("text message while binary attachments are due", message)
+            packet = decode_text(message, self.protocol, self.max_attachments)
+            ptype = packet.type
+            if ptype != _BINARY_EVENT and ptype != _BINARY_ACK:
+                return [packet]
+            if packet.attachments == 0:
+                # nothing to wait for; a placeholder here can only be an error
+                _replace(packet.data, [], 0, 1, self.max_depth)
+                return [packet]
+            self._pending = packet
+            self._buffers = []
+            self._due = packet.attachments
+            return []
+        if isinstance(message, (bytes, bytearray, memoryview)):
+            packet = self._pending
+            if packet is None:
+                raise ProtocolError("binary message with no packet awaiting attachments", message)
+            buffers = self._buffers
+            buffers.append(message if type(message) is bytes else bytes(message))
+            if len(buffers) < self._due:
+                return []
+            self.reset()
+            _replace(packet.data, buffers, len(buffers), 1, self.max_depth)
+            return [packet]
+        if isinstance(message, str):
+            return self.feed(str(message))
+        self.reset()
+        raise ProtocolError(f"unsupported message type {type(message).__name__}")

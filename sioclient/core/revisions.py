@@ -1,0 +1,118 @@
+"""Everything that differs between the two protocol generations, in one place.
+
+=====================  ===============================  ===============================
+                       ``EIO3``                         ``EIO4``
+=====================  ===============================  ===============================
+servers                socket.io 2.x (and 3.x/4.x       socket.io 3.x and 4.x
+                       with ``allowEIO3``)
+``EIO`` query value    ``3``                            ``4``
+Socket.IO revision     4                                5
+heartbeat              the client pings every           the server pings; the client
+                       ``pingInterval`` and expects     answers pong and expects the next
+                       pong within ``pingTimeout``      ping within interval + timeout
+binary WebSocket       type byte + data                 the raw bytes (always a message)
+frame
+polling payload        ``<len>:<packet>``, len in       packets joined by ``\\x1e``
+                       UTF-16 units; binary as
+                       ``b<type><base64>`` or the
+                       XHR2 binary framing
+``b64=1`` query        the server base64-encodes        ignored for polling (always
+                       binary in polling answers        base64); ``b64`` still makes a
+                       (else it sends XHR2 framing)     WebSocket send base64 text
+namespace ``/``        the server connects it by        the client must send ``40``
+                       itself (``40`` arrives unasked)
+=====================  ===============================  ===============================
+
+A 4.x server closes a client that pings in the wrong direction, so the heartbeat direction must
+follow the revision actually spoken, never the one first asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import _accel
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One protocol generation.  The codec methods use the hot module in use at call time."""
+
+    #: Engine.IO revision, also the value of the ``EIO`` query parameter
+    eio: int
+    #: Socket.IO protocol revision spoken over it
+    sio: int
+    #: True: the client sends the pings (revision 3); False: the server does (revision 4)
+    client_pings: bool
+    #: True: a binary WebSocket frame starts with the packet type byte
+    binary_type_byte: bool
+    #: the separator of a polling payload, or None for length-prefixed framing
+    payload_separator: str | None
+    #: True: the server may answer a polling GET in the XHR2 binary framing unless b64=1
+    binary_polling: bool
+    #: True: the server connects the default namespace on its own
+    auto_connects_default_namespace: bool
+
+    @property
+    def query_value(self) -> str:
+        return str(self.eio)
+
+    def encode_packet(self, ptype: int, data: Any, binary_ok: bool = True) -> Any:
+        return _accel.load("eio").encode_packet(ptype, data, self.eio, binary_ok)
+
+    def decode_packet(self, frame: Any) -> tuple:
+        return _accel.load("eio").decode_packet(frame, self.eio)
+
+    def encode_payload(self, packets: list, b64: bool = True) -> Any:
+        return _accel.load("eio").encode_payload(packets, self.eio, b64)
+
+    def decode_payload(self, body: Any, max_payload: int | None = None) -> list:
+        return _accel.load("eio").decode_payload(body, self.eio, max_payload)
+
+    def payload_item_size(self, ptype: int, data: Any) -> int:
+        return _accel.load("eio").payload_item_size(ptype, data, self.eio)
+
+
+EIO3 = Revision(
+    eio=3,
+    sio=4,
+    client_pings=True,
+    binary_type_byte=True,
+    payload_separator=None,
+    binary_polling=True,
+    auto_connects_default_namespace=True,
+)
+EIO4 = Revision(
+    eio=4,
+    sio=5,
+    client_pings=False,
+    binary_type_byte=False,
+    payload_separator="\x1e",
+    binary_polling=False,
+    auto_connects_default_namespace=False,
+)
+
+_BY_EIO = {3: EIO3, 4: EIO4}
+_BY_SIO = {4: EIO3, 5: EIO4}
+
+
+def by_eio(eio: int) -> Revision:
+    """The revision for an ``EIO`` value (3 or 4)."""
+    try:
+        return _BY_EIO[eio]
+    except KeyError:
+        raise ValueError(f"unknown Engine.IO revision {eio!r} (expected 3 or 4)") from None
+
+
+def by_protocol(protocol: int) -> Revision:
+    """The revision that carries Socket.IO protocol revision ``protocol`` (4 or 5)."""
+    try:
+        return _BY_SIO[protocol]
+    except KeyError:
+        raise ValueError(
+            f"unknown Socket.IO protocol revision {protocol!r} (expected 4 or 5)"
+        ) from None
+
+
+__all__ = ["EIO3", "EIO4", "Revision", "by_eio", "by_protocol"]

@@ -1,0 +1,580 @@
+"""The Engine: one Engine.IO connection driven over gevent.
+
+Every protocol decision lives in the sans-I/O :class:`sioclient.core.session.Session`; this
+module owns the sockets, the greenlets and the clock, and reports to a listener (the Manager):
+``on_engine_open(engine)``, ``on_engine_message(data)``, ``on_engine_close(reason, error)``,
+``on_engine_error(error)`` (the connection could not be opened), ``on_engine_ping()`` and
+``on_engine_pong(latency_ms)``.  Listener methods are called from the Engine's greenlets.
+
+Greenlets per connection (bounded): a *driver* that runs the session's timers (heartbeat,
+detection, probe deadline), and a *reader* (the long-polling GET loop, or the WebSocket receive
+loop).  Polling adds a short-lived *poster* while a POST is in flight, and an upgrade a *prober*
+whose WebSocket becomes the reader once the upgrade completes.  Sends on WebSocket are written
+from the caller's greenlet (no switch on the hot path), serialised by a lock so that the order
+of ``send()`` calls is the order on the wire.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Sequence, Union
+from urllib.parse import quote
+
+import gevent
+import gevent.event
+import gevent.lock
+
+from .core import session as S
+from .exceptions import ConnectionError, ProtocolError, SocketIOError
+from .transports import websocket as ws_mod
+from .transports.cookies import CookieJar
+from .transports.http import HTTPClient, parse_url
+from .transports.tls import create_ssl_context
+
+logger = logging.getLogger("sioclient.engine")
+
+Frame = Union[str, bytes]
+
+monotonic = time.monotonic
+
+# engine.io-client keeps this per process ("priorWebsocketSuccess"): with remember_upgrade, a
+# later connection goes straight to WebSocket once one upgrade succeeded.
+_prior_websocket_success = False
+
+# bounds on waiting for polling to pause during the upgrade (the server ends the pending GET
+# with a noop within ~100 ms of the probe)
+_PAUSE_TIMEOUT = 10.0
+
+
+def _encode_query(params: dict) -> str:
+    parts = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        parts.append(f"{quote(str(key), safe='')}={quote(str(value), safe='-_.!~*()')}")
+    return "&".join(parts)
+
+
+class Engine:
+    """One Engine.IO session over gevent (see the module docstring)."""
+
+    def __init__(
+        self, url: str, opts: dict, listener: Any, cookies: CookieJar | None = None
+    ) -> None:
+        secure, host, port, _ = parse_url(url)
+        self.url = url
+        self.secure = secure
+        self.host = host
+        self.port = port
+        self.opts = opts
+        self.listener = listener
+        self.cookies = cookies if cookies is not None else CookieJar()
+        self.id: str | None = None
+        self.transport: str | None = None
+        self.protocol: int | None = None
+        self.ping_interval: float | None = None
+        self.ping_timeout: float | None = None
+        self.ready_state = "closed"
+
+        self._session: S.Session | None = None
+        self._ssl_context: Any = None
+        self._http: HTTPClient | None = None
+        self._ws: ws_mod.WebSocket | None = None
+        self._probe_ws: ws_mod.WebSocket | None = None
+        self._reader: gevent.Greenlet | None = None
+        self._driver: gevent.Greenlet | None = None
+        self._poster: gevent.Greenlet | None = None
+        self._prober: gevent.Greenlet | None = None
+        self._wake = gevent.event.Event()
+        self._write_lock = gevent.lock.RLock()
+        self._finished = False  # the listener got its final report
+        self._opened = False
+
+    # ------------------------------------------------------------------ public
+
+    def open(self) -> None:
+        """Start connecting in the background; the listener hears how it went."""
+        if self.ready_state != "closed" or self._finished:
+            return
+        opts = self.opts
+        transports = list(opts.get("transports") or ("polling", "websocket"))
+        first = transports[0]
+        if (
+            opts.get("remember_upgrade")
+            and _prior_websocket_success
+            and "websocket" in transports
+        ):
+            first = "websocket"
+        self._session = S.Session(
+            protocol=opts.get("protocol"),
+            transports=tuple(transports),
+            upgrade=bool(opts.get("upgrade", True)),
+            force_base64=bool(opts.get("force_base64", False)),
+            timestamp_requests=bool(opts.get("timestamp_requests", True)),
+            timestamp_param=opts.get("timestamp_param") or "t",
+        )
+        self._session.begin(first)
+        self.transport = first
+        self.ready_state = "opening"
+        self._driver = gevent.spawn(self._drive)
+        self._reader = gevent.spawn(self._run_polling if first == "polling" else self._run_ws)
+
+    def send(self, messages: Sequence[Frame], compress: bool = True) -> None:
+        """Queue the Engine.IO messages of one Socket.IO packet and write them out."""
+        s = self._session
+        if s is None or self.ready_state not in ("open", "opening"):
+            return
+        with self._write_lock:
+            for m in messages:
+                s.send_message(m)
+            self._flush(compress)
+
+    def close(self) -> None:
+        """Close the connection: the close packet goes out after what is queued."""
+        s = self._session
+        if s is None or self._finished:
+            return
+        self.ready_state = "closing"
+        with self._write_lock:
+            events = s.close()
+            self._flush_close()
+        self._process(events)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _ssl(self) -> Any:
+        if self.secure and self._ssl_context is None:
+            o = self.opts
+            self._ssl_context = create_ssl_context(
+                o.get("verify", True), o.get("cert"), o.get("key")
+            )
+        return self._ssl_context
+
+    def _headers(self, transport: str) -> dict:
+        o = self.opts
+        headers = dict(o.get("extra_headers") or {})
+        topts = (o.get("transport_options") or {}).get(transport) or {}
+        headers.update(topts.get("extra_headers") or {})
+        return headers
+
+    def _target(self, transport: str) -> str:
+        assert self._session is not None
+        o = self.opts
+        path = (o.get("path") or "/socket.io").rstrip("/") + "/"
+        topts = (o.get("transport_options") or {}).get(transport) or {}
+        params = dict(o.get("query") or {})
+        params.update(topts.get("query") or {})
+        params.update(self._session.query(transport))
+        return f"{path}?{_encode_query(params)}"
+
+    def _request_timeout(self) -> float:
+        rt = self.opts.get("request_timeout")
+        if rt:
+            return float(rt)
+        if self.ping_interval is not None:
+            # a long-poll GET lasts at most one ping interval on a live server
+            return self.ping_interval + (self.ping_timeout or 0) + 5.0
+        return float(self.opts.get("timeout") or 20.0)
+
+    def _http_client(self) -> HTTPClient:
+        if self._http is None:
+            self._http = HTTPClient(
+                host=self.host,
+                port=self.port,
+                secure=self.secure,
+                ssl_context=self._ssl(),
+                cookies=self.cookies,
+                connect_timeout=float(self.opts.get("timeout") or 20.0),
+            )
+        return self._http
+
+    def _ws_connect(self, transport_target: str) -> ws_mod.WebSocket:
+        pmd = self.opts.get("per_message_deflate", True)
+        return ws_mod.connect(
+            host=self.host,
+            port=self.port,
+            target=transport_target,
+            secure=self.secure,
+            headers=self._headers("websocket"),
+            per_message_deflate=pmd if pmd is not None else False,
+            timeout=float(self.opts.get("timeout") or 20.0),
+            ssl_context=self._ssl(),
+            cookies=self.cookies,
+        )
+
+    def _spawn(self, fn: Any, *args: Any) -> gevent.Greenlet:
+        return gevent.spawn(fn, *args)
+
+    # ------------------------------------------------------------------ events
+
+    def _process(self, events: list) -> None:
+        for ev in events:
+            kind = type(ev)
+            try:
+                if kind is S.Message:
+                    self.listener.on_engine_message(ev.data)
+                elif kind is S.Opened:
+                    self._on_opened(ev.handshake)
+                elif kind is S.Closed:
+                    self._on_closed(ev.reason, ev.error)
+                elif kind is S.PingSent or kind is S.PingReceived:
+                    self._wake.set()
+                    self.listener.on_engine_ping()
+                elif kind is S.Pong or kind is S.PongSent:
+                    self._wake.set()
+                    self.listener.on_engine_pong(ev.latency_ms)
+                elif kind is S.UpgradeFailed:
+                    logger.debug("upgrade failed: %s %s", ev.reason, ev.error or "")
+                    self._drop_probe()
+                elif kind is S.HandshakeRetry:
+                    logger.debug("handshake retried with EIO=4: %s", ev.reason)
+                    self._retry_ws()
+                # ProbeSucceeded is handled by the prober itself
+            except Exception:  # noqa: BLE001 - a listener bug must not kill the connection
+                logger.exception("error in an engine event handler")
+
+    def _on_opened(self, hs: Any) -> None:
+        s = self._session
+        assert s is not None
+        self.id = hs.sid
+        self.protocol = s.protocol
+        self.ping_interval = hs.ping_interval
+        self.ping_timeout = hs.ping_timeout
+        self.transport = s.transport
+        self.ready_state = "open"
+        self._opened = True
+        if s.transport == "websocket":
+            global _prior_websocket_success
+            _prior_websocket_success = True
+        self._wake.set()
+        self.listener.on_engine_open(self)
+        if s.can_upgrade and self._prober is None:
+            self._prober = self._spawn(self._probe)
+
+    def _on_closed(self, reason: str, error: BaseException | None) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self.ready_state = "closed"
+        self._wake.set()
+        self._teardown()
+        if not self._opened:
+            err = error
+            if not isinstance(err, SocketIOError):
+                msg = f"could not open the connection ({reason})"
+                if error is not None:
+                    msg += f": {error}"
+                err = ConnectionError(msg)
+            self.listener.on_engine_error(err)
+        else:
+            self.listener.on_engine_close(reason, error)
+
+    def _fail(self, error: BaseException) -> None:
+        """A transport failed (or its data was malformed)."""
+        s = self._session
+        if s is None or self._finished:
+            return
+        if isinstance(error, ProtocolError):
+            logger.warning("protocol error from %s: %s", self.url, error)
+        self._process(s.transport_error(error))
+
+    def _teardown(self) -> None:
+        cur = gevent.getcurrent()
+        for g in (self._reader, self._driver, self._poster, self._prober):
+            if g is not None and g is not cur and not g.dead:
+                g.kill(block=False)
+        for ws in (self._ws, self._probe_ws):
+            if ws is not None:
+                ws.abort()
+        if self._http is not None:
+            self._http.close()
+
+    # ------------------------------------------------------------------ timers
+
+    def _drive(self) -> None:
+        wake = self._wake
+        while not self._finished:
+            s = self._session
+            assert s is not None
+            deadline = s.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - monotonic())
+            wake.wait(timeout)
+            wake.clear()
+            if self._finished:
+                return
+            with self._write_lock:
+                events = s.tick(monotonic())
+                self._flush(True)
+            self._process(events)
+
+    # ------------------------------------------------------------------ writing
+
+    def _flush(self, compress: bool) -> None:
+        """Write what the session has queued (call with the write lock held)."""
+        s = self._session
+        assert s is not None
+        if not s.wants_write:
+            return
+        if s.transport == "websocket":
+            ws = self._ws
+            if ws is None:
+                return  # still opening: the queue is written once the socket is up
+            frames = s.take_frames(monotonic())
+            events = s.next_events()
+            try:
+                ws.send_many(frames, compress)
+            except SocketIOError as exc:
+                gevent.spawn(self._fail, exc)
+            if events:
+                self._process(events)
+        elif s.polling_active and self._poster is None and self._opened:
+            self._poster = self._spawn(self._post_loop)
+
+    def _flush_close(self) -> None:
+        """Write the close packet (the session queued it after what was pending)."""
+        s = self._session
+        assert s is not None
+        if s.transport == "websocket" and self._ws is not None:
+            frames = s.take_frames(monotonic())
+            ws = self._ws
+            try:
+                ws.send_many(frames)
+            except SocketIOError:
+                pass
+            gevent.spawn(ws.close, 1000, "", 1.0)
+        elif s.transport == "polling" and self._opened:
+            body = s.take_payload(monotonic())
+            if body is not None and self._http is not None:
+                http = self._http
+                target = self._target("polling")
+                self._http = None  # keep the teardown from aborting the close POST
+
+                def post_close() -> None:
+                    try:
+                        self._post(http, target, body, timeout=5.0)
+                    except SocketIOError:
+                        pass
+                    finally:
+                        http.close()
+
+                gevent.spawn(post_close)
+
+    def _post(self, http: HTTPClient, target: str, body: Frame, timeout: float) -> None:
+        if isinstance(body, str):
+            data = body.encode("utf-8")
+            ctype = "text/plain;charset=UTF-8"
+        else:
+            data = body
+            ctype = "application/octet-stream"
+        headers = self._headers("polling")
+        headers["Content-Type"] = ctype
+        resp = http.request("POST", target, headers, data, timeout=timeout)
+        if resp.status != 200:
+            raise ConnectionError(f"POST answered HTTP {resp.status}: {resp.body[:200]!r}")
+
+    def _post_loop(self) -> None:
+        s = self._session
+        assert s is not None
+        try:
+            while not self._finished:
+                with self._write_lock:
+                    if not s.polling_active or not s.wants_write:
+                        self._poster = None
+                        return
+                    body = s.take_payload(monotonic())
+                    events = s.next_events()
+                if events:
+                    self._process(events)
+                if body is None:
+                    continue
+                self._post(self._http_client(), self._target("polling"), body,
+                           self._request_timeout())
+        except SocketIOError as exc:
+            self._poster = None
+            self._fail(exc)
+        finally:
+            if self._poster is gevent.getcurrent():
+                self._poster = None
+
+    # ------------------------------------------------------------------ polling
+
+    def _run_polling(self) -> None:
+        s = self._session
+        assert s is not None
+        try:
+            http = self._http_client()
+            while not self._finished and s.polling_active:
+                resp = http.request(
+                    "GET",
+                    self._target("polling"),
+                    self._headers("polling"),
+                    timeout=self._request_timeout(),
+                )
+                if self._finished:
+                    return
+                if resp.status != 200:
+                    if not s.was_opened:
+                        err = s.handshake_refused(
+                            resp.status, resp.body, resp.header("content-type")
+                        )
+                        if err is None:
+                            continue
+                        self._on_closed("transport error", err)
+                        return
+                    raise ConnectionError(
+                        f"GET answered HTTP {resp.status}: {resp.body[:200]!r}"
+                    )
+                events = s.receive_payload(resp.body, monotonic())
+                self._process(events)
+                with self._write_lock:
+                    self._flush(True)
+        except SocketIOError as exc:
+            self._fail(exc)
+        except OSError as exc:
+            self._fail(ConnectionError(str(exc)))
+
+    # ------------------------------------------------------------------ websocket
+
+    def _run_ws(self) -> None:
+        s = self._session
+        assert s is not None
+        while True:
+            target = self._target("websocket")
+            t0 = monotonic()
+            try:
+                ws = self._ws_connect(target)
+            except ws_mod.HandshakeRefused as exc:
+                err = s.handshake_refused(exc.status, exc.body, None)
+                if err is None:
+                    continue  # detection: ask again with EIO=4
+                self._on_closed("transport error", err)
+                return
+            except SocketIOError as exc:
+                self._on_closed("transport error", exc)
+                return
+            # a 2.x server writes its open packet right behind the 101: waiting a few
+            # handshake times for it is plenty, and bounds the delay on silent servers
+            s.detect_timeout = min(5.0, max(0.5, 4 * (monotonic() - t0)))
+            self._ws = ws
+            self._process(s.transport_opened(monotonic()))
+            self._wake.set()
+            retried = self._ws_loop(ws)
+            if not retried:
+                return
+
+    def _retry_ws(self) -> None:
+        ws = self._ws
+        self._ws = None
+        if ws is not None:
+            ws.abort()
+
+    def _ws_loop(self, ws: ws_mod.WebSocket) -> bool:
+        """Read frames until the connection ends; True when the handshake must be retried."""
+        s = self._session
+        assert s is not None
+        try:
+            while not self._finished:
+                if self._ws is not ws:
+                    return True  # HandshakeRetry dropped this socket
+                frame = ws.receive()
+                if frame is None:
+                    if self._ws is not ws:
+                        return True
+                    was_detecting = s.detecting
+                    self._process(s.transport_closed())
+                    return was_detecting
+                events = s.receive_frame(frame, monotonic())
+                if events:
+                    self._process(events)
+                if s.wants_write:
+                    with self._write_lock:
+                        self._flush(True)
+        except SocketIOError as exc:
+            if self._ws is not ws:
+                return True
+            was_detecting = s.detecting
+            self._fail(exc)
+            return was_detecting
+        return False
+
+    # ------------------------------------------------------------------ upgrade
+
+    def _probe(self) -> None:
+        s = self._session
+        assert s is not None
+        try:
+            ws = self._ws_connect(self._target("websocket"))
+        except SocketIOError as exc:
+            self._process(s.probe_failed(exc))
+            self._prober = None
+            return
+        if self._finished or not s.can_upgrade:
+            ws.abort()
+            return
+        self._probe_ws = ws
+        try:
+            ws.send_many(s.start_probe(monotonic()))
+            self._wake.set()
+            while not self._finished:
+                frame = ws.receive()
+                if frame is None:
+                    self._process(s.probe_failed(ConnectionError("probe connection closed")))
+                    return
+                events = s.receive_probe_frame(frame, monotonic())
+                if any(type(e) is S.ProbeSucceeded for e in events):
+                    self._process([e for e in events if type(e) is not S.ProbeSucceeded])
+                    self._complete_upgrade(ws)
+                    return
+                self._process(events)
+                if not s.upgrading:
+                    return
+        except SocketIOError as exc:
+            self._process(s.probe_failed(exc))
+
+    def _complete_upgrade(self, ws: ws_mod.WebSocket) -> None:
+        s = self._session
+        assert s is not None
+        # polling is paused: let the requests in flight finish (their answers still count)
+        pending = [g for g in (self._reader, self._poster) if g is not None and not g.dead]
+        if pending:
+            gevent.joinall(pending, timeout=_PAUSE_TIMEOUT)
+            for g in pending:
+                if not g.dead:
+                    logger.warning("a polling request outlived the upgrade pause; dropped")
+                    g.kill(block=False)
+        if self._finished:
+            return
+        with self._write_lock:
+            frames = s.finish_upgrade(monotonic())
+            events = s.next_events()
+            try:
+                ws.send_many(frames)
+            except SocketIOError as exc:
+                self._probe_ws = None
+                self._ws = ws
+                self._fail(exc)
+                return
+            self._ws = ws
+            self._probe_ws = None
+            self.transport = "websocket"
+        global _prior_websocket_success
+        _prior_websocket_success = True
+        self._process(events)
+        http, self._http = self._http, None
+        if http is not None:
+            http.close()
+        self._reader = gevent.getcurrent()
+        self._prober = None
+        self._ws_loop(ws)
+
+    def _drop_probe(self) -> None:
+        ws, self._probe_ws = self._probe_ws, None
+        if ws is not None:
+            ws.abort()
+        self._prober = None
+
+
+__all__ = ["Engine"]

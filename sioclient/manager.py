@@ -1,0 +1,476 @@
+"""``Manager``: one Engine.IO connection shared by namespaces (socket.io-client's ``Manager``).
+
+It owns the connection's life: opening an Engine (a new one per attempt), the connect timeout,
+the reconnection loop with its backoff, the parser and a decoder per Engine, and the routing of
+decoded packets to the ``Socket`` of their namespace.
+
+The Engine calls the ``_Link`` from its own greenlets.  Nothing here blocks: user listeners run
+on greenlets of their own (``Emitter._dispatch``), except those of ``reconnect_attempt`` and
+``reconnecting``, which run on the reconnection greenlet before the attempt starts, so that
+their edits of ``opts`` apply to the attempt they announce.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Callable
+
+import gevent
+
+from .backoff import Backoff
+from .core.packet import CONNECT, CONNECT_ERROR, Packet
+from .emitter import Emitter
+from .exceptions import ConnectionError, TimeoutError
+from .options import check, normalize, normalize_socket, parse_query
+from .socket import Socket
+
+logger = logging.getLogger("sioclient")
+
+_MISSING: Any = object()
+
+EngineFactory = Callable[[str, dict, Any], Any]
+
+
+class _Link:
+    """The listener handed to one Engine.  Once the manager lets go of that Engine (it closed,
+    timed out or was replaced) the link goes dead and late callbacks are dropped."""
+
+    __slots__ = ("manager", "engine", "live", "may_open")
+
+    def __init__(self, manager: Manager) -> None:
+        self.manager = manager
+        self.engine: Any = None
+        self.live = True
+        self.may_open = True
+
+    def on_engine_open(self, engine: Any) -> None:
+        if self.live and self.may_open:
+            self.manager._on_engine_open(self)
+
+    def on_engine_message(self, data: str | bytes) -> None:
+        if self.live:
+            self.manager._on_engine_message(self, data)
+
+    def on_engine_close(self, reason: str, error: BaseException | None = None) -> None:
+        if self.live:
+            self.manager._on_engine_close(self, reason, error)
+
+    def on_engine_error(self, error: BaseException) -> None:
+        if self.live:
+            self.manager._on_engine_error(self, error)
+
+    def on_engine_ping(self) -> None:
+        if self.live:
+            self.manager._emit_all("ping")
+
+    def on_engine_pong(self, latency_ms: float) -> None:
+        if self.live:
+            self.manager._emit_all("pong", latency_ms)
+
+
+def _default_engine_factory(url: str, opts: dict, listener: Any) -> Any:
+    from .engine import Engine
+
+    return Engine(url, opts, listener)
+
+
+class Manager(Emitter):
+    """The seed's ``io.Manager``: ``Manager(url, options=None, **kwargs)``.
+
+    ``options`` is a JavaScript-style options dict (``reconnectionDelay`` in ms...), keyword
+    arguments are Python (``reconnection_delay`` in seconds); see ``sioclient.options``.
+    """
+
+    #: builds the Engine of each attempt; tests replace it with an in-memory one
+    engine_factory: EngineFactory = staticmethod(_default_engine_factory)  # type: ignore[assignment]
+
+    def __init__(
+        self, url: str | None = None, options: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__()
+        if isinstance(url, Mapping) and options is None:
+            url, options = None, url  # Manager({...}) as in JavaScript
+        from .client import parse_url
+
+        parsed = parse_url(url)
+        self.opts: dict[str, Any] = normalize(options, kwargs)
+        if parsed.query:
+            self.opts["query"] = {**parsed.query, **self.opts["query"]}
+        self.uri = parsed.href
+        self.nsps: dict[str, Socket] = {}
+        self.engine: Any = None
+        self._backoff = Backoff(
+            self.opts["reconnection_delay"],
+            self.opts["reconnection_delay_max"],
+            self.opts["randomization_factor"],
+        )
+        self._ready_state = "closed"
+        self._reconnecting = False  # a reconnection is scheduled or in flight
+        self._reconnect_pending = False  # the attempt in flight is a reconnection
+        self._skip_reconnect = False
+        self._generation = 0  # bumped by close(): a scheduled attempt from before is void
+        self._reconnect_timer: gevent.Greenlet | None = None
+        self._open_timer: gevent.Greenlet | None = None
+        self._open_callbacks: list[Callable[[BaseException | None], Any]] = []
+        self._link: _Link | None = None
+        self._session = 0  # counts opened connections (an ack belongs to one)
+        self._active: list[Socket] = []
+        self._parser: Any = None
+        self._decoder: Any = None
+        # revision 4: a 2.x server connects `/` by itself once per connection
+        self._root_connected = False
+        self._root_left = False
+        if self.opts["auto_connect"]:
+            self.open()
+
+    def __repr__(self) -> str:
+        return f"<sioclient.Manager {self.uri} {self._ready_state}>"
+
+    # ---- options: no argument reads, one argument sets and returns the manager -----------
+
+    def _option(self, name: str, value: Any) -> Any:
+        if value is _MISSING:
+            return self.opts[name]
+        self.opts[name] = check(name, value)
+        return self
+
+    def reconnection(self, value: bool = _MISSING) -> Any:
+        return self._option("reconnection", value)
+
+    def reconnection_attempts(self, value: float | None = _MISSING) -> Any:
+        return self._option("reconnection_attempts", value)
+
+    def reconnection_delay(self, value: float = _MISSING) -> Any:
+        return self._option("reconnection_delay", value)
+
+    def reconnection_delay_max(self, value: float = _MISSING) -> Any:
+        return self._option("reconnection_delay_max", value)
+
+    def randomization_factor(self, value: float = _MISSING) -> Any:
+        return self._option("randomization_factor", value)
+
+    def timeout(self, value: float | None = _MISSING) -> Any:
+        return self._option("timeout", value)
+
+    @property
+    def ready_state(self) -> str:
+        """'closed', 'opening' or 'open'."""
+        return self._ready_state
+
+    @property
+    def protocol(self) -> int | None:
+        """The Socket.IO revision of the current (or last) connection, 4 or 5."""
+        return getattr(self.engine, "protocol", None)
+
+    # ---- public API ------------------------------------------------------------------------
+
+    def open(self, callback: Callable[[BaseException | None], Any] | None = None) -> Manager:
+        """Starts connecting; ``callback(err)`` is called once with None or the failure."""
+        if callback is not None:
+            if self._ready_state == "open":
+                gevent.spawn(_call_open_callback, callback, None)
+            else:
+                self._open_callbacks.append(callback)
+        if self._ready_state in ("open", "opening"):
+            return self
+        self._skip_reconnect = False
+        self._start()
+        return self
+
+    connect = open
+
+    def socket(self, nsp: str = "/", options: Mapping[str, Any] | None = None) -> Socket:
+        """The Socket of namespace ``nsp`` (one per namespace); ``options``: query, auth."""
+        if not nsp.startswith("/"):
+            nsp = "/" + nsp
+        sock = self.nsps.get(nsp)
+        if sock is None:
+            sock = Socket(self, nsp, normalize_socket(options))
+            self.nsps[nsp] = sock
+            if self.opts["auto_connect"]:
+                sock.open()
+        return sock
+
+    def close(self) -> Manager:
+        """Closes the connection and stops reconnecting; sockets see 'forced close'."""
+        self._skip_reconnect = True
+        self._reconnecting = False
+        self._reconnect_pending = False
+        self._generation += 1
+        _kill(self._reconnect_timer)
+        self._reconnect_timer = None
+        _kill(self._open_timer)
+        self._open_timer = None
+        self._backoff.reset()
+        state, self._ready_state = self._ready_state, "closed"
+        link = self._link
+        if link is not None and link.live:
+            link.live = False
+            try:
+                link.engine.close()
+            except Exception:
+                logger.exception("closing the engine failed")
+            if state == "open":
+                self._decoder = None
+                self._dispatch("close", "forced close")
+                for sock in list(self._active):
+                    sock._on_close("forced close")
+            elif state == "opening":
+                err = ConnectionError("the manager was closed before the connection opened")
+                callbacks, self._open_callbacks = self._open_callbacks, []
+                for cb in callbacks:
+                    gevent.spawn(_call_open_callback, cb, err)
+        self._pulse_all()
+        return self
+
+    disconnect = close
+
+    # ---- opening ---------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        opts = self.opts
+        # a reconnect_attempt handler may have put any spelling there
+        opts["query"] = parse_query(opts.get("query"))
+        opts["transports"] = check("transports", opts.get("transports"))
+        self._ready_state = "opening"
+        link = _Link(self)
+        self._link = link
+        timeout = opts["timeout"]
+        try:
+            engine = self.engine_factory(self.uri, opts, link)
+        except Exception as exc:
+            link.live = False
+            self._ready_state = "closed"
+            logger.exception("could not create the engine")
+            self._open_failed(ConnectionError(str(exc)))
+            return
+        link.engine = engine
+        self.engine = engine
+        if timeout is not None:
+            # timeout 0: the attempt times out at once, whatever the engine does
+            link.may_open = timeout > 0
+            self._open_timer = gevent.spawn_later(timeout, self._on_open_timeout, link)
+        try:
+            engine.open()
+        except Exception as exc:
+            self._on_engine_error(link, ConnectionError(str(exc)))
+
+    def _on_engine_open(self, link: _Link) -> None:
+        _kill(self._open_timer)
+        self._open_timer = None
+        engine = link.engine
+        try:
+            parser = self.opts["parser"]
+            if isinstance(parser, str):
+                from . import parsers
+
+                parser = parsers.get(parser, engine.protocol or 5)
+            self._parser = parser
+            self._decoder = parser.decoder()
+        except Exception as exc:
+            logger.exception("no parser for this connection")
+            link.live = False
+            engine.close()
+            self._ready_state = "closed"
+            self._open_failed(ConnectionError(f"no parser: {exc}"))
+            return
+        self._ready_state = "open"
+        self._session += 1
+        self._root_connected = False
+        self._root_left = False
+        self._dispatch("open")
+        for sock in list(self._active):
+            sock._on_open()
+        self._finish_open(None)
+
+    def _on_open_timeout(self, link: _Link) -> None:
+        self._open_timer = None
+        if not link.live or self._link is not link or self._ready_state != "opening":
+            return
+        link.live = False
+        try:
+            link.engine.close()
+        except Exception:
+            logger.exception("closing the engine failed")
+        timeout = self.opts["timeout"]
+        self._ready_state = "closed"
+        err = TimeoutError(f"connection timed out after {timeout} s")
+        self._emit_all("connect_error", err)
+        self._emit_all("connect_timeout", timeout)
+        self._finish_open(err)
+
+    def _on_engine_error(self, link: _Link, error: BaseException) -> None:
+        if self._ready_state == "open":
+            self._emit_all("error", error)
+            return
+        link.live = False
+        self._ready_state = "closed"
+        if not isinstance(error, Exception):
+            error = ConnectionError(str(error))
+        self._open_failed(error)
+
+    def _open_failed(self, error: BaseException) -> None:
+        _kill(self._open_timer)
+        self._open_timer = None
+        self._emit_all("connect_error", error)
+        self._finish_open(error)
+
+    def _finish_open(self, error: BaseException | None) -> None:
+        callbacks, self._open_callbacks = self._open_callbacks, []
+        for cb in callbacks:
+            gevent.spawn(_call_open_callback, cb, error)
+        if self._reconnect_pending:
+            self._reconnect_pending = False
+            if error is not None:
+                self._reconnecting = False
+                self._reconnect()
+                self._emit_all("reconnect_error", error)
+            else:
+                attempt = self._backoff.attempts
+                self._reconnecting = False
+                self._backoff.reset()
+                self._emit_all("reconnect", attempt)
+        elif error is not None and not callbacks:
+            # only the first failure starts the loop; the loop handles its own failures
+            if not self._reconnecting and self._backoff.attempts == 0 and self.opts["reconnection"]:
+                self._reconnect()
+        self._pulse_all()
+
+    # ---- the open connection ---------------------------------------------------------------
+
+    def _on_engine_message(self, link: _Link, data: str | bytes) -> None:
+        decoder = self._decoder
+        if decoder is None:
+            return
+        try:
+            packets = decoder.feed(data)
+        except Exception as exc:
+            logger.warning("closing the connection: %s", exc)
+            self._emit_all("error", exc)
+            link.live = False  # the engine's own 'forced close' report is not the reason
+            try:
+                link.engine.close()
+            except Exception:
+                logger.exception("closing the engine failed")
+            self._on_engine_close(link, "parse error", exc)
+            return
+        for packet in packets:
+            self._route(packet)
+
+    def _route(self, packet: Packet) -> None:
+        nsp = packet.nsp or "/"
+        if self.protocol == 4 and nsp == "/":
+            if packet.type == CONNECT:
+                self._root_connected = True
+                self._root_left = False
+            elif packet.type == CONNECT_ERROR:
+                # a 2.x server reports a failure of `/` (its middleware) to every namespace
+                for sock in list(self._active):
+                    sock._on_packet(packet)
+                return
+        sock = self.nsps.get(nsp)
+        if sock is not None and sock._active:
+            sock._on_packet(packet)
+
+    def _on_engine_close(self, link: _Link, reason: str, error: BaseException | None) -> None:
+        link.live = False
+        if self._ready_state != "open":
+            self._ready_state = "closed"
+            self._open_failed(error if error is not None else ConnectionError(reason))
+            return
+        self._decoder = None
+        self._ready_state = "closed"
+        self._backoff.reset()
+        self._dispatch("close", reason)
+        for sock in list(self._active):
+            sock._on_close(reason)
+        if self.opts["reconnection"] and not self._skip_reconnect:
+            self._reconnect()
+        self._pulse_all()
+
+    def _packet(self, packet: Packet, compress: bool = True) -> None:
+        """Encodes and writes one packet of one of our sockets."""
+        if self._ready_state != "open" or self._parser is None:
+            logger.debug("not connected, dropping %r", packet)
+            return
+        self.engine.send(self._parser.encode(packet), compress)
+
+    # ---- reconnection ----------------------------------------------------------------------
+
+    def _reconnect(self) -> None:
+        if self._reconnecting or self._skip_reconnect:
+            return
+        backoff = self._backoff
+        if backoff.attempts >= self.opts["reconnection_attempts"]:
+            backoff.reset()
+            self._reconnecting = False
+            self._emit_all("reconnect_failed")
+            self._pulse_all()
+            return
+        # the live options win, so `manager.opts[...] = x` works as well as the setters
+        backoff.min = self.opts["reconnection_delay"]
+        backoff.max = self.opts["reconnection_delay_max"]
+        backoff.jitter = self.opts["randomization_factor"]
+        delay = backoff.duration()
+        self._reconnecting = True
+        self._reconnect_timer = gevent.spawn_later(delay, self._attempt, self._generation)
+
+    def _attempt(self, generation: int) -> None:
+        self._reconnect_timer = None
+        if self._skip_reconnect or generation != self._generation:
+            return
+        attempt = self._backoff.attempts
+        self._emit_all("reconnect_attempt", attempt, now=True)
+        self._emit_all("reconnecting", attempt, now=True)
+        # a handler may have closed the manager (socket.disconnect()) or opened it again
+        if self._skip_reconnect or generation != self._generation:
+            return
+        self._reconnect_pending = True
+        if self._ready_state == "open":
+            self._finish_open(None)
+        elif self._ready_state == "closed":
+            self._start()
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _emit_all(self, event: str, *args: Any, now: bool = False) -> None:
+        """Emits on the manager and on every socket, as socket.io-client 2.x does."""
+        targets: list[Emitter] = [self, *self.nsps.values()]
+        for target in targets:
+            if now:
+                target._emit_local(event, *args)
+            else:
+                target._dispatch(event, *args)
+
+    def _activate(self, sock: Socket) -> None:
+        if sock not in self._active:
+            self._active.append(sock)
+
+    def _deactivate(self, sock: Socket) -> None:
+        if sock in self._active:
+            self._active.remove(sock)
+            if not self._active:
+                self.close()
+
+    def _will_connect(self) -> bool:
+        return self._ready_state != "closed" or self._reconnecting
+
+    def _pulse_all(self) -> None:
+        for sock in list(self.nsps.values()):
+            sock._pulse()
+
+
+def _call_open_callback(callback: Callable[..., Any], error: BaseException | None) -> None:
+    try:
+        callback(error)
+    except Exception:
+        logger.exception("error in the open callback %r", callback)
+
+
+def _kill(glet: gevent.Greenlet | None) -> None:
+    if glet is not None and glet is not gevent.getcurrent():
+        glet.kill(block=False)
+
+
+__all__ = ["Manager"]

@@ -1,0 +1,393 @@
+"""The one place where options are normalised.
+
+Two spellings reach us.  The positional ``options`` dict of ``io()``, ``Manager()`` and
+``manager.socket()`` is a JavaScript options object: a key spelled as socket.io-client /
+engine.io-client spell it (``reconnectionDelay``, ``forceNew``, ``timeout``) keeps its JavaScript
+meaning and unit (milliseconds).  Every other key, and every keyword argument, is a Python name:
+snake_case, durations in seconds.  Everything leaves this module as snake_case and seconds, with
+the defaults filled in, so that no other module ever looks at a JavaScript name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import ssl
+from collections.abc import Mapping
+from typing import Any, Callable
+from urllib.parse import parse_qsl, quote
+
+_MISSING = object()
+
+#: Python name -> default value.  Durations are seconds.
+DEFAULTS: dict[str, Any] = {
+    "path": "/socket.io",
+    "reconnection": True,
+    "reconnection_attempts": math.inf,
+    "reconnection_delay": 1.0,
+    "reconnection_delay_max": 5.0,
+    "randomization_factor": 0.5,
+    "timeout": 20.0,
+    "auto_connect": True,
+    "query": None,  # replaced by a fresh dict per call
+    "parser": "default",
+    "transports": None,  # replaced by a fresh ['polling', 'websocket'] per call
+    "upgrade": True,
+    "remember_upgrade": False,
+    "force_base64": False,
+    "timestamp_requests": True,
+    "timestamp_param": "t",
+    "extra_headers": None,  # fresh dict
+    "transport_options": None,  # fresh dict
+    "request_timeout": None,
+    "per_message_deflate": True,
+    "verify": True,
+    "cert": None,
+    "key": None,
+    "protocol": None,
+    "auth": None,
+    "force_new": False,
+    "multiplex": True,
+}
+
+#: JavaScript name -> (Python name, factor applied to the value: 0.001 turns ms into seconds)
+JS_NAMES: dict[str, tuple[str, float | None]] = {
+    "reconnectionAttempts": ("reconnection_attempts", None),
+    "reconnectionDelay": ("reconnection_delay", 0.001),
+    "reconnectionDelayMax": ("reconnection_delay_max", 0.001),
+    "randomizationFactor": ("randomization_factor", None),
+    "timeout": ("timeout", 0.001),
+    "autoConnect": ("auto_connect", None),
+    "forceNew": ("force_new", None),
+    "force new connection": ("force_new", None),
+    "rememberUpgrade": ("remember_upgrade", None),
+    "forceBase64": ("force_base64", None),
+    "timestampRequests": ("timestamp_requests", None),
+    "timestampParam": ("timestamp_param", None),
+    "extraHeaders": ("extra_headers", None),
+    "transportOptions": ("transport_options", None),
+    "perMessageDeflate": ("per_message_deflate", None),
+    "requestTimeout": ("request_timeout", 0.001),
+    "rejectUnauthorized": ("verify", None),
+    "ca": ("verify", None),
+}
+
+#: JavaScript options that only make sense in a browser or in Node's http stack; accepted (so
+#: that an options object written for socket.io-client can be passed as is) and ignored.
+JS_IGNORED = frozenset(
+    {
+        "jsonp",
+        "forceJSONP",
+        "enablesXDR",
+        "withCredentials",
+        "agent",
+        "forceNode",
+        "closeOnBeforeunload",
+        "autoUnref",
+        "onlyBinaryUpgrades",
+        "policyPort",
+        "localAddress",
+        "xdomain",
+        "xscheme",
+        "ackTimeout",
+        "retries",
+    }
+)
+
+TRANSPORTS = ("polling", "websocket")
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"option {name!r} must be True or False, not {value!r}")
+    return value
+
+
+def _number(name: str, value: Any, *, low: float = 0.0, high: float = math.inf) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ValueError(f"option {name!r} must be a number, not {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"option {name!r} must be between {low} and {high}, not {value!r}")
+    return float(value)
+
+
+def _duration(name: str, value: Any, *, allow_none: bool = False) -> float | None:
+    # JavaScript's `timeout: false` disables the timer; so does None on the Python side
+    if allow_none and (value is None or value is False):
+        return None
+    return _number(name, value)
+
+
+def _attempts(name: str, value: Any) -> float:
+    # 0, None and infinity all mean "no limit", as in socket.io-client and python-socketio
+    if value is None or value == 0 or value == math.inf:
+        return math.inf
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"option {name!r} must be a non-negative integer or None, not {value!r}")
+    return value
+
+
+def parse_query(value: Any) -> dict[str, str]:
+    """A query given as a dict or as a query string, as a dict of strings."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return dict(parse_qsl(value.lstrip("?"), keep_blank_values=True))
+    if isinstance(value, Mapping):
+        return {str(k): _query_value(v) for k, v in value.items()}
+    raise ValueError(f"option 'query' must be a dict or a query string, not {value!r}")
+
+
+def _query_value(value: Any) -> str:
+    # written as JavaScript would stringify it, so the server reads what a JS client sends
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return ""
+    return str(value)
+
+
+def encode_query(query: Mapping[str, Any]) -> str:
+    """``k=v&...`` with encodeURIComponent's escaping (as socket.io-client's parseqs does)."""
+    safe = "-_.!~*'()"
+    return "&".join(
+        f"{quote(str(k), safe=safe)}={quote(_query_value(v), safe=safe)}" for k, v in query.items()
+    )
+
+
+def _headers(name: str, value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"option {name!r} must be a dict of header names to values")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _transports(name: str, value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(f"option {name!r} must be a non-empty list of {TRANSPORTS}")
+    for item in value:
+        if item not in TRANSPORTS:
+            raise ValueError(f"option {name!r}: unknown transport {item!r} (known: {TRANSPORTS})")
+    return list(value)
+
+
+def _transport_options(name: str, value: Any) -> dict[str, dict[str, Any]]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"option {name!r} must be a dict such as {{'polling': {{...}}}}")
+    out: dict[str, dict[str, Any]] = {}
+    for transport, sub in value.items():
+        if transport not in TRANSPORTS:
+            raise ValueError(f"option {name!r}: unknown transport {transport!r}")
+        if not isinstance(sub, Mapping):
+            raise ValueError(f"option {name!r}[{transport!r}] must be a dict")
+        # the same rules, minus the defaults: only what was given overrides the top level
+        out[transport] = _convert(dict(sub), {}, validate_unknown=False)
+    return out
+
+
+def _verify(name: str, value: Any) -> Any:
+    if isinstance(value, (bool, str, ssl.SSLContext)):
+        return value
+    raise ValueError(f"option {name!r} must be True, False, a CA bundle path or an SSLContext")
+
+
+def _ca(value: Any) -> Any:
+    # Node's `ca` holds the certificates themselves; a path is accepted too
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("ascii")
+    if isinstance(value, (list, tuple)):
+        value = "\n".join(v.decode("ascii") if isinstance(v, bytes) else v for v in value)
+    if isinstance(value, str) and "-----BEGIN" in value:
+        return ssl.create_default_context(cadata=value)
+    return _verify("ca", value)
+
+
+def _parser(name: str, value: Any) -> Any:
+    if isinstance(value, str):
+        if value not in ("default", "json", "msgpack"):
+            raise ValueError(f"option 'parser': unknown parser {value!r}")
+        return value
+    if callable(getattr(value, "encode", None)) and callable(getattr(value, "decoder", None)):
+        return value
+    raise ValueError("option 'parser' must be 'default', 'json', 'msgpack' or a parser object")
+
+
+def _protocol(name: str, value: Any) -> int | None:
+    if value is None or (value in (4, 5) and not isinstance(value, bool)):
+        return value
+    raise ValueError(f"option 'protocol' must be None, 4 or 5, not {value!r}")
+
+
+def _auth(name: str, value: Any) -> Any:
+    if value is None or isinstance(value, Mapping) or callable(value):
+        return value
+    raise ValueError("option 'auth' must be a dict or a callable returning one")
+
+
+def _per_message_deflate(name: str, value: Any) -> Any:
+    if isinstance(value, bool) or isinstance(value, Mapping):
+        return value if isinstance(value, bool) else dict(value)
+    raise ValueError(f"option {name!r} must be True, False or a dict such as {{'threshold': 1024}}")
+
+
+def _str(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"option {name!r} must be a non-empty string, not {value!r}")
+    return value
+
+
+def _optional_str(name: str, value: Any) -> str | None:
+    return None if value is None else _str(name, value)
+
+
+def _timestamp_requests(name: str, value: Any) -> bool | None:
+    return None if value is None else _bool(name, value)
+
+
+def _path(name: str, value: Any) -> str:
+    value = _str(name, value)
+    return value if value.startswith("/") else "/" + value
+
+
+#: Python name -> validator(name, value) -> normalised value
+_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    "path": _path,
+    "reconnection": _bool,
+    "reconnection_attempts": _attempts,
+    "reconnection_delay": _duration,
+    "reconnection_delay_max": _duration,
+    "randomization_factor": lambda n, v: _number(n, v, high=1.0),
+    "timeout": lambda n, v: _duration(n, v, allow_none=True),
+    "auto_connect": _bool,
+    "query": lambda n, v: parse_query(v),
+    "parser": _parser,
+    "transports": _transports,
+    "upgrade": _bool,
+    "remember_upgrade": _bool,
+    "force_base64": _bool,
+    "timestamp_requests": _timestamp_requests,
+    "timestamp_param": _str,
+    "extra_headers": _headers,
+    "transport_options": _transport_options,
+    "request_timeout": lambda n, v: _duration(n, v, allow_none=True),
+    "per_message_deflate": _per_message_deflate,
+    "verify": _verify,
+    "cert": _optional_str,
+    "key": _optional_str,
+    "protocol": _protocol,
+    "auth": _auth,
+    "force_new": _bool,
+    "multiplex": _bool,
+}
+
+
+def _unknown(key: str, from_kwargs: bool) -> ValueError:
+    names = list(_VALIDATORS) if from_kwargs else [*_VALIDATORS, *JS_NAMES]
+    hint = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    if from_kwargs and not hint and key in JS_NAMES:
+        hint = [JS_NAMES[key][0]]
+    message = f"unknown option {key!r}"
+    if hint:
+        message += f"; did you mean {hint[0]!r}?"
+    if from_kwargs and key in JS_NAMES:
+        message += " (keyword arguments take snake_case names and seconds)"
+    return ValueError(message)
+
+
+def _convert(
+    given: Mapping[str, Any], kwargs: Mapping[str, Any], *, validate_unknown: bool = True
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in given.items():
+        if not isinstance(key, str):
+            raise ValueError(f"option names must be strings, not {key!r}")
+        if key in ("ca", "rejectUnauthorized"):
+            continue  # TLS names combine; handled below
+        if key in JS_NAMES:
+            name, factor = JS_NAMES[key]
+            if factor is not None and isinstance(value, (int, float)):
+                if not isinstance(value, bool):
+                    value = value * factor
+        elif key in _VALIDATORS:
+            name = key
+        elif key in JS_IGNORED:
+            continue
+        elif validate_unknown:
+            raise _unknown(key, from_kwargs=False)
+        else:
+            out[key] = value
+            continue
+        out[name] = _VALIDATORS[name](key, value)
+    # Node: `ca` names the trusted certificates, `rejectUnauthorized: false` turns checks off
+    if "ca" in given:
+        out["verify"] = _ca(given["ca"])
+    if "rejectUnauthorized" in given:
+        reject = _bool("rejectUnauthorized", given["rejectUnauthorized"])
+        if not reject:
+            out["verify"] = False
+        elif "verify" not in out:
+            out["verify"] = True
+    for key, value in kwargs.items():
+        if key not in _VALIDATORS:
+            raise _unknown(key, from_kwargs=True)
+        out[key] = _VALIDATORS[key](key, value)
+    return out
+
+
+def normalize(
+    options: Mapping[str, Any] | None = None, kwargs: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Every option, snake_case and in seconds, defaults filled in.
+
+    ``options`` is a JavaScript-style options object (see the module docstring); ``kwargs`` are
+    Python keyword arguments and win over ``options``.  Raises ``ValueError`` for an unknown
+    option or a bad value.
+    """
+    if options is not None and not isinstance(options, Mapping):
+        raise ValueError(f"options must be a dict, not {type(options).__name__}")
+    out = _convert(options or {}, kwargs or {})
+    result: dict[str, Any] = {}
+    for name, default in DEFAULTS.items():
+        if name in out:
+            result[name] = out[name]
+        elif name in ("query", "extra_headers", "transport_options"):
+            result[name] = {}
+        elif name == "transports":
+            result[name] = list(TRANSPORTS)
+        else:
+            result[name] = default
+    return result
+
+
+def normalize_socket(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The per-namespace options of ``manager.socket()``: ``query`` and ``auth``.
+
+    Manager options are accepted and ignored there (``io()`` in JavaScript passes its whole
+    options object down), unknown names are rejected as everywhere else.
+    """
+    if options is None:
+        return {"query": None, "auth": None}
+    out = _convert(options, {})
+    return {
+        "query": out["query"] if "query" in out and out["query"] else None,
+        "auth": out.get("auth"),
+    }
+
+
+def check(name: str, value: Any) -> Any:
+    """Validates one Python-named option (the Manager's setters use this)."""
+    if name not in _VALIDATORS:
+        raise _unknown(name, from_kwargs=True)
+    return _VALIDATORS[name](name, value)
+
+
+__all__ = ["DEFAULTS", "JS_NAMES", "check", "encode_query", "normalize", "normalize_socket"]

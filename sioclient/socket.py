@@ -1,0 +1,506 @@
+"""``Socket``: one namespace on a ``Manager``'s connection (socket.io-client's ``Socket``).
+
+Threading model: the Manager calls the ``_on_*`` methods from the Engine's greenlets; they only
+update state and never block.  Every user callback (event handlers, ack callbacks, the reserved
+events) runs on a greenlet of its own, spawned in arrival order, so that handlers start in order
+and a handler that blocks (sleeps, ``call()``, I/O) stalls neither the reads nor the next
+handler.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+
+import gevent
+from gevent.event import AsyncResult, Event
+
+from .core.packet import (
+    ACK,
+    BINARY_ACK,
+    BINARY_EVENT,
+    CONNECT,
+    CONNECT_ERROR,
+    DISCONNECT,
+    EVENT,
+    Packet,
+)
+from .emitter import Emitter
+from .exceptions import ConnectionError, DisconnectedError, TimeoutError
+
+if TYPE_CHECKING:
+    from .manager import Manager
+
+logger = logging.getLogger("sioclient")
+
+#: names the user may not emit: they are the client's own events (both 2.x and 4.x lists)
+RESERVED_EVENTS = frozenset(
+    {
+        "connect",
+        "connect_error",
+        "connect_timeout",
+        "connecting",
+        "disconnect",
+        "disconnecting",
+        "error",
+        "newListener",
+        "removeListener",
+        "reconnect",
+        "reconnect_attempt",
+        "reconnect_error",
+        "reconnect_failed",
+        "reconnecting",
+        "ping",
+        "pong",
+    }
+)
+
+
+class _Flags(NamedTuple):
+    compress: bool = True
+    binary: bool | None = None  # a hint only: the parser finds bytes by itself
+    volatile: bool = False
+    timeout: float | None = None
+
+
+_NO_FLAGS = _Flags()
+
+
+class _PendingAck:
+    """An emitted packet's ack callback, waiting for the server's answer."""
+
+    __slots__ = ("callback", "with_error", "internal", "sent", "timer")
+
+    def __init__(self, callback: Callable[..., Any], with_error: bool, internal: bool) -> None:
+        self.callback = callback
+        self.with_error = with_error  # callback(err, *args) rather than callback(*args)
+        self.internal = internal  # call()'s own callback: cheap, never blocks, run in place
+        self.sent = False
+        self.timer: gevent.Greenlet | None = None
+
+
+class _ServerAck:
+    """The callable a handler gets when the server asked for an ack; sends it once."""
+
+    __slots__ = ("socket", "id", "session", "used")
+
+    def __init__(self, socket: Socket, ack_id: int, session: int) -> None:
+        self.socket = socket
+        self.id = ack_id
+        self.session = session  # an ack only makes sense on the connection that asked for it
+        self.used = False
+
+    def __call__(self, *args: Any) -> None:
+        if self.used:
+            return
+        self.used = True
+        sock = self.socket
+        if sock.connected and sock.io._session == self.session:
+            sock._send_packet(Packet(ACK, sock.nsp, list(args), self.id), True)
+
+    def __repr__(self) -> str:
+        return f"<ack {self.id} for {self.socket.nsp}>"
+
+
+class EmitView:
+    """``socket.compress(False)`` and friends: a socket plus the flags for the next emit.
+
+    A view holds its own flags, so greenlets sharing a socket never see each other's modifiers.
+    """
+
+    __slots__ = ("_socket", "_flags")
+
+    def __init__(self, socket: Socket, flags: _Flags) -> None:
+        self._socket = socket
+        self._flags = flags
+
+    def compress(self, flag: bool = True) -> EmitView:
+        return EmitView(self._socket, self._flags._replace(compress=bool(flag)))
+
+    def binary(self, flag: bool = True) -> EmitView:
+        return EmitView(self._socket, self._flags._replace(binary=bool(flag)))
+
+    @property
+    def volatile(self) -> EmitView:
+        return EmitView(self._socket, self._flags._replace(volatile=True))
+
+    def timeout(self, seconds: float) -> EmitView:
+        return EmitView(self._socket, self._flags._replace(timeout=_check_timeout(seconds)))
+
+    def emit(self, event: str, *args: Any, ack: Callable[..., Any] | None = None) -> Socket:
+        return self._socket._emit(self._flags, event, args, ack)
+
+    def send(self, *args: Any, ack: Callable[..., Any] | None = None) -> Socket:
+        return self._socket._emit(self._flags, "message", args, ack)
+
+    def call(self, event: str, *args: Any, timeout: float | None = None) -> Any:
+        flags = self._flags
+        if timeout is not None:
+            flags = flags._replace(timeout=_check_timeout(timeout))
+        return self._socket._call(flags, event, args)
+
+
+def _check_timeout(seconds: Any) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise ValueError(f"timeout must be a non-negative number of seconds, not {seconds!r}")
+    return float(seconds)
+
+
+def _refusal(data: Any) -> ConnectionError:
+    """The server's namespace refusal as the exception users see."""
+    if isinstance(data, Mapping) and "message" in data:
+        return ConnectionError(str(data["message"]), data.get("data"))
+    if isinstance(data, str):
+        return ConnectionError(data)
+    return ConnectionError(str(data), data)
+
+
+def _run_any(emitter: Emitter, event: str, args: tuple[Any, ...]) -> None:
+    emitter._emit_any(event, *args)
+
+
+def _run_callback(callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        callback(*args)
+    except Exception:
+        logger.exception("error in the ack callback %r", callback)
+
+
+class Socket(Emitter):
+    """A namespace of a ``Manager``; obtained from ``io()`` or ``manager.socket()``."""
+
+    def __init__(self, io: Manager, nsp: str, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        options = options or {}
+        self.io = io
+        self.nsp = nsp
+        self.id: str | None = None
+        self.connected = False
+        self.query: dict[str, str] | None = options.get("query")
+        self.auth: Any = options.get("auth")
+        self._ids = itertools.count()
+        self._acks: dict[int, _PendingAck] = {}
+        self._send_buffer: list[tuple[Packet, bool]] = []
+        self._receive_buffer: list[tuple[str, list[Any]]] = []
+        self._active = False  # wants a connection (socket.io-client: has `subs`)
+        self._connect_session = -1  # the manager session our CONNECT went out on
+        self._changed = Event()
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else "disconnected"
+        return f"<sioclient.Socket {self.nsp!r} {state} id={self.id!r}>"
+
+    @property
+    def disconnected(self) -> bool:
+        return not self.connected
+
+    @property
+    def active(self) -> bool:
+        """True while the socket wants a connection (it reconnects when the manager does)."""
+        return self._active
+
+    # ---- public API ------------------------------------------------------------------------
+
+    def open(self) -> Socket:
+        """Connects the namespace (or reconnects it after ``disconnect()``)."""
+        if self.connected:
+            return self
+        self._active = True
+        io = self.io
+        io._activate(self)
+        if not io._reconnecting:
+            io.open()
+        if io.ready_state == "open":
+            self._on_open()
+        return self
+
+    connect = open
+
+    def close(self) -> Socket:
+        """Leaves the namespace; the manager closes its connection when no socket is left."""
+        was_connected = self.connected
+        if was_connected:
+            self._send_packet(Packet(DISCONNECT, self.nsp), True)
+        self._destroy()
+        if was_connected:
+            self._on_close("io client disconnect")
+        self._pulse()
+        return self
+
+    disconnect = close
+
+    def emit(self, event: str, *args: Any, ack: Callable[..., Any] | None = None) -> Socket:
+        """Sends ``event``; a trailing callable (or ``ack=``) is called with the server's ack."""
+        return self._emit(_NO_FLAGS, event, args, ack)
+
+    def send(self, *args: Any, ack: Callable[..., Any] | None = None) -> Socket:
+        """``emit('message', *args)``."""
+        return self._emit(_NO_FLAGS, "message", args, ack)
+
+    def call(self, event: str, *args: Any, timeout: float | None = None) -> Any:
+        """Emits and waits for the ack: its one argument, a tuple of several, or None."""
+        flags = _NO_FLAGS if timeout is None else _Flags(timeout=_check_timeout(timeout))
+        return self._call(flags, event, args)
+
+    def compress(self, flag: bool = True) -> EmitView:
+        return EmitView(self, _Flags(compress=bool(flag)))
+
+    def binary(self, flag: bool = True) -> EmitView:
+        return EmitView(self, _Flags(binary=bool(flag)))
+
+    @property
+    def volatile(self) -> EmitView:
+        """The next emit is dropped, not buffered, when the socket is not connected."""
+        return EmitView(self, _Flags(volatile=True))
+
+    def timeout(self, seconds: float) -> EmitView:
+        """The next emit's ack is called as ``callback(err, *args)``, ``err`` after ``seconds``."""
+        return EmitView(self, _Flags(timeout=_check_timeout(seconds)))
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Blocks until the socket is disconnected for good (no reconnection will follow).
+
+        Returns False when ``timeout`` seconds passed first.
+        """
+        deadline = None if timeout is None else gevent.get_hub().loop.now() + timeout
+        while not self._finished():
+            changed = self._changed
+            remaining = None if deadline is None else deadline - gevent.get_hub().loop.now()
+            if remaining is not None and remaining <= 0:
+                return False
+            changed.wait(remaining)
+        return True
+
+    # ---- emitting --------------------------------------------------------------------------
+
+    def _emit(
+        self, flags: _Flags, event: str, args: tuple[Any, ...], ack: Callable[..., Any] | None
+    ) -> Socket:
+        self._emit_packet(flags, event, args, ack, internal=False)
+        return self
+
+    def _emit_packet(
+        self,
+        flags: _Flags,
+        event: str,
+        args: tuple[Any, ...],
+        ack: Callable[..., Any] | None,
+        internal: bool,
+    ) -> None:
+        if not isinstance(event, str):
+            raise TypeError(f"event names are strings, not {type(event).__name__}")
+        if event in RESERVED_EVENTS:
+            raise ValueError(f"{event!r} is a reserved event name")
+        if ack is None and args and callable(args[-1]):
+            ack, args = args[-1], args[:-1]
+        packet = Packet(EVENT, self.nsp, [event, *args])
+        drop = flags.volatile and not self.connected
+        if ack is not None and not (drop and flags.timeout is None):
+            packet.id = next(self._ids)
+            pending = _PendingAck(ack, internal or flags.timeout is not None, internal)
+            self._acks[packet.id] = pending
+            if flags.timeout is not None:
+                pending.timer = gevent.spawn_later(flags.timeout, self._ack_timeout, packet.id)
+        if drop:
+            return
+        if self.connected:
+            self._send_packet(packet, flags.compress)
+        else:
+            self._send_buffer.append((packet, flags.compress))
+
+    def _call(self, flags: _Flags, event: str, args: tuple[Any, ...]) -> Any:
+        result: AsyncResult = AsyncResult()
+
+        def done(err: BaseException | None, *values: Any) -> None:
+            if err is not None:
+                result.set_exception(err)
+            elif not values:
+                result.set(None)
+            else:
+                result.set(values[0] if len(values) == 1 else values)
+
+        self._emit_packet(flags, event, args, done, internal=True)
+        return result.get()
+
+    def _send_packet(self, packet: Packet, compress: bool) -> None:
+        if packet.id is not None and packet.type == EVENT:
+            pending = self._acks.get(packet.id)
+            if pending is not None:
+                pending.sent = True
+        self.io._packet(packet, compress)
+
+    def _ack_timeout(self, ack_id: int) -> None:
+        pending = self._acks.pop(ack_id, None)
+        if pending is None:
+            return
+        pending.timer = None  # this greenlet; it must not kill itself
+        # a packet that never left must not leave later: nobody waits for its answer any more
+        self._send_buffer = [(p, c) for p, c in self._send_buffer if p.id != ack_id]
+        self._call_ack(pending, (TimeoutError("operation has timed out"),))
+
+    def _call_ack(self, pending: _PendingAck, args: tuple[Any, ...]) -> None:
+        if pending.timer is not None:
+            pending.timer.kill(block=False)
+        if pending.internal:
+            pending.callback(*args)
+        else:
+            gevent.spawn(_run_callback, pending.callback, args)
+
+    # ---- events from the manager (Engine greenlets; never block) ------------------------
+
+    def _on_open(self) -> None:
+        """The manager's connection is open: ask for the namespace."""
+        io = self.io
+        if self._connect_session == io._session:
+            return  # CONNECT already sent on this connection
+        self._connect_session = io._session
+        if io.protocol == 4:
+            if self.nsp == "/":
+                # a 2.x server connects `/` on its own; only a socket that left it must ask again
+                if io._root_connected:
+                    self._on_connect(None)
+                elif io._root_left:
+                    self._send_packet(Packet(CONNECT, "/"), True)
+                return
+            nsp = self.nsp
+            if self.query:
+                from .options import encode_query
+
+                nsp = f"{nsp}?{encode_query(self.query)}"
+            self._send_packet(Packet(CONNECT, nsp), True)
+            return
+        auth = self.auth if self.auth is not None else io.opts.get("auth")
+        if callable(auth):
+            try:
+                auth = auth()
+            except Exception as exc:
+                logger.exception("the auth callable of %r failed", self.nsp)
+                self._dispatch("connect_error", exc)
+                return
+        if auth is not None and not isinstance(auth, Mapping):
+            self._dispatch("connect_error", ValueError("auth must be a dict"))
+            return
+        self._send_packet(Packet(CONNECT, self.nsp, dict(auth) if auth else None), True)
+
+    def _on_packet(self, packet: Packet) -> None:
+        kind = packet.type
+        if kind == EVENT or kind == BINARY_EVENT:
+            self._on_event(packet)
+        elif kind == ACK or kind == BINARY_ACK:
+            self._on_ack(packet)
+        elif kind == CONNECT:
+            if self.io.protocol == 4:
+                self._on_connect(None)
+            elif isinstance(packet.data, Mapping) and packet.data.get("sid"):
+                self._on_connect(str(packet.data["sid"]))
+            else:
+                self._dispatch(
+                    "connect_error",
+                    ConnectionError("the server answered CONNECT without a sid (a 2.x server?)"),
+                )
+        elif kind == DISCONNECT:
+            self._on_server_disconnect()
+        elif kind == CONNECT_ERROR:
+            self._on_error_packet(packet.data)
+
+    def _on_connect(self, sid: str | None) -> None:
+        if self.connected or not self._active:
+            return
+        io = self.io
+        engine_id = io.engine.id if io.engine is not None else None
+        if sid is None:
+            self.id = engine_id if self.nsp == "/" else f"{self.nsp}#{engine_id}"
+        else:
+            self.id = sid
+        self.connected = True
+        # `connect` first, then the events that came early, then what was emitted meanwhile
+        self._dispatch("connect")
+        received, self._receive_buffer = self._receive_buffer, []
+        for event, args in received:
+            gevent.spawn(_run_any, self, event, tuple(args))
+        buffered, self._send_buffer = self._send_buffer, []
+        for packet, compress in buffered:
+            try:
+                self._send_packet(packet, compress)
+            except Exception:
+                logger.exception("could not send the buffered packet %r", packet)
+        self._pulse()
+
+    def _on_event(self, packet: Packet) -> None:
+        data = packet.data
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            logger.warning("ignoring an event without a name: %r", packet)
+            return
+        event, args = data[0], list(data[1:])
+        if packet.id is not None:
+            args.append(_ServerAck(self, packet.id, self.io._session))
+        if self.connected:
+            gevent.spawn(_run_any, self, event, tuple(args))
+        else:
+            self._receive_buffer.append((event, args))
+
+    def _on_ack(self, packet: Packet) -> None:
+        pending = self._acks.pop(packet.id, None) if packet.id is not None else None
+        if pending is None:
+            logger.debug("ignoring an ack nobody waits for: %r", packet)
+            return
+        data = packet.data if isinstance(packet.data, list) else []
+        args = (None, *data) if pending.with_error else tuple(data)
+        self._call_ack(pending, args)
+
+    def _on_error_packet(self, data: Any) -> None:
+        err = _refusal(data)
+        if self.connected:
+            self._dispatch("error", err)
+            return
+        # the server refused the namespace: stop asking for it
+        self._destroy()
+        self._dispatch("connect_error", err)
+        if self.io.protocol == 4:
+            self._dispatch("error", err)
+        self._pulse()
+
+    def _on_server_disconnect(self) -> None:
+        self._destroy()
+        self._on_close("io server disconnect")
+        self._pulse()
+
+    def _on_close(self, reason: str) -> None:
+        """The namespace is gone: the connection closed, or one side left it."""
+        was_connected = self.connected
+        self.connected = False
+        self.id = None
+        self._connect_session = -1
+        # acks of packets that left with the connection will never come; buffered ones still may
+        for ack_id in [i for i, p in self._acks.items() if p.sent]:
+            pending = self._acks.pop(ack_id)
+            if pending.with_error:
+                self._call_ack(pending, (DisconnectedError("socket has been disconnected"),))
+            elif pending.timer is not None:
+                pending.timer.kill(block=False)
+        if was_connected:
+            self._dispatch("disconnect", reason)
+        self._pulse()
+
+    def _destroy(self) -> None:
+        if self.io.protocol == 4 and self.nsp == "/" and self.connected:
+            self.io._root_connected = False
+            self.io._root_left = True
+        self._active = False
+        self.io._deactivate(self)
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _pulse(self) -> None:
+        changed, self._changed = self._changed, Event()
+        changed.set()
+
+    def _finished(self) -> bool:
+        if self.connected:
+            return False
+        return not self._active or not self.io._will_connect()
+
+
+__all__ = ["EmitView", "RESERVED_EVENTS", "Socket"]

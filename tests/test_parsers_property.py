@@ -1,0 +1,197 @@
+"""Property tests of the three parsers: random packets round-trip, and the compiled and
+pure-Python hot modules agree byte for byte on what they write and on what they read."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sioclient.core import _accel
+from sioclient.parsers import (
+    ACK,
+    BINARY_ACK,
+    BINARY_EVENT,
+    CONNECT,
+    CONNECT_ERROR,
+    DISCONNECT,
+    EVENT,
+    Packet,
+    get,
+)
+
+PARSERS = ["json", "msgpack"]
+if importlib.util.find_spec("sioclient.parsers.default") is not None:
+    PARSERS.append("default")
+
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+# ints inside the 64-bit range msgpack holds; floats that survive every format unchanged
+# (whole floats come back as ints, which compare equal)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+)
+keys = st.text(max_size=8)
+
+
+def json_values(leaves):
+    return st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=5) | st.dictionaries(keys, inner, max_size=5),
+        max_leaves=20,
+    )
+
+
+plain_data = json_values(scalars)
+binary_data = json_values(scalars | st.binary(max_size=40))
+# ',' ends a namespace in the default format and '?' starts its query
+nsp_chars = st.characters(blacklist_characters=",?", blacklist_categories=("Cs",))
+namespaces = st.sampled_from(["/", "/chat", "/ünï"]) | st.text(nsp_chars, min_size=1).map(
+    lambda s: "/" + s
+)
+# names a socket may not emit (socket.io-parser 4.x refuses to decode them)
+RESERVED = {
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+}
+event_names = st.text(min_size=1).filter(lambda name: name not in RESERVED)
+ack_ids = st.none() | st.integers(min_value=0, max_value=2**31 - 1)
+
+
+@st.composite
+def packets(draw, protocol: int, parser: str):
+    with_bytes = parser != "json"
+    data = binary_data if with_bytes else plain_data
+    types = [CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR]
+    if protocol == 4 and parser != "default":
+        types += [BINARY_EVENT, BINARY_ACK]
+    ptype = draw(st.sampled_from(types))
+    nsp = draw(namespaces)
+    if ptype == CONNECT:
+        payload = None if protocol == 4 else draw(st.none() | st.dictionaries(keys, plain_data))
+        return Packet(CONNECT, nsp, payload)
+    if ptype == DISCONNECT:
+        return Packet(DISCONNECT, nsp)
+    if ptype == CONNECT_ERROR:
+        if protocol == 4:
+            return Packet(CONNECT_ERROR, nsp, draw(st.text()))
+        message = st.fixed_dictionaries({"message": st.text()}, optional={"data": plain_data})
+        if parser == "msgpack":
+            message = message | st.text()
+        return Packet(CONNECT_ERROR, nsp, draw(message))
+    args = draw(st.lists(data, max_size=4))
+    if ptype in (EVENT, BINARY_EVENT):
+        args = [draw(event_names)] + args
+    return Packet(ptype, nsp, args, draw(ack_ids))
+
+
+def expected_type(parser: str, protocol: int, packet: Packet) -> int:
+    if parser == "default":
+        # the default parser sends (and reports) data with bytes as BINARY_*
+        if packet.type in (EVENT, ACK) and _has_bytes(packet.data):
+            return BINARY_EVENT if packet.type == EVENT else BINARY_ACK
+        return packet.type
+    if protocol == 5:
+        return {BINARY_EVENT: EVENT, BINARY_ACK: ACK}.get(packet.type, packet.type)
+    return packet.type
+
+
+def _has_bytes(value) -> bool:
+    if isinstance(value, bytes):
+        return True
+    if isinstance(value, list):
+        return any(_has_bytes(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_bytes(v) for v in value.values())
+    return False
+
+
+def make_parser(name: str, protocol: int, mode: str):
+    """A parser bound to the compiled or the pure-Python hot modules."""
+    mods = {}
+    for hot in _accel.HOT_MODULES:
+        mod = _accel.pure(hot) if mode == "pure" else _accel.compiled(hot)
+        if mod is None:
+            pytest.fail(f"compiled module sioclient.core._{hot}_c is not built")
+        mods[hot] = mod
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_accel, "_loaded", mods)
+        return get(name, protocol)
+
+
+def decode_all(parser, messages):
+    decoder = parser.decoder()
+    out = []
+    for message in messages:
+        out.extend(decoder.feed(message))
+    return out
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+@pytest.mark.parametrize("name", PARSERS)
+def test_round_trip(accel_mode, name, protocol):
+    parser = get(name, protocol)
+
+    @SETTINGS
+    @given(packets(protocol, name))
+    def check(packet):
+        decoded = decode_all(parser, parser.encode(packet))
+        expected = Packet(expected_type(name, protocol, packet), packet.nsp, packet.data, packet.id)
+        assert decoded == [expected]
+
+    check()
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+@pytest.mark.parametrize("name", PARSERS)
+def test_compiled_and_pure_agree(name, protocol):
+    if _accel.NO_EXTENSIONS:
+        pytest.skip("SIOCLIENT_NO_EXTENSIONS=1: compiled modules disabled on purpose")
+    compiled = make_parser(name, protocol, "compiled")
+    pure = make_parser(name, protocol, "pure")
+
+    @SETTINGS
+    @given(packets(protocol, name))
+    def check(packet):
+        written = compiled.encode(packet)
+        assert pure.encode(packet) == written
+        assert decode_all(compiled, written) == decode_all(pure, written)
+
+    check()
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+def test_msgpack_mapping_agrees_on_arbitrary_bytes(protocol):
+    # any input: both implementations return the same packet or raise the same error
+    if _accel.NO_EXTENSIONS:
+        pytest.skip("SIOCLIENT_NO_EXTENSIONS=1: compiled modules disabled on purpose")
+    compiled = make_parser("msgpack", protocol, "compiled")
+    pure = make_parser("msgpack", protocol, "pure")
+
+    def outcome(parser, raw):
+        try:
+            return decode_all(parser, [raw])
+        except Exception as exc:  # noqa: BLE001 - compared, not swallowed
+            return (type(exc).__name__, str(exc))
+
+    @SETTINGS
+    @given(st.binary(max_size=64))
+    def check(raw):
+        result = outcome(compiled, raw)
+        assert result == outcome(pure, raw)
+        if isinstance(result, tuple):
+            assert result[0] == "ProtocolError"
+
+    check()

@@ -1,0 +1,660 @@
+"""The Engine.IO session state machine, driven with bodies, frames and a fake clock.
+
+No sockets: each test plays the server's side by hand, with the wire strings a socket.io 2.x
+(Engine.IO 3) or 3.x/4.x (Engine.IO 4) server sends.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sioclient import ConnectionError, ProtocolError
+from sioclient.core import _accel
+from sioclient.core.handshake import error_from_http, is_unsupported_protocol, parse_open
+from sioclient.core.revisions import EIO3, EIO4, by_eio, by_protocol
+from sioclient.core.session import (
+    CLOSED,
+    CLOSING,
+    OPEN,
+    Closed,
+    HandshakeRetry,
+    Message,
+    Opened,
+    PingReceived,
+    PingSent,
+    Pong,
+    PongSent,
+    ProbeSucceeded,
+    Session,
+    UpgradeFailed,
+)
+
+
+@pytest.fixture(autouse=True)
+def _both_builds(eio_impl, monkeypatch):
+    """Every session test runs with the compiled codec and with the pure one."""
+    monkeypatch.setitem(_accel._loaded, "eio", eio_impl)
+
+
+def open_json(
+    sid="abc", upgrades=("websocket",), interval=25000, timeout=20000, max_payload=None
+) -> str:
+    obj = {"sid": sid, "upgrades": list(upgrades), "pingInterval": interval, "pingTimeout": timeout}
+    if max_payload is not None:
+        obj["maxPayload"] = max_payload
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def v3_body(*packets: str) -> str:
+    return "".join(f"{len(p.encode('utf-16-le')) // 2}:{p}" for p in packets)
+
+
+def open_polling(s: Session, eio: int, now: float = 0.0, **kw) -> list:
+    s.begin("polling")
+    if eio == 3:
+        return s.receive_payload(v3_body("0" + open_json(**kw)), now)
+    return s.receive_payload("0" + open_json(**kw), now)
+
+
+def open_websocket(s: Session, now: float = 0.0, **kw) -> list:
+    s.begin("websocket")
+    return s.receive_frame("0" + open_json(**kw), now)
+
+
+# ---------------------------------------------------------------- handshake and detection
+
+
+def test_polling_detects_a_4x_server():
+    s = Session()
+    s.begin("polling")
+    assert s.query() == {"EIO": "4", "transport": "polling"}
+    events = s.receive_payload(b"0" + open_json().encode(), 0.0)
+    assert events == [Opened(parse_open(open_json(), 4))]
+    assert (s.state, s.protocol, s.eio, s.sid) == (OPEN, 5, 4, "abc")
+    assert s.query() == {"EIO": "4", "transport": "polling", "sid": "abc"}
+    assert (s.ping_interval, s.ping_timeout) == (25.0, 20.0)
+
+
+def test_polling_detects_a_2x_server_and_its_connect():
+    s = Session()
+    s.begin("polling")
+    assert s.query()["EIO"] == "4"
+    body = v3_body("0" + open_json(upgrades=["websocket"], interval=25000, timeout=5000), "40")
+    assert body.startswith(f"{len(open_json(timeout=5000)) + 1}:0{{")
+    events = s.receive_payload(body, 0.0)
+    assert [type(e) for e in events] == [Opened, Message]
+    assert events[1] == Message("0")
+    assert (s.protocol, s.eio) == (4, 3)
+    assert events[0].handshake.revision == 3
+    # the rest of the session speaks revision 3
+    assert s.query()["EIO"] == "3"
+
+
+def test_polling_detects_the_binary_framing():
+    s = Session()
+    s.begin("polling")
+    text = ("0" + open_json()).encode()
+    body = b"\x00" + bytes(int(c) for c in str(len(text))) + b"\xff" + text
+    body += b"\x01\x04\xff\x04abc"
+    events = s.receive_payload(body, 0.0)
+    assert [type(e) for e in events] == [Opened, Message]
+    assert events[1] == Message(b"abc")
+    assert s.protocol == 4
+
+
+def test_fixed_protocol_asks_for_its_revision():
+    s = Session(protocol=4)
+    s.begin("websocket")
+    assert s.query()["EIO"] == "3"
+    s = Session(protocol=5)
+    s.begin("websocket")
+    assert s.query()["EIO"] == "4"
+    assert Session(protocol=4).protocol == 4
+
+
+def test_protocol_5_against_a_2x_server_is_a_clear_error():
+    s = Session(protocol=5)
+    s.begin("polling")
+    with pytest.raises(ProtocolError, match="socket.io 2.x"):
+        s.receive_payload(v3_body("0" + open_json(), "40"), 0.0)
+
+
+def test_websocket_only_detection_retries_with_eio4():
+    s = Session(transports=["websocket"])
+    s.begin("websocket")
+    assert s.query() == {"EIO": "3", "transport": "websocket"}
+    # a 3.x/4.x server without allowEIO3 refuses the upgrade in plain text
+    assert s.handshake_refused(400, b"Unsupported protocol version", "text/html") is None
+    assert s.query() == {"EIO": "4", "transport": "websocket"}
+    events = s.receive_frame("0" + open_json(upgrades=[]), 0.0)
+    assert isinstance(events[0], Opened)
+    assert (s.protocol, s.eio) == (5, 4)
+    assert not s.can_upgrade
+
+
+def test_websocket_only_detection_second_refusal_is_an_error():
+    s = Session(transports=["websocket"])
+    s.begin("websocket")
+    assert s.handshake_refused(400, b"", None) is None
+    err = s.handshake_refused(400, b"Unsupported protocol version", "text/html")
+    assert isinstance(err, ConnectionError)
+    assert "400" in str(err) and "Unsupported protocol version" in str(err)
+    assert is_unsupported_protocol(err)
+    assert s.state == CLOSED
+
+
+def test_websocket_only_against_a_2x_server():
+    s = Session(transports=["websocket"])
+    events = open_websocket(s, upgrades=[])
+    events += s.receive_frame("40", 0.1)
+    assert [type(e) for e in events] == [Opened, Message]
+    assert (s.protocol, s.eio) == (4, 3)
+
+
+def test_refusal_is_not_retried_with_a_fixed_protocol():
+    s = Session(protocol=4, transports=["websocket"])
+    s.begin("websocket")
+    err = s.handshake_refused(400, b'{"code":5,"message":"Unsupported protocol version"}', None)
+    assert isinstance(err, ConnectionError)
+    assert err.data == {"status": 400, "code": 5, "message": "Unsupported protocol version"}
+
+
+def test_polling_refusal_is_not_retried():
+    s = Session()
+    s.begin("polling")
+    err = s.handshake_refused(403, b'{"code":4,"message":"not allowed"}', "application/json")
+    assert isinstance(err, ConnectionError)
+    assert "403" in str(err) and "not allowed" in str(err)
+    assert err.data["code"] == 4
+
+
+# ---------------------------------------------------------------- handshake module
+
+
+def test_parse_open_fields():
+    hs = parse_open(open_json(upgrades=[], interval=300, timeout=200, max_payload=1000000), 4)
+    assert hs.sid == "abc"
+    assert hs.upgrades == ()
+    assert (hs.ping_interval, hs.ping_timeout, hs.max_payload) == (0.3, 0.2, 1000000)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "",
+        "nope",
+        "[]",
+        '{"upgrades":[],"pingInterval":1,"pingTimeout":1}',
+        '{"sid":"","upgrades":[],"pingInterval":1,"pingTimeout":1}',
+        '{"sid":5,"upgrades":[],"pingInterval":1,"pingTimeout":1}',
+        '{"sid":"a","upgrades":"websocket","pingInterval":1,"pingTimeout":1}',
+        '{"sid":"a","upgrades":[1],"pingInterval":1,"pingTimeout":1}',
+        '{"sid":"a","upgrades":[],"pingInterval":"1","pingTimeout":1}',
+        '{"sid":"a","upgrades":[],"pingInterval":true,"pingTimeout":1}',
+        '{"sid":"a","upgrades":[],"pingInterval":1}',
+        '{"sid":"a","upgrades":[],"pingInterval":-1,"pingTimeout":1}',
+        '{"sid":"a","upgrades":[],"pingInterval":1,"pingTimeout":1,"maxPayload":"x"}',
+    ],
+)
+def test_parse_open_rejects(data):
+    with pytest.raises(ProtocolError):
+        parse_open(data, 4)
+
+
+@pytest.mark.parametrize(
+    "status, body, ctype, code, text",
+    [
+        (400, b'{"code":0,"message":"Transport unknown"}', "application/json", 0, "Transport"),
+        (400, b'{"code":1,"message":"Session ID unknown"}', "application/json", 1, "Session ID"),
+        (400, b'{"code":2,"message":"Bad handshake method"}', None, 2, "Bad handshake"),
+        (400, b'{"code":3,"message":"Bad request"}', None, 3, "Bad request"),
+        (403, b'{"code":4,"message":"Forbidden"}', None, 4, "Forbidden"),
+        (400, b'{"code":5}', None, 5, "Unsupported protocol version"),
+        (400, b"Unsupported protocol version", "text/html", 5, "Unsupported protocol"),
+        (502, b"", None, None, "502 Bad Gateway"),
+        (500, b"<html>oops</html>", "text/html", None, "oops"),
+    ],
+)
+def test_error_from_http(status, body, ctype, code, text):
+    err = error_from_http(status, body, ctype)
+    assert isinstance(err, ConnectionError)
+    assert str(status) in str(err) and text in str(err)
+    assert err.data["code"] == code
+    assert err.data["status"] == status
+
+
+def test_revisions_table():
+    assert by_eio(3) is EIO3 and by_protocol(5) is EIO4
+    assert (EIO3.sio, EIO4.sio) == (4, 5)
+    assert EIO3.client_pings and not EIO4.client_pings
+    assert (EIO3.query_value, EIO4.query_value) == ("3", "4")
+    assert EIO3.encode_packet(4, b"\x01") == b"\x04\x01"
+    assert EIO4.encode_packet(4, b"\x01") == b"\x01"
+    with pytest.raises(ValueError):
+        by_protocol(3)
+
+
+# ---------------------------------------------------------------- heartbeat
+
+
+def test_heartbeat_revision3_client_pings():
+    s = Session(protocol=4)
+    open_polling(s, 3, now=100.0, interval=25000, timeout=5000)
+    assert s.next_deadline() == 125.0
+    assert s.tick(124.9) == []
+    assert s.tick(125.0) == [PingSent()]
+    assert s.take_payload(125.0) == "1:2"
+    assert s.next_deadline() == 130.0
+    events = s.receive_payload("1:3", 125.25)
+    assert len(events) == 1 and isinstance(events[0], Pong)
+    assert events[0].latency_ms == pytest.approx(250.0)
+    assert s.next_deadline() == pytest.approx(150.25)
+    # an unsolicited pong changes nothing
+    assert s.receive_payload("1:3", 126.0) == []
+
+
+def test_ping_timeout_revision3():
+    s = Session(protocol=4, transports=["websocket"])
+    open_websocket(s, now=0.0, interval=1000, timeout=500)
+    assert s.tick(1.0) == [PingSent()]
+    assert s.take_frames(1.0) == ["2"]
+    assert s.tick(1.49) == []
+    assert s.tick(1.5) == [Closed("ping timeout")]
+    assert s.state == CLOSED
+    assert s.next_deadline() is None
+    assert s.receive_frame("3", 1.6) == []
+
+
+def test_revision3_ignores_pings_from_the_server():
+    s = Session(protocol=4)
+    open_polling(s, 3)
+    assert s.receive_payload("1:2", 1.0) == []
+    assert not s.wants_write
+
+
+def test_heartbeat_revision4_server_pings():
+    s = Session()
+    open_polling(s, 4, now=10.0, interval=25000, timeout=20000)
+    assert s.next_deadline() == 55.0
+    assert s.receive_payload("2", 35.0) == [PingReceived()]
+    assert s.wants_write
+    assert s.take_payload(35.004) == "3"
+    events = s.next_events()
+    assert len(events) == 1 and isinstance(events[0], PongSent)
+    assert events[0].latency_ms == pytest.approx(4.0)
+    assert s.next_events() == []
+    assert s.next_deadline() == 80.0
+    assert s.tick(79.9) == []
+    assert s.tick(80.0) == [Closed("ping timeout")]
+
+
+def test_revision4_any_packet_proves_the_server_alive():
+    s = Session(protocol=5, transports=["websocket"])
+    open_websocket(s, now=0.0, interval=1000, timeout=1000)
+    assert s.next_deadline() == 2.0
+    assert s.receive_frame("4hello", 1.5) == [Message("hello")]
+    assert s.next_deadline() == 3.5
+    assert s.receive_frame(b"\x01\x02", 3.0) == [Message(b"\x01\x02")]
+    assert s.next_deadline() == 5.0
+    s.receive_frame("2", 4.0)
+    assert s.take_frames(4.5) == ["3"]
+    assert s.next_events()[0].latency_ms == pytest.approx(500.0)
+
+
+# ---------------------------------------------------------------- sending and batching
+
+
+def test_messages_wait_for_the_handshake():
+    s = Session()
+    s.begin("polling")
+    s.send_message("40")
+    assert not s.wants_write and s.take_payload(0.0) is None
+    s.receive_payload("0" + open_json(), 0.0)
+    assert s.wants_write
+    assert s.take_payload(0.0) == "440"
+    assert s.take_payload(0.0) is None
+
+
+def test_polling_batches_everything_queued():
+    s = Session()
+    open_polling(s, 4)
+    s.send_message("42[1]")
+    s.send_message(b"\x01\x02\x03\x04")
+    s.send_message(bytearray(b"\x05"))
+    assert s.take_payload(0.0) == "442[1]\x1ebAQIDBA==\x1ebBQ=="
+    s = Session(protocol=4)
+    open_polling(s, 3)
+    s.send_message("42€")
+    s.send_message(memoryview(b"\x01\x02\x03\x04"))
+    assert s.take_payload(0.0) == "4:442€10:b4AQIDBA=="
+
+
+def test_polling_batches_respect_max_payload():
+    s = Session()
+    open_polling(s, 4, max_payload=100)
+    for i in range(5):
+        s.send_message(str(i) * 40)
+    assert s.take_payload(0.0) == "4" + "0" * 40 + "\x1e4" + "1" * 40
+    assert s.take_payload(0.0) == "4" + "2" * 40 + "\x1e4" + "3" * 40
+    assert s.take_payload(0.0) == "4" + "4" * 40
+    assert s.take_payload(0.0) is None
+    # a message larger than the limit still goes, alone
+    s.send_message("x" * 500)
+    s.send_message("y")
+    assert s.take_payload(0.0) == "4" + "x" * 500
+    assert s.take_payload(0.0) == "4y"
+
+
+def test_websocket_frames_per_revision():
+    s = Session(protocol=4, transports=["websocket"])
+    open_websocket(s)
+    s.send_message("42[]")
+    s.send_message(b"\x01")
+    assert s.take_frames(0.0) == ["442[]", b"\x04\x01"]
+    assert s.take_frames(0.0) == []
+    s = Session(protocol=5, transports=["websocket"])
+    open_websocket(s)
+    s.send_message(b"\x01")
+    assert s.take_frames(0.0) == [b"\x01"]
+
+
+def test_force_base64():
+    s = Session(protocol=5, force_base64=True, transports=["websocket"])
+    s.begin("websocket")
+    assert s.query()["b64"] == "1"
+    s.receive_frame("0" + open_json(), 0.0)
+    s.send_message(b"\x01\x02\x03\x04")
+    assert s.take_frames(0.0) == ["bAQIDBA=="]
+    assert s.receive_frame("bAQIDBA==", 0.0) == [Message(b"\x01\x02\x03\x04")]
+
+
+def test_timestamp_requests():
+    s = Session(timestamp_requests=True, timestamp_param="ts")
+    s.begin("polling")
+    first, second = s.query()["ts"], s.query()["ts"]
+    assert first != second
+    assert "t" not in s.query()
+
+
+def test_send_message_type_checked():
+    s = Session()
+    with pytest.raises(TypeError):
+        s.send_message(42)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- upgrade
+
+
+@pytest.mark.parametrize("eio", [3, 4])
+def test_upgrade_sequence(eio):
+    s = Session()
+    open_polling(s, eio)
+    assert s.can_upgrade and s.polling_active
+    assert s.query("websocket") == {"EIO": str(eio), "transport": "websocket", "sid": "abc"}
+    assert s.start_probe(1.0) == ["2probe"]
+    assert s.upgrading and not s.can_upgrade
+    # polling carries on while probing
+    s.send_message("a")
+    assert s.take_payload(1.0) == ("2:4a" if eio == 3 else "4a")
+    assert s.receive_probe_frame("3probe", 1.1) == [ProbeSucceeded()]
+    # polling paused: nothing new goes out on it; queued messages wait for the websocket
+    assert not s.polling_active
+    s.send_message("b")
+    s.send_message(b"\x07")
+    assert not s.wants_write and s.take_payload(1.2) is None
+    # the server ends the pending GET with a noop (and may still deliver messages)
+    noop = "1:6" if eio == 3 else "6"
+    assert s.receive_payload(noop, 1.2) == []
+    frames = s.finish_upgrade(1.3)
+    assert frames == ["5", "4b", b"\x04\x07" if eio == 3 else b"\x07"]
+    assert s.transport == "websocket" and not s.upgrading and not s.polling_active
+    assert s.receive_frame("6", 1.4) == []
+    assert s.receive_frame("4c", 1.5) == [Message("c")]
+    s.send_message("d")
+    assert s.take_frames(1.6) == ["4d"]
+
+
+def test_pong_queued_during_upgrade_goes_over_websocket():
+    s = Session(protocol=5)
+    open_polling(s, 4, now=0.0)
+    s.start_probe(1.0)
+    s.receive_probe_frame("3probe", 1.1)
+    assert s.receive_payload("2", 2.0) == [PingReceived()]
+    frames = s.finish_upgrade(2.5)
+    assert frames == ["5", "3"]
+    assert s.next_events() == [PongSent(500.0)]
+
+
+@pytest.mark.parametrize("answer", ["3nope", "4hello", "x", b"\x09"])
+def test_failed_probe_keeps_polling(answer):
+    s = Session()
+    open_polling(s, 4)
+    s.start_probe(1.0)
+    events = s.receive_probe_frame(answer, 1.1)
+    assert len(events) == 1 and isinstance(events[0], UpgradeFailed)
+    assert events[0].reason == "probe error"
+    assert s.transport == "polling" and s.polling_active and not s.can_upgrade
+    s.send_message("a")
+    assert s.take_payload(1.2) == "4a"
+    with pytest.raises(RuntimeError):
+        s.finish_upgrade(1.3)
+
+
+def test_probe_connection_error_and_timeout():
+    s = Session()
+    open_polling(s, 4, timeout=5000)
+    s.start_probe(1.0)
+    err = OSError("refused")
+    assert s.probe_failed(err) == [UpgradeFailed("probe error", err)]
+    s = Session()
+    open_polling(s, 4, interval=25000, timeout=5000)
+    s.start_probe(1.0)
+    assert s.next_deadline() == 6.0
+    assert s.tick(6.0) == [UpgradeFailed("probe timeout")]
+    assert s.state == OPEN and s.polling_active
+
+
+def test_no_upgrade_when_not_offered_or_disabled():
+    s = Session()
+    open_polling(s, 4, upgrades=[])
+    assert not s.can_upgrade
+    s = Session(upgrade=False)
+    open_polling(s, 4)
+    assert not s.can_upgrade
+    s = Session(transports=["polling"])
+    open_polling(s, 4)
+    assert not s.can_upgrade
+    with pytest.raises(RuntimeError):
+        s.start_probe(0.0)
+
+
+# ---------------------------------------------------------------- close
+
+
+def test_close_on_polling_flushes_then_sends_close():
+    s = Session()
+    open_polling(s, 4)
+    s.send_message("41")
+    assert s.close() == [Closed("forced close")]
+    assert s.state == CLOSING and s.wants_write and s.next_deadline() is None
+    s.send_message("dropped")
+    assert s.take_payload(0.0) == "441\x1e1"
+    assert s.state == CLOSED and not s.wants_write
+    assert s.close() == []
+
+
+def test_close_on_websocket():
+    s = Session(protocol=4, transports=["websocket"])
+    open_websocket(s)
+    assert s.close() == [Closed("forced close")]
+    assert s.take_frames(0.0) == ["1"]
+    assert s.state == CLOSED
+
+
+def test_close_while_opening():
+    s = Session()
+    s.begin("polling")
+    assert s.close() == [Closed("forced close")]
+    assert s.state == CLOSED and not s.wants_write
+    assert s.receive_payload("0" + open_json(), 0.0) == []
+
+
+def test_close_during_upgrade_pause_goes_out_on_polling():
+    s = Session()
+    open_polling(s, 4)
+    s.start_probe(0.0)
+    s.receive_probe_frame("3probe", 0.1)
+    s.close()
+    assert s.polling_active and s.take_payload(0.2) == "1"
+
+
+def test_server_close_packet():
+    s = Session()
+    open_polling(s, 4)
+    events = s.receive_payload("4a\x1e1\x1e4b", 1.0)
+    assert events == [Message("a"), Closed("transport close")]
+    assert s.state == CLOSED
+    assert s.receive_payload("4c", 2.0) == []
+    assert s.tick(100.0) == []
+
+
+def test_transport_close_and_error():
+    s = Session(protocol=5, transports=["websocket"])
+    open_websocket(s)
+    assert s.transport_closed() == [Closed("transport close")]
+    s = Session()
+    open_polling(s, 4)
+    err = OSError("reset")
+    assert s.transport_error(err) == [Closed("transport error", err)]
+    assert s.transport_error(err) == []
+    s = Session()
+    s.begin("polling")
+    assert s.transport_error(err) == [Closed("transport error", err)]
+    assert not s.was_opened
+
+
+# ---------------------------------------------------------------- malformed input
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["", "x", "4hello", "0", "0{", '0{"upgrades":[]}', "1:0"],
+)
+def test_bad_handshake_bodies(body):
+    s = Session()
+    s.begin("polling")
+    with pytest.raises(ProtocolError):
+        s.receive_payload(body, 0.0)
+
+
+def test_bad_input_once_open():
+    s = Session()
+    open_polling(s, 4)
+    with pytest.raises(ProtocolError):
+        s.receive_payload("9", 1.0)
+    with pytest.raises(ProtocolError):
+        s.receive_payload("0" + open_json(), 1.0)
+    s = Session(protocol=4, transports=["websocket"])
+    open_websocket(s)
+    with pytest.raises(ProtocolError):
+        s.receive_frame(b"\x08", 1.0)
+    # a payload is decoded whole before anything happens
+    s = Session(protocol=4)
+    open_polling(s, 3)
+    with pytest.raises(ProtocolError):
+        s.receive_payload("2:4a1:9", 1.0)
+    assert s.next_events() == []
+
+
+def test_message_before_open_on_websocket():
+    s = Session(protocol=5, transports=["websocket"])
+    s.begin("websocket")
+    with pytest.raises(ProtocolError):
+        s.receive_frame("4hello", 0.0)
+
+
+def test_options_validated():
+    with pytest.raises(ValueError):
+        Session(protocol=3)
+    with pytest.raises(ValueError):
+        Session(transports=["flashsocket"])
+    with pytest.raises(ValueError):
+        Session(transports=[])
+    s = Session(transports=["websocket"])
+    with pytest.raises(ValueError):
+        s.begin("polling")
+
+
+# ---------------------------------------------------------------- websocket-only detection, the
+# ways real servers refuse EIO=3 after accepting the WebSocket
+
+
+def test_detection_retry_after_a_raw_400_in_the_stream():
+    # engine.io 5/6 (socket.io 4.x) writes "HTTP/1.1 400 ..." after the 101: a WebSocket error
+    s = Session(transports=["websocket"])
+    s.begin("websocket")
+    assert s.detecting
+    s.transport_opened(0.0)
+    err = OSError("invalid frame header")
+    events = s.transport_error(err)
+    assert events == [HandshakeRetry("connection error", err)]
+    assert s.state == "opening" and not s.detecting
+    assert s.query()["EIO"] == "4"
+    s.transport_opened(0.1)
+    assert s.next_deadline() is None
+    s.receive_frame("0" + open_json(), 0.2)
+    assert s.protocol == 5
+    # once open, an error closes the session
+    assert s.transport_error(err) == [Closed("transport error", err)]
+
+
+def test_detection_retry_after_a_close():
+    # python-engineio answers 101 and closes at once
+    s = Session(transports=["websocket"])
+    s.begin("websocket")
+    s.transport_opened(0.0)
+    assert s.transport_closed() == [HandshakeRetry("connection closed")]
+    assert s.query()["EIO"] == "4"
+    assert s.transport_closed() == [Closed("transport close")]
+
+
+def test_detection_retry_after_silence():
+    # engine.io 4.1 (socket.io 3.x) answers 101 and never sends the open packet
+    s = Session(transports=["websocket"], detect_timeout=2.0)
+    s.begin("websocket")
+    assert s.next_deadline() is None
+    s.transport_opened(10.0)
+    assert s.next_deadline() == 12.0
+    assert s.tick(11.9) == []
+    assert s.tick(12.0) == [HandshakeRetry("no open packet")]
+    assert s.next_deadline() is None
+    assert s.query()["EIO"] == "4"
+
+
+@pytest.mark.parametrize("frame", ["", "4hello", b"HTTP/1.1 400", "0{}"])
+def test_detection_retry_after_an_odd_first_frame(frame):
+    s = Session(transports=["websocket"])
+    s.begin("websocket")
+    s.transport_opened(0.0)
+    events = s.receive_frame(frame, 0.1)
+    assert len(events) == 1 and isinstance(events[0], HandshakeRetry)
+    assert isinstance(events[0].error, ProtocolError)
+    assert s.query()["EIO"] == "4"
+    # on the EIO=4 connection bad input is an error again
+    with pytest.raises(ProtocolError):
+        s.receive_frame(frame or "x", 0.2)
+
+
+def test_no_detection_when_the_protocol_is_fixed_or_polling():
+    s = Session(protocol=4, transports=["websocket"])
+    s.begin("websocket")
+    assert not s.detecting
+    s.transport_opened(0.0)
+    assert s.next_deadline() is None
+    err = OSError("refused")
+    assert s.transport_error(err) == [Closed("transport error", err)]
+    s = Session()
+    s.begin("polling")
+    assert not s.detecting
