@@ -107,7 +107,7 @@ def _loads(text: str) -> Any:
 def _packet(ptype: int, nsp: str, data: Any, pid: Any, attachments: int) -> Packet:
     # Packet.__init__ is a Python frame that costs as much as the JSON decoding of a small
     # event; filling the slots directly is several times cheaper (tests check the slot list).
-    packet = _object_new(Packet)
+    packet = object.__new__(Packet)
     packet.type = ptype
     packet.nsp = nsp
     packet.data = data
