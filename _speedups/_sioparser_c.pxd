@@ -42,9 +42,6 @@ cdef bint _is_binary(object obj)
 cdef class _Attachments:
     cdef public list buffers
 
-    @cython.locals(buffers=list)
-    cpdef dict add(self, object obj)
-
 cdef bint _has_bin(object obj, int depth, int max_depth) except -1
 
 cpdef bint has_binary(object data, int max_depth=*) except -1
@@ -63,16 +60,18 @@ cdef int _replace(object node, list buffers, Py_ssize_t count, int depth, int ma
 @cython.locals(count=Py_ssize_t, num=Py_ssize_t)
 cpdef object reconstruct(object data, list buffers, int max_depth=*)
 
-@cython.locals(hook=_Attachments, raw=bytes, buffers=list)
-cdef tuple _dumps_event(object data)
-
-@cython.locals(ptype=int, buffers=list, head=str, body=str, text=str, out=list)
 cpdef list encode(object packet, int protocol)
+
+@cython.locals(ptype=int, buffers=list, head=str, body=str, text=str, out=list, raw=bytes,
+               done=bint)
+cdef list _encode(object packet, int protocol, _Attachments hook)
 
 cdef class Encoder:
     cdef readonly int protocol
+    cdef _Attachments _hook
     cpdef list encode(self, object packet)
 
+@cython.locals(n=Py_ssize_t)
 cdef bint _valid_event(object data, int protocol)
 
 cdef int _check_payload(int ptype, object data, bint has_data, int protocol, str text) except -1

@@ -270,9 +270,7 @@ def report(results: dict[str, dict[str, float]], vers: dict[str, str]) -> str:
         "",
         "encode+decode, ns/op (median)   ops/s in brackets",
     ]
-    head = f"{'implementation':32}" + "".join(
-        f"{f'({k}) {CASE_NAMES[k]}':>26}" for k in CASES
-    )
+    head = f"{'implementation':32}" + "".join(f"{f'({k}) {CASE_NAMES[k]}':>26}" for k in CASES)
     lines += [head, "-" * len(head)]
     for name, row in results.items():
         cells = ""
@@ -292,8 +290,7 @@ def report(results: dict[str, dict[str, float]], vers: dict[str, str]) -> str:
             mine, theirs = base.get(key), results[peer].get(key)
             ratios.append("-" if not mine or not theirs else f"{theirs / mine:.2f}x")
         lines.append(
-            f"{label} speed vs {peer}: "
-            + ", ".join(f"({k}) {r}" for k, r in zip(CASES, ratios))
+            f"{label} speed vs {peer}: " + ", ".join(f"({k}) {r}" for k, r in zip(CASES, ratios))
         )
     return "\n".join(lines)
 

@@ -8,33 +8,14 @@ throughput measurement.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 
-import gevent
+from _server import arguments, server_url
 from gevent.event import AsyncResult, Event
 
 import sioclient
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def start_server() -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "echo_server.py")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    with gevent.Timeout(20, RuntimeError("the demo server did not start")):
-        line = gevent.get_hub().threadpool.spawn(proc.stdout.readline).get()
-    port = json.loads(line)["port"]
-    return proc, f"http://127.0.0.1:{port}"
 
 
 def step(title: str) -> None:
@@ -42,32 +23,20 @@ def step(title: str) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--url", help="use this server instead of starting one")
+    ap = arguments(__doc__)
     ap.add_argument("--transport", choices=["polling", "websocket", "both"], default="both")
     args = ap.parse_args()
-
-    proc = None
-    url = args.url
-    if url is None:
-        proc, url = start_server()
     transports = {
         "polling": ["polling"],
         "websocket": ["websocket"],
         "both": ["polling", "websocket"],
     }[args.transport]
     print(f"sioclient {sioclient.__version__}, compiled speedups: {sioclient.speedups}")
-    print(f"server: {url}")
-    try:
+    if args.url is None:
+        print("starting the local echo server (python-socketio on gevent)")
+    with server_url(args.url) as url:
+        print(f"server: {url}")
         run(url, transports)
-    finally:
-        if proc is not None:
-            proc.stdin.close()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def run(url: str, transports: list[str]) -> None:
@@ -77,12 +46,20 @@ def run(url: str, transports: list[str]) -> None:
 
     @sock.on("connect")
     def on_connect():
-        print(f"connected: id={sock.id} transport={sock.io.engine.transport} "
-              f"protocol={sock.io.engine.protocol}")
+        print(
+            f"connected: id={sock.id} transport={sock.io.engine.transport} "
+            f"protocol={sock.io.engine.protocol}"
+        )
         connected.set()
 
     sock.on("welcome", lambda data: welcomed.set(data))
-    sock.on("disconnect", lambda reason: print(f"disconnected: {reason}"))
+    disconnected = Event()
+
+    @sock.on("disconnect")
+    def on_disconnect(reason):
+        print(f"disconnected: {reason}")
+        disconnected.set()
+
     sock.on("reconnect_attempt", lambda n: print(f"reconnect attempt {n}"))
     sock.on("reconnect", lambda n: print(f"reconnected after {n} attempt(s)"))
 
@@ -100,27 +77,32 @@ def run(url: str, transports: list[str]) -> None:
     step("binary attachments")
     blob = os.urandom(4096)
     back = sock.call("echo", {"name": "blob", "payload": blob}, timeout=5)
-    print(f"sent {len(blob)} bytes, got {len(back['payload'])} back, equal: {back['payload'] == blob}")
+    print(
+        f"sent {len(blob)} bytes, got {len(back['payload'])} back, equal: {back['payload'] == blob}"
+    )
 
     step("reconnect (the server drops the transport)")
     connected.clear()
     sock.emit("kick-me")
-    gevent.sleep(0)
+    if not disconnected.wait(10):
+        raise SystemExit("the server did not drop the connection")
     result = AsyncResult()
     sock.emit("echo", "buffered while disconnected", result.set)
     if not connected.wait(10):
         raise SystemExit("no reconnect")
     print("buffered emit delivered ->", result.get(timeout=5))
 
-    step("throughput (2 s each)")
+    step("a short benchmark")
     rtts = []
     deadline = time.perf_counter() + 2.0
     while time.perf_counter() < deadline:
         t0 = time.perf_counter()
         sock.call("echo", "ping", timeout=5)
         rtts.append(time.perf_counter() - t0)
-    print(f"sequential emit+ack: {len(rtts) / 2.0:,.0f} round trips/s, "
-          f"median {statistics.median(rtts) * 1e6:,.0f} us")
+    print(
+        f"sequential emit+ack for 2 s: {len(rtts) / 2.0:,.0f} round trips/s, "
+        f"median {statistics.median(rtts) * 1e6:,.0f} us"
+    )
 
     got = Event()
     count = 20000
@@ -130,7 +112,7 @@ def run(url: str, transports: list[str]) -> None:
     sock.emit("flood", count)
     if got.wait(30):
         dt = time.perf_counter() - t0
-        print(f"server-to-client: {count / dt:,.0f} events/s")
+        print(f"server-to-client, {count:,} events: {count / dt:,.0f} events/s")
 
     sock.close()
     print("\nclosed; bye")

@@ -27,7 +27,8 @@ from .core.packet import (
     EVENT,
     Packet,
 )
-from .emitter import Emitter
+from .emitter import Emitter, submit
+from .emitter import dispatcher as _dispatcher
 from .exceptions import ConnectionError, DisconnectedError, TimeoutError
 
 if TYPE_CHECKING:
@@ -157,10 +158,6 @@ def _refusal(data: Any) -> ConnectionError:
     return ConnectionError(str(data), data)
 
 
-def _run_any(emitter: Emitter, event: str, args: tuple[Any, ...]) -> None:
-    emitter._emit_any(event, *args)
-
-
 def _run_callback(callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
         callback(*args)
@@ -183,7 +180,7 @@ class Socket(Emitter):
         self._ids = itertools.count()
         self._acks: dict[int, _PendingAck] = {}
         self._send_buffer: list[tuple[Packet, bool]] = []
-        self._receive_buffer: list[tuple[str, list[Any]]] = []
+        self._receive_buffer: list[tuple[Any, ...]] = []  # (event, *args) before `connect`
         self._active = False  # wants a connection (socket.io-client: has `subs`)
         self._connect_session = -1  # the manager session our CONNECT went out on
         self._changed = Event()
@@ -346,7 +343,7 @@ class Socket(Emitter):
         if pending.internal:
             pending.callback(*args)
         else:
-            gevent.spawn(_run_callback, pending.callback, args)
+            submit(_run_callback, pending.callback, args)
 
     # ---- events from the manager (Engine greenlets; never block) ------------------------
 
@@ -418,8 +415,8 @@ class Socket(Emitter):
         # `connect` first, then the events that came early, then what was emitted meanwhile
         self._dispatch("connect")
         received, self._receive_buffer = self._receive_buffer, []
-        for event, args in received:
-            gevent.spawn(_run_any, self, event, tuple(args))
+        for args in received:
+            submit(self._emit_any, *args)
         buffered, self._send_buffer = self._send_buffer, []
         for packet, compress in buffered:
             try:
@@ -433,13 +430,12 @@ class Socket(Emitter):
         if not isinstance(data, list) or not data or not isinstance(data[0], str):
             logger.warning("ignoring an event without a name: %r", packet)
             return
-        event, args = data[0], list(data[1:])
-        if packet.id is not None:
-            args.append(_ServerAck(self, packet.id, self.io._session))
+        # (event, *args[, ack]): the arguments of _emit_any as they are
+        args = tuple(data) if packet.id is None else (*data, _ServerAck(self, packet.id, self.io._session))
         if self.connected:
-            gevent.spawn(_run_any, self, event, tuple(args))
+            _dispatcher().submit(self._emit_any, args)
         else:
-            self._receive_buffer.append((event, args))
+            self._receive_buffer.append(args)
 
     def _on_ack(self, packet: Packet) -> None:
         pending = self._acks.pop(packet.id, None) if packet.id is not None else None

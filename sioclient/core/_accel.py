@@ -13,7 +13,7 @@ from types import ModuleType
 NO_EXTENSIONS = os.environ.get("SIOCLIENT_NO_EXTENSIONS", "") not in ("", "0")
 
 #: the hot modules; each exists as _<name>_py and, when built, _<name>_c
-HOT_MODULES = ("sioparser", "eio", "msgpack")
+HOT_MODULES = ("sioparser", "eio", "msgpack", "wsframe")
 
 _loaded: dict[str, ModuleType] = {}
 

@@ -23,8 +23,12 @@ Two rules are stricter than the JavaScript parsers, which accept these and then 
 an EVENT with no data at all (there is no name to dispatch) and a binary packet with no data
 are refused.  Bounds, checked before anything is built: the attachment count (``max_attachments``,
 at most 9 digits), the ack id (at most 16 digits), the nesting depth of a binary packet's data
-(``max_depth``: placeholders are searched without recursion, to that depth).  Every decoding
-error is a ``sioclient.ProtocolError``.
+(``max_depth``, default 32: the placeholder search counts levels and stops there, so no stack,
+Python's or C's, can be exhausted).  Placeholders are checked once every attachment is in, as
+socket.io-parser does.  Every decoding error is a ``sioclient.ProtocolError``.
+
+Encoding writes an event in one pass of orjson: its ``default`` hook turns each buffer into a
+placeholder as the writer meets it, so binary-free data is neither walked nor copied.
 
 This file is ordinary Python (the pure twin) and, unchanged, the source of the compiled module:
 no generators or closures; the types live in the .pxd.
@@ -107,7 +111,7 @@ def _loads(text: str) -> Any:
 def _packet(ptype: int, nsp: str, data: Any, pid: Any, attachments: int) -> Packet:
     # Packet.__init__ is a Python frame that costs as much as the JSON decoding of a small
     # event; filling the slots directly is several times cheaper (tests check the slot list).
-    packet = object.__new__(Packet)
+    packet = _object_new(Packet)
     packet.type = ptype
     packet.nsp = nsp
     packet.data = data
@@ -133,7 +137,7 @@ class _Attachments:
     def __init__(self) -> None:
         self.buffers = None
 
-    def add(self, obj: Any) -> dict:
+    def __call__(self, obj: Any) -> dict:
         if not _is_binary(obj):
             raise TypeError(f"Type is not JSON serializable: {type(obj).__name__}")
         buffers = self.buffers
@@ -273,21 +277,6 @@ def reconstruct(data: Any, buffers: list, max_depth: int = DEFAULT_MAX_DEPTH) ->
 # encoding
 
 
-def _dumps_event(data: Any) -> tuple:
-    """``(json, buffers or None)`` for the data of an EVENT/ACK, in one pass of the writer."""
-    if _odumps is not None:
-        hook = _Attachments()
-        try:
-            raw = _odumps(data, default=hook.add, option=_OOPTS)
-        except TypeError:
-            pass  # not for orjson (big integers, lone surrogates...): the slow path decides
-        else:
-            return raw.decode("utf-8"), hook.buffers
-    buffers: list = []
-    data = _deconstruct(data, buffers, 1)
-    return _std_dumps(data), (buffers if len(buffers) != 0 else None)
-
-
 def encode(packet: Packet, protocol: int) -> list:
     """The Engine.IO messages that carry ``packet``: the text packet, then its attachments.
 
@@ -296,6 +285,10 @@ def encode(packet: Packet, protocol: int) -> list:
     written (unknown type, negative or non-int id, a namespace with a comma, CONNECT data on
     revision 4); ``TypeError`` for data JSON cannot hold.
     """
+    return _encode(packet, protocol, _Attachments())
+
+
+def _encode(packet: Packet, protocol: int, hook: _Attachments) -> list:
     tobj = packet.type
     if type(tobj) is not int or tobj < 0 or tobj > 6:
         raise ValueError(f"unknown packet type {tobj!r}")
@@ -307,7 +300,24 @@ def encode(packet: Packet, protocol: int) -> list:
     body = ""
     if data is not None:
         if ptype == _EVENT or ptype == _ACK or ptype >= _BINARY_EVENT:
-            body, buffers = _dumps_event(data)
+            # One pass of the writer finds the buffers and writes their placeholders.
+            done = False
+            if _odumps is not None:
+                hook.buffers = None
+                try:
+                    raw = _odumps(data, default=hook, option=_OOPTS)
+                    done = True
+                except TypeError:
+                    pass  # not for orjson (big integers, lone surrogates...): slow path
+                buffers = hook.buffers
+                hook.buffers = None
+            if done:
+                body = raw.decode("utf-8")
+            else:
+                buffers = []
+                body = _std_dumps(_deconstruct(data, buffers, 1))
+                if len(buffers) == 0:
+                    buffers = None
             if buffers is not None and ptype < _BINARY_EVENT:
                 ptype += 3  # EVENT -> BINARY_EVENT, ACK -> BINARY_ACK
         else:
@@ -340,15 +350,18 @@ def encode(packet: Packet, protocol: int) -> list:
 
 
 class Encoder:
-    """``encode`` bound to one protocol revision (a compiled method when compiled)."""
+    """``encode`` bound to one protocol revision.  It keeps its placeholder hook between
+    packets, so one Encoder must not be shared by threads (greenlets are fine: encoding
+    never yields); the module-level ``encode`` has no such restriction."""
 
     def __init__(self, protocol: int = 5) -> None:
         if protocol != 4 and protocol != 5:
             raise ValueError(f"unknown Socket.IO protocol revision {protocol!r}")
         self.protocol = protocol
+        self._hook = _Attachments()
 
     def encode(self, packet: Packet) -> list:
-        return encode(packet, self.protocol)
+        return _encode(packet, self.protocol, self._hook)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,7 +374,11 @@ def _valid_event(data: Any, protocol: int) -> bool:
     name = data[0]
     tn = type(name)
     if tn is str:
-        return protocol == 4 or name not in _RESERVED
+        if protocol == 4:
+            return True
+        # the reserved names are 7 to 14 characters long: most names never need the lookup
+        n = len(name)
+        return n < 7 or n > 14 or name not in _RESERVED
     return tn is int or tn is float
 
 

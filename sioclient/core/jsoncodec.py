@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Union
 
 try:  # pragma: no cover - depends on the platform
     import orjson as _orjson
@@ -35,8 +35,8 @@ except ImportError:  # pragma: no cover
     _orjson = None
 
 #: orjson's writer and reader, or None without orjson
-orjson_dumps: Optional[Callable[..., bytes]]
-orjson_loads: Optional[Callable[[Union[str, bytes]], Any]]
+orjson_dumps: Callable[..., bytes] | None
+orjson_loads: Callable[[str | bytes], Any] | None
 #: the orjson options that make it write what JSON.stringify writes; the pass-through flags
 #: keep dataclasses and datetimes unwritable, as they are without orjson
 ORJSON_OPTIONS = 0
@@ -45,7 +45,9 @@ if _orjson is not None:
     orjson_dumps = _orjson.dumps
     orjson_loads = _orjson.loads
     ORJSON_OPTIONS = (
-        _orjson.OPT_NON_STR_KEYS | _orjson.OPT_PASSTHROUGH_DATACLASS | _orjson.OPT_PASSTHROUGH_DATETIME
+        _orjson.OPT_NON_STR_KEYS
+        | _orjson.OPT_PASSTHROUGH_DATACLASS
+        | _orjson.OPT_PASSTHROUGH_DATETIME
     )
 else:  # pragma: no cover
     orjson_dumps = None

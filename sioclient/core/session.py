@@ -119,6 +119,9 @@ _UP_FAILED = 4
 
 POLLING = "polling"
 WEBSOCKET = "websocket"
+# python-engineio drops (with an HTTP 200) a POST payload of more than 16 packets, so a polling
+# body never carries more; the rest goes in the next POST.
+MAX_PAYLOAD_PACKETS = 16
 TRANSPORTS = (POLLING, WEBSOCKET)
 
 Frame = Union[str, bytes]
@@ -618,7 +621,7 @@ class Session:
         limit = self.handshake.max_payload if self.handshake is not None else None
         batch = []
         size = 0
-        while self._out:
+        while self._out and len(batch) < MAX_PAYLOAD_PACKETS:
             ptype, data, arrived = self._out[0]
             if limit:
                 item = rev.payload_item_size(ptype, data)

@@ -1,0 +1,31 @@
+# Declarations that type sioclient/core/_wsframe_py.py when it is compiled as _wsframe_c.
+cimport cython
+
+cdef class FrameReader:
+    cdef public Py_ssize_t max_size
+    cdef bytes _buf
+    cdef bint _fragmented
+
+    @cython.locals(buf=bytes, n=Py_ssize_t, pos=Py_ssize_t, start=Py_ssize_t, b0=int, b1=int,
+                   length=Py_ssize_t, head=Py_ssize_t, opcode=int, out=list, fragmented=bint,
+                   payload=bytes)
+    cpdef list feed(self, bytes data)
+
+
+cdef class FrameWriter:
+    cdef bytes _pool
+    cdef Py_ssize_t _at
+
+    @cython.locals(at=Py_ssize_t)
+    cdef bytes _mask_key(self)
+
+    @cython.locals(n=Py_ssize_t, head=bytes, key=bytes)
+    cpdef bytes frame(self, int first, bytes payload)
+
+    @cython.locals(parts=list)
+    cpdef bytes encode(self, list messages)
+
+
+@cython.locals(n=Py_ssize_t, i=Py_ssize_t, out=bytearray, k0=cython.uchar, k1=cython.uchar,
+               k2=cython.uchar, k3=cython.uchar)
+cdef bytes _mask_c(bytes payload, bytes key)

@@ -1,0 +1,225 @@
+"""A Locust ``User`` that speaks Socket.IO through sioclient.
+
+Locust runs every simulated user on a gevent greenlet, as sioclient does, so one Locust worker
+process holds thousands of Socket.IO connections.  ``SocketIOUser.client`` reports to Locust's
+``request`` event, so the statistics, the web UI and distributed runs work as for ``HttpUser``:
+
+- ``connect``: the time from opening the connection to the namespace's ``connect`` (a refusal or
+  a timeout is a failure);
+- ``reconnect``: the time from an unexpected ``disconnect`` to the next ``connect``;
+- ``client.call(event, ...)``: the time from the emit to the server's ack (a timeout or a
+  disconnection is a failure); the response length is the ack's size as JSON;
+- ``client.emit(event, ...)``: the time to hand the packet to the transport (no ack is awaited).
+
+A failed ``call`` is recorded, then ends the task quietly (``locust.exception.RescheduleTask``),
+as a failed request of ``HttpUser`` does not raise; set ``reschedule_on_failure = False`` on the
+user class to receive the sioclient exception instead.
+
+Usage (``locust -f locustfile.py --host http://localhost:3000``)::
+
+    from locust import between, task
+    from sioclient.contrib.locust import SocketIOUser
+
+    class ChatUser(SocketIOUser):
+        wait_time = between(0.5, 1.5)
+        options = {"transports": ["websocket"]}
+
+        @task
+        def echo(self):
+            self.client.call("echo", {"text": "hello"})
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, Callable
+
+from gevent.event import Event
+from locust import User
+from locust.exception import RescheduleTask
+
+import sioclient
+from sioclient.core import jsoncodec
+
+__all__ = ["SocketIOClient", "SocketIOUser"]
+
+
+def _size(value: Any) -> int:
+    """The ack's size as the server wrote it, roughly: its JSON length (bytes counted as is)."""
+    if value is None:
+        return 0
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return len(value)
+    if isinstance(value, str):
+        return len(value.encode())
+    try:
+        return len(jsoncodec.dumps(value))
+    except (TypeError, ValueError):
+        return 0  # holds bytes: not worth a walk over the structure on every ack
+
+
+class SocketIOClient:
+    """One Socket.IO connection whose operations are reported to a Locust ``request`` event.
+
+    ``url`` is what ``sioclient.io()`` takes (its path is the namespace, its query is sent);
+    ``options`` and ``kwargs`` are sioclient options (a JavaScript-style dict and Python keyword
+    arguments).  Every client has its own connection (``force_new``), as separate browsers do.
+    """
+
+    def __init__(
+        self,
+        request_event: Any,
+        url: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        request_type: str = "socketio",
+        reschedule_on_failure: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.request_event = request_event
+        self.request_type = request_type
+        self.reschedule_on_failure = reschedule_on_failure
+        kwargs["force_new"] = True
+        kwargs["auto_connect"] = False
+        self.socket: sioclient.Socket = sioclient.io(url, options, **kwargs)
+        self._settled = Event()
+        self._failed: BaseException | None = None
+        self._lost_at: float | None = None  # perf_counter of an unexpected disconnect
+        self.socket.on("connect", self._on_connect)
+        self.socket.on("connect_error", self._on_connect_error)
+        self.socket.on("disconnect", self._on_disconnect)
+
+    # ---- reporting --------------------------------------------------------------------------
+
+    def _fire(
+        self,
+        name: str,
+        start: float,
+        start_time: float,
+        length: int = 0,
+        exception: BaseException | None = None,
+    ) -> None:
+        self.request_event.fire(
+            request_type=self.request_type,
+            name=name,
+            start_time=start_time,
+            response_time=(time.perf_counter() - start) * 1000.0,
+            response_length=length,
+            response=None,
+            context={},
+            exception=exception,
+        )
+
+    def _on_connect(self) -> None:
+        self._settled.set()
+        lost_at, self._lost_at = self._lost_at, None
+        if lost_at is not None:
+            self._fire("reconnect", lost_at, time.time() - (time.perf_counter() - lost_at))
+
+    def _on_connect_error(self, err: BaseException) -> None:
+        self._failed = err
+        self._settled.set()  # wakes connect(), which then looks at `connected`
+
+    def _on_disconnect(self, reason: str) -> None:
+        self._settled.clear()
+        if reason != "io client disconnect" and reason != "forced close":
+            self._lost_at = time.perf_counter()
+
+    def _failure(self, err: BaseException) -> BaseException:
+        if self.reschedule_on_failure:
+            task_ended = RescheduleTask(str(err))
+            task_ended.__cause__ = err
+            return task_ended
+        return err
+
+    # ---- the API tasks use ---------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self.socket.connected
+
+    def connect(self, timeout: float = 20.0, *, raise_on_failure: bool = True) -> sioclient.Socket:
+        """Opens the connection and waits (at most ``timeout`` s) for the namespace to connect.
+
+        Reported as ``connect``.  On failure the manager keeps reconnecting in the background
+        (unless ``reconnection=False``); with ``raise_on_failure`` the error is raised too.
+        """
+        start, start_time = time.perf_counter(), time.time()
+        self._failed = None
+        self._settled.clear()
+        self.socket.open()
+        error: BaseException | None = None
+        if not self._settled.wait(timeout) and not self.socket.connected:
+            error = sioclient.TimeoutError(f"not connected after {timeout} s")
+        elif not self.socket.connected:
+            error = self._failed or sioclient.ConnectionError("connection failed")
+        self._fire("connect", start, start_time, exception=error)
+        if error is not None and raise_on_failure:
+            raise self._failure(error)
+        return self.socket
+
+    def emit(self, event: str, *args: Any, name: str | None = None) -> None:
+        """Emits without waiting for an ack; reported under ``name`` (default: the event)."""
+        start, start_time = time.perf_counter(), time.time()
+        try:
+            self.socket.emit(event, *args)
+        except Exception as exc:
+            self._fire(name or event, start, start_time, exception=exc)
+            raise
+        self._fire(name or event, start, start_time)
+
+    def call(
+        self, event: str, *args: Any, timeout: float | None = 30.0, name: str | None = None
+    ) -> Any:
+        """Emits and waits for the ack (``Socket.call``); reported under ``name`` (the event)."""
+        start, start_time = time.perf_counter(), time.time()
+        try:
+            result = self.socket.call(event, *args, timeout=timeout)
+        except sioclient.SocketIOError as exc:
+            self._fire(name or event, start, start_time, exception=exc)
+            raise self._failure(exc) from exc
+        self._fire(name or event, start, start_time, length=_size(result))
+        return result
+
+    def on(self, event: str, callback: Callable[..., Any] | None = None) -> Any:
+        """``Socket.on``: handlers of server events (not reported; time them as you need)."""
+        return self.socket.on(event, callback)
+
+    def close(self) -> None:
+        """Leaves the namespace and closes the connection."""
+        self.socket.close()
+
+
+class SocketIOUser(User):
+    """A Locust user with a Socket.IO connection in ``self.client``.
+
+    ``host`` (``--host``) is the server URL; its path picks the namespace, as with
+    ``sioclient.io()``.  Class attributes: ``options`` (sioclient options, Python names),
+    ``connect_timeout`` (seconds), ``reschedule_on_failure``.  ``on_start`` connects and
+    ``on_stop`` closes; a subclass that overrides them calls ``super()``.  A failed first connect
+    is recorded and the user carries on: the manager keeps reconnecting, and calls made
+    meanwhile are buffered until the connection comes, or time out.
+    """
+
+    abstract = True
+    options: dict[str, Any] = {}
+    connect_timeout: float = 20.0
+    reschedule_on_failure: bool = True
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        if not self.host:
+            raise ValueError("SocketIOUser needs a host: --host, or a `host` class attribute")
+        self.client = SocketIOClient(
+            environment.events.request,
+            self.host,
+            reschedule_on_failure=self.reschedule_on_failure,
+            **self.options,
+        )
+
+    def on_start(self) -> None:
+        self.client.connect(self.connect_timeout, raise_on_failure=False)
+
+    def on_stop(self) -> None:
+        self.client.close()

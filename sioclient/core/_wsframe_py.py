@@ -1,0 +1,187 @@
+"""WebSocket framing (RFC 6455) for the client side: the data-path hot loop, sans I/O.
+
+``FrameReader.feed(data)`` splits what the server sent into frames.  The common case, a whole
+unfragmented text or binary message with no reserved bit set, comes out as the message itself
+(``str`` or ``bytes``); every other frame (control frames, fragments, compressed frames, text
+that is not UTF-8) comes out as a ``(first_byte, payload)`` tuple for the caller to handle,
+in stream order.  Violations that the header alone shows raise ``FrameError`` with the close
+code to send; the size bound is checked on the header, before the payload is buffered.
+
+``FrameWriter.encode(messages)`` frames client messages (``str`` as text, bytes as binary),
+masked with keys from a pool of ``os.urandom`` bytes, into one ``bytes``.
+"""
+
+from __future__ import annotations
+
+import os
+
+try:  # Cython's pure-Python shim: True only in the compiled twin
+    import cython
+
+    _COMPILED = bool(cython.compiled)
+except ImportError:
+    _COMPILED = False
+
+OP_CONTINUATION = 0
+OP_TEXT = 1
+OP_BINARY = 2
+OP_CLOSE = 8
+OP_PING = 9
+OP_PONG = 10
+
+_MASK_POOL = 4096  # bytes of urandom fetched at once: 1024 mask keys
+
+
+class FrameError(Exception):
+    """The server broke the framing; ``code`` is the close code to answer with."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class FrameReader:
+    """Splits the server's byte stream into messages and frames (see the module docstring)."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._buf = b""
+        self._fragmented = False  # a fragmented message is being received
+
+    def feed(self, data: bytes) -> list:
+        buf = self._buf + data if self._buf else data
+        n = len(buf)
+        pos = 0
+        out = []
+        fragmented = self._fragmented
+        while n - pos >= 2:
+            b0 = buf[pos]
+            b1 = buf[pos + 1]
+            if b1 & 0x80:
+                raise FrameError(1002, "masked frame from the server")
+            length = b1 & 0x7F
+            head = 2
+            if length == 126:
+                if n - pos < 4:
+                    break
+                length = (buf[pos + 2] << 8) | buf[pos + 3]
+                head = 4
+            elif length == 127:
+                if n - pos < 10:
+                    break
+                if buf[pos + 2] & 0x80:
+                    raise FrameError(1002, "frame length over 2**63")
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                head = 10
+            opcode = b0 & 0x0F
+            if opcode >= 8:
+                if opcode > OP_PONG:
+                    raise FrameError(1002, f"unknown opcode {opcode}")
+                if length > 125 or not b0 & 0x80:
+                    raise FrameError(1002, "control frames are short and unfragmented")
+            elif opcode > OP_BINARY:
+                raise FrameError(1002, f"unknown opcode {opcode}")
+            if length > self.max_size:
+                raise FrameError(1009, f"message over {self.max_size} bytes")
+            if n - pos - head < length:
+                break
+            start = pos + head
+            pos = start + length
+            payload = buf[start:pos]
+            if (b0 & 0xF0) == 0x80 and not fragmented and opcode != OP_CONTINUATION:
+                if opcode == OP_TEXT:
+                    try:
+                        out.append(payload.decode("utf-8"))
+                    except UnicodeDecodeError:
+                        out.append((b0, payload))
+                    continue
+                if opcode == OP_BINARY:
+                    out.append(payload)
+                    continue
+            if opcode < 8:
+                # fin clear on a data frame starts (or continues) a fragmented message
+                fragmented = not b0 & 0x80
+            out.append((b0, payload))
+        self._fragmented = fragmented
+        self._buf = buf[pos:] if pos < n else b""
+        return out
+
+
+class FrameWriter:
+    """Frames and masks client messages."""
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._at = 0
+
+    def _mask_key(self) -> bytes:
+        at = self._at
+        if at + 4 > len(self._pool):
+            self._pool = os.urandom(_MASK_POOL)
+            at = 0
+        self._at = at + 4
+        return self._pool[at : at + 4]
+
+    def frame(self, first: int, payload: bytes) -> bytes:
+        """One frame: ``first`` is the first header byte (fin, rsv bits, opcode)."""
+        n = len(payload)
+        if n < 126:
+            head = bytes((first, 0x80 | n))
+        elif n < 65536:
+            head = bytes((first, 0xFE, n >> 8, n & 0xFF))
+        else:
+            head = bytes((first, 0xFF)) + n.to_bytes(8, "big")
+        key = self._mask_key()
+        if not n:
+            return head + key
+        if _COMPILED:
+            return head + key + _mask_c(payload, key)
+        # XOR as one big integer: linear time in C, even for long payloads
+        k = int.from_bytes((key * ((n >> 2) + 1))[:n], "little")
+        masked = (int.from_bytes(payload, "little") ^ k).to_bytes(n, "little")
+        return head + key + masked
+
+    def encode(self, messages: list) -> bytes:
+        """Frames ``str`` messages as text and bytes-like ones as binary, in order."""
+        parts = []
+        for m in messages:
+            if isinstance(m, str):
+                parts.append(self.frame(0x81, m.encode("utf-8")))
+            else:
+                parts.append(self.frame(0x82, bytes(m)))
+        return b"".join(parts)
+
+
+def _mask_c(payload: bytes, key: bytes) -> bytes:
+    """The masked payload (compiled builds only: a byte loop is slow in Python)."""
+    n = len(payload)
+    out = bytearray(n)
+    k0 = key[0]
+    k1 = key[1]
+    k2 = key[2]
+    k3 = key[3]
+    i = 0
+    while i + 4 <= n:
+        out[i] = payload[i] ^ k0
+        out[i + 1] = payload[i + 1] ^ k1
+        out[i + 2] = payload[i + 2] ^ k2
+        out[i + 3] = payload[i + 3] ^ k3
+        i += 4
+    while i < n:
+        out[i] = payload[i] ^ key[i & 3]
+        i += 1
+    return bytes(out)
+
+
+__all__ = [
+    "OP_BINARY",
+    "OP_CLOSE",
+    "OP_CONTINUATION",
+    "OP_PING",
+    "OP_PONG",
+    "OP_TEXT",
+    "FrameError",
+    "FrameReader",
+    "FrameWriter",
+]
