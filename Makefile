@@ -8,9 +8,11 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: demo test test-pure bench bench-parser bench-e2e build lint clean
 
 demo: build node
+	@echo "==> the demo: a local python-socketio server, driven by sioclient"
 	$(PY) examples/demo.py
 
 test: build node
+	@echo "==> the test suite"
 	$(PY) -m pytest -q
 
 test-pure: $(STAMP) node
@@ -29,6 +31,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check sioclient tests benchmarks examples setup.py
 
 $(STAMP): pyproject.toml setup.py
+	@echo "==> creating the virtualenv $(VENV) and installing sioclient with its extras"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
 	$(PY) -m pip install -q "Cython>=3.0.10"
@@ -38,11 +41,13 @@ $(STAMP): pyproject.toml setup.py
 # The compiled twins are rebuilt from the current sources every time (a few seconds), so that a
 # stale extension can never hide behind an edited .py.  A build failure is an error here.
 build: $(STAMP)
+	@echo "==> compiling the speedups (Cython)"
 	SIOCLIENT_REQUIRE_EXTENSIONS=1 $(PY) setup.py -q build_ext --inplace
 
 node: tests/node/node_modules/.package-lock.json
 
 tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
+	@echo "==> installing the Node peers (npm ci in tests/node)"
 	npm ci --prefix tests/node --no-audit --no-fund
 	touch $@
 

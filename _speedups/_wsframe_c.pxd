@@ -3,13 +3,17 @@ cimport cython
 
 cdef class FrameReader:
     cdef public Py_ssize_t max_size
+    cdef public object error
     cdef bytes _buf
     cdef bint _fragmented
+    cdef list _partial_out
+
+    cpdef list feed(self, bytes data)
 
     @cython.locals(buf=bytes, n=Py_ssize_t, pos=Py_ssize_t, start=Py_ssize_t, b0=int, b1=int,
                    length=Py_ssize_t, head=Py_ssize_t, opcode=int, out=list, fragmented=bint,
                    payload=bytes)
-    cpdef list feed(self, bytes data)
+    cdef list _feed(self, bytes data)
 
 
 cdef class FrameWriter:

@@ -443,17 +443,23 @@ def run_worker(peer: str, url: str, protocol: int, mode: str, p: dict[str, Any])
     if peer == "node":
         cmd = ["node", NODE_CLIENT, url, str(protocol), mode, json.dumps(p)]
     else:
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", peer, url,
-               str(protocol), mode, json.dumps(p)]
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker",
+            peer,
+            url,
+            str(protocol),
+            mode,
+            json.dumps(p),
+        ]
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=WORKER_TIMEOUT, cwd=ROOT
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=WORKER_TIMEOUT, cwd=ROOT)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {WORKER_TIMEOUT:g} s"}
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
     return {"error": f"exit {proc.returncode}: {' | '.join(tail)}"}
 

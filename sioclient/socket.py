@@ -431,7 +431,11 @@ class Socket(Emitter):
             logger.warning("ignoring an event without a name: %r", packet)
             return
         # (event, *args[, ack]): the arguments of _emit_any as they are
-        args = tuple(data) if packet.id is None else (*data, _ServerAck(self, packet.id, self.io._session))
+        args = (
+            tuple(data)
+            if packet.id is None
+            else (*data, _ServerAck(self, packet.id, self.io._session))
+        )
         if self.connected:
             _dispatcher().submit(self._emit_any, args)
         else:

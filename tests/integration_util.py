@@ -137,8 +137,9 @@ class Clients:
                 pass
 
 
-@pytest.fixture
-def clients() -> Iterator[Clients]:
+@pytest.fixture(name="clients")
+def clients_fixture() -> Iterator[Clients]:
+    """A ``Clients`` whose managers are all closed at teardown (import it into a test module)."""
     c = Clients()
     try:
         yield c

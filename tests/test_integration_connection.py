@@ -10,6 +10,7 @@ import pytest
 from integration_util import (
     WAIT,
     Clients,
+    clients_fixture,  # noqa: F401 - the `clients` fixture
     collect,
     expect,
     nothing_happens,
@@ -17,8 +18,6 @@ from integration_util import (
 from servers import ServerProcess
 
 import sioclient
-
-pytest_plugins = ["integration_util"]  # the `clients` fixture
 
 
 def test_auto_connect_false_opens_nothing(any_server: ServerProcess, clients: Clients) -> None:

@@ -7,9 +7,12 @@ import time
 import gevent
 import pytest
 from gevent.event import Event
-from integration_util import WAIT, Clients, expect
-
-pytest_plugins = ["integration_util"]  # the `clients` fixture
+from integration_util import (
+    WAIT,
+    Clients,
+    clients_fixture,  # noqa: F401 - the `clients` fixture
+    expect,
+)
 
 N = 500
 BOUND = 60.0  # seconds for the whole scenario on a slow 2-core machine

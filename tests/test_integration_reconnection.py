@@ -14,6 +14,7 @@ from gevent.event import Event
 from integration_util import (
     WAIT,
     Clients,
+    clients_fixture,  # noqa: F401 - the `clients` fixture
     collect,
     expect,
     nothing_happens,
@@ -21,8 +22,6 @@ from integration_util import (
 from servers import KINDS, ServerProcess
 
 import sioclient
-
-pytest_plugins = ["integration_util"]  # the `clients` fixture
 
 FAST = {"reconnection_delay": 0.05, "reconnection_delay_max": 0.2, "randomization_factor": 0}
 

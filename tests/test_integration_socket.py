@@ -15,6 +15,7 @@ from gevent.event import AsyncResult, Event
 from integration_util import (
     WAIT,
     Clients,
+    clients_fixture,  # noqa: F401 - the `clients` fixture
     collect,
     expect,
     nothing_happens,
@@ -22,8 +23,6 @@ from integration_util import (
 from servers import ServerProcess
 
 import sioclient
-
-pytest_plugins = ["integration_util"]  # the `clients` fixture
 
 
 def test_ids(any_server: ServerProcess, clients: Clients) -> None:
@@ -63,27 +62,33 @@ def test_id_changes_upon_reconnection(any_server: ServerProcess, clients: Client
     assert sock.id and sock.id != first
 
 
-def test_ping_pong(sio_server, clients: Clients) -> None:
+@pytest.mark.parametrize(
+    "kind,interval",
+    [
+        pytest.param("node2", 200, marks=pytest.mark.node),
+        pytest.param("node4", 200, marks=pytest.mark.node),
+        ("python", 1000),  # python-engineio advertises whole seconds
+    ],
+)
+def test_ping_pong(sio_server, kind: str, interval: int, clients: Clients) -> None:
     """socket.js: should ping and pong with latency (ping first, then pong with a number)."""
-    for kind, interval in (("node2", 200), ("node4", 200), ("python", 1000)):
-        server = sio_server(kind, pingInterval=interval, pingTimeout=2000)
-        sock = clients.connect(server.url, transports=["websocket"])
-        order: list[str] = []
-        ponged: AsyncResult = AsyncResult()
-        sock.once("ping", lambda: order.append("ping"))
+    server = sio_server(kind, pingInterval=interval, pingTimeout=2000)
+    sock = clients.connect(server.url, transports=["websocket"])
+    order: list[str] = []
+    ponged: AsyncResult = AsyncResult()
+    sock.once("ping", lambda: order.append("ping"))
 
-        def on_pong(ms: float, order: list[str] = order, ponged: AsyncResult = ponged) -> None:
-            order.append("pong")
-            ponged.set(ms)
+    def on_pong(ms: float) -> None:
+        order.append("pong")
+        ponged.set(ms)
 
-        sock.once("pong", on_pong)
-        mping = expect(sock.io, "ping")
-        latency = ponged.get(timeout=WAIT)
-        mping.get(timeout=WAIT)
-        assert isinstance(latency, (int, float)) and latency >= 0
-        assert order == ["ping", "pong"]
-        assert sock.io.engine.ping_interval == pytest.approx(interval / 1000)
-        sock.close()
+    sock.once("pong", on_pong)
+    manager_ping = expect(sock.io, "ping")
+    latency = ponged.get(timeout=WAIT)
+    manager_ping.get(timeout=WAIT)
+    assert isinstance(latency, (int, float)) and latency >= 0
+    assert order == ["ping", "pong"]
+    assert sock.io.engine.ping_interval == pytest.approx(interval / 1000)
 
 
 def test_compress_flag_reaches_engine(any_server: ServerProcess, clients: Clients) -> None:

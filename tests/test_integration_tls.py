@@ -9,12 +9,11 @@ from integration_util import (
     MODES,
     WAIT,
     Clients,
+    clients_fixture,  # noqa: F401 - the `clients` fixture
     expect,
 )
 
 import sioclient
-
-pytest_plugins = ["integration_util"]  # the `clients` fixture
 
 KINDS = [
     pytest.param("node2", marks=pytest.mark.node),

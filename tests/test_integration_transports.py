@@ -13,14 +13,13 @@ from integration_util import (
     MODES,
     WAIT,
     Clients,
+    clients_fixture,  # noqa: F401 - the `clients` fixture
     collect,
     eventually,
     expect,
     expected_protocol,
 )
 from servers import KINDS, ServerProcess
-
-pytest_plugins = ["integration_util"]  # the `clients` fixture
 
 PARSERS = ("default", "json", "msgpack")
 
@@ -110,7 +109,7 @@ def test_scenario(server: ServerProcess, mode: str, clients: Clients) -> None:
     assert done.get(timeout=WAIT) == (50,)
     assert [c[0] for c in floods.calls] == list(range(50))
 
-    # order of many client events
+    # order of many client events (more than python-engineio takes in one polling payload)
     for i in range(20):
         sock.emit("seq", i)
     received = sock.call("get-received", timeout=WAIT)

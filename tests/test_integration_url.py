@@ -14,6 +14,7 @@ from integration_util import (
     MODES,
     WAIT,
     Clients,
+    clients_fixture,  # noqa: F401 - the `clients` fixture
     expect,
 )
 from servers import ServerProcess
@@ -21,8 +22,6 @@ from servers import ServerProcess
 import sioclient
 from sioclient.client import parse_url
 from sioclient.transports.cookies import CookieJar
-
-pytest_plugins = ["integration_util"]  # the `clients` fixture
 
 
 def test_url_parsing() -> None:

@@ -4,8 +4,9 @@
 unfragmented text or binary message with no reserved bit set, comes out as the message itself
 (``str`` or ``bytes``); every other frame (control frames, fragments, compressed frames, text
 that is not UTF-8) comes out as a ``(first_byte, payload)`` tuple for the caller to handle,
-in stream order.  Violations that the header alone shows raise ``FrameError`` with the close
-code to send; the size bound is checked on the header, before the payload is buffered.
+in stream order.  A violation that the header alone shows stops the parsing: ``feed`` returns
+what came before it and ``error`` holds a ``FrameError`` with the close code to send.  The size
+bound is checked on the header, before the payload is buffered.
 
 ``FrameWriter.encode(messages)`` frames client messages (``str`` as text, bytes as binary),
 masked with keys from a pool of ``os.urandom`` bytes, into one ``bytes``.
@@ -29,7 +30,7 @@ OP_CLOSE = 8
 OP_PING = 9
 OP_PONG = 10
 
-_MASK_POOL = 4096  # bytes of urandom fetched at once: 1024 mask keys
+_MASK_POOL = 512  # bytes of urandom fetched at once (128 mask keys): small per connection
 
 
 class FrameError(Exception):
@@ -48,12 +49,26 @@ class FrameReader:
         self.max_size = max_size
         self._buf = b""
         self._fragmented = False  # a fragmented message is being received
+        #: the FrameError that stopped the parsing, if any (nothing more is parsed after it)
+        self.error: FrameError | None = None
+        self._partial_out: list | None = None  # the output of a feed() cut short by an error
 
     def feed(self, data: bytes) -> list:
+        if self.error is not None:
+            return []
+        try:
+            return self._feed(data)
+        except FrameError as exc:
+            self.error = exc
+            self._buf = b""
+            return self._partial_out
+
+    def _feed(self, data: bytes) -> list:
         buf = self._buf + data if self._buf else data
         n = len(buf)
         pos = 0
         out = []
+        self._partial_out = out
         fragmented = self._fragmented
         while n - pos >= 2:
             b0 = buf[pos]
@@ -105,6 +120,7 @@ class FrameReader:
             out.append((b0, payload))
         self._fragmented = fragmented
         self._buf = buf[pos:] if pos < n else b""
+        self._partial_out = None
         return out
 
 

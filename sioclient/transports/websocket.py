@@ -13,8 +13,9 @@ Engine.IO::
 The opening handshake is written with h11; a refusal (any status but 101) raises
 ``HandshakeRefused`` (a ``sioclient.ConnectionError``) carrying ``status``, ``headers`` and the
 response ``body``.  Cookies from a ``CookieJar`` go into the request and ``Set-Cookie`` headers of
-the answer go back into it.  Frames are handled by a ``wsproto.Connection`` given one extension
-of ours (``_MessageCodec``), which does two jobs wsproto's own extension cannot:
+the answer go back into it.  Frames are read and written by the ``wsframe`` hot module (compiled,
+with a pure-Python twin); ``_MessageCodec`` negotiates permessage-deflate and does two jobs that
+wsproto's own extension cannot:
 
 - per-message compression control: with permessage-deflate negotiated, a message is compressed
   only when ``compress=True`` and it is at least ``threshold`` bytes long (1024, as Node's ``ws``);
@@ -44,18 +45,11 @@ from typing import Any, Iterable, Mapping, Sequence, Tuple, Union
 import gevent.event
 import gevent.lock
 import h11
-from wsproto.connection import Connection, ConnectionState, ConnectionType
-from wsproto.events import (
-    BytesMessage,
-    CloseConnection,
-    Ping,
-    Pong,
-    TextMessage,
-)
 from wsproto.extensions import Extension
 from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
-from wsproto.utilities import LocalProtocolError, generate_accept_token, generate_nonce
+from wsproto.utilities import generate_accept_token, generate_nonce
 
+from ..core import _accel
 from ..exceptions import ConnectionError, TimeoutError
 from .cookies import CookieJar
 from .http import (
@@ -87,8 +81,7 @@ _DEFLATE_KEYS = frozenset(
         "threshold",
     )
 )
-_OPEN = ConnectionState.OPEN
-_REMOTE_CLOSING = ConnectionState.REMOTE_CLOSING
+_NO_RSV = RsvBits(False, False, False)
 
 
 class HandshakeRefused(ConnectionError):
@@ -125,8 +118,6 @@ class _MessageCodec(Extension):
         self.compress_next = True
         self._compressor: Any = None
         self._decompressor: Any = None
-        self._data_frame = False
-        self._inflating = False
         self._inflated = 0
 
     def enabled(self) -> bool:
@@ -169,26 +160,6 @@ class _MessageCodec(Extension):
 
     # -- inbound ------------------------------------------------------------------------------
 
-    def frame_inbound_header(self, proto, opcode, rsv, payload_length):  # type: ignore[no-untyped-def]
-        if payload_length > self.max_size:
-            return CloseReason.MESSAGE_TOO_BIG
-        if opcode.iscontrol():
-            self._data_frame = False
-            if rsv.rsv1:
-                return CloseReason.PROTOCOL_ERROR
-        else:
-            self._data_frame = True
-            if opcode is Opcode.CONTINUATION:
-                if rsv.rsv1:
-                    return CloseReason.PROTOCOL_ERROR
-            else:
-                self._inflating = rsv.rsv1 and self.deflate
-                self._inflated = 0
-                if self._inflating and self._decompressor is None:
-                    # 15 inflates whatever window the server chose
-                    self._decompressor = zlib.decompressobj(-15)
-        return RsvBits(self.deflate, False, False)
-
     def _inflate(self, data: bytes) -> bytes | CloseReason:
         room = self.max_size - self._inflated
         try:
@@ -198,20 +169,6 @@ class _MessageCodec(Extension):
         if len(out) > room:
             return CloseReason.MESSAGE_TOO_BIG
         self._inflated += len(out)
-        return out
-
-    def frame_inbound_payload_data(self, proto, data):  # type: ignore[no-untyped-def]
-        if self._inflating and self._data_frame:
-            return self._inflate(data)
-        return data
-
-    def frame_inbound_complete(self, proto, fin):  # type: ignore[no-untyped-def]
-        if not (fin and self._inflating and self._data_frame):
-            return None
-        out = self._inflate(b"\x00\x00\xff\xff")
-        self._inflating = False
-        if self.server_no_context_takeover:
-            self._decompressor = None
         return out
 
     # -- outbound -----------------------------------------------------------------------------
@@ -244,21 +201,37 @@ def _tokens(value: str) -> list[str]:
     return [t.strip() for t in value.split(",") if t.strip()]
 
 
+# connection states of the data phase
+_ST_OPEN = 0
+_ST_CLOSING = 1  # our close frame is out; the server's answer is awaited
+_ST_CLOSED = 2
+
+_VALID_CLOSE_CODES = frozenset(
+    (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014)
+)
+
+
 class WebSocket:
-    """An open WebSocket connection; made by ``connect()`` (see the module docstring)."""
+    """An open WebSocket connection; made by ``connect()`` (see the module docstring).
+
+    After the handshake the frames are read and written by the ``wsframe`` hot module (a
+    reader that hands whole messages out directly and a writer that masks): wsproto's
+    per-frame machinery cost more than the rest of a Socket.IO event.
+    """
 
     def __init__(
         self,
         sock: Any,
-        conn: Connection,
         codec: _MessageCodec,
         subprotocol: str | None,
         response_headers: list[tuple[str, str]],
         max_message_size: int,
     ) -> None:
+        wsframe = _accel.load("wsframe")
         self._sock = sock
-        self._conn = conn
         self._codec = codec
+        self._reader = wsframe.FrameReader(max_message_size)
+        self._writer = wsframe.FrameWriter()
         #: the subprotocol the server chose, or None
         self.subprotocol = subprotocol
         #: the headers of the 101 answer, names in lower case
@@ -271,7 +244,10 @@ class WebSocket:
         self.close_reason: str | None = None
         self._ready: deque[str | bytes] = deque()
         self._partial: list[Any] = []
+        self._partial_op = 0  # opcode of the fragmented message being received, 0: none
         self._partial_size = 0
+        self._inflating = False
+        self._state = _ST_OPEN
         self._write_lock = gevent.lock.Semaphore()
         self._closed = False
         self._closed_event = gevent.event.Event()
@@ -284,10 +260,20 @@ class WebSocket:
 
     # -- sending ------------------------------------------------------------------------------
 
-    def _frame(self, data: str | bytes | bytearray | memoryview) -> bytes:
-        if isinstance(data, str):
-            return self._conn.send(TextMessage(data=data))
-        return self._conn.send(BytesMessage(data=data))
+    def _encode(self, messages: Iterable[str | bytes | bytearray | memoryview]) -> bytes:
+        codec = self._codec
+        if not (codec.deflate and codec.compress_next):
+            return self._writer.encode(list(messages))
+        frame = self._writer.frame
+        parts = []
+        for m in messages:
+            if isinstance(m, str):
+                op, data = Opcode.TEXT, m.encode("utf-8")
+            else:
+                op, data = Opcode.BINARY, bytes(m)
+            rsv, data = codec.frame_outbound(None, op, _NO_RSV, data, True)
+            parts.append(frame(0x80 | (0x40 if rsv.rsv1 else 0) | int(op), data))
+        return b"".join(parts)
 
     def _write(self, out: bytes) -> None:
         try:
@@ -295,45 +281,47 @@ class WebSocket:
         except OSError as exc:
             raise ConnectionError(f"WebSocket send failed: {exc}") from exc
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConnectionError("the WebSocket is closed")
+        if self._state != _ST_OPEN:
+            raise ConnectionError("the WebSocket is closing")
+
     def send(self, data: str | bytes, compress: bool = True) -> None:
         """Sends one message: ``str`` as a text frame, bytes-like as a binary one."""
         with self._write_lock:
-            if self._closed:
-                raise ConnectionError("the WebSocket is closed")
+            self._check_open()
             self._codec.compress_next = compress
-            try:
-                out = self._frame(data)
-            except LocalProtocolError as exc:
-                raise ConnectionError(f"the WebSocket is closing: {exc}") from exc
-            self._write(out)
+            self._write(self._encode((data,)))
 
     def send_many(self, messages: Iterable[str | bytes], compress: bool = True) -> None:
         """Sends several messages, in order, with one ``sendall``."""
         with self._write_lock:
-            if self._closed:
-                raise ConnectionError("the WebSocket is closed")
+            self._check_open()
             self._codec.compress_next = compress
-            frame = self._frame
-            try:
-                out = b"".join([frame(m) for m in messages])
-            except LocalProtocolError as exc:
-                raise ConnectionError(f"the WebSocket is closing: {exc}") from exc
-            self._write(out)
+            self._write(self._encode(messages))
 
     def ping(self, payload: bytes = b"") -> None:
         """Sends a WebSocket ping (the answer is consumed by ``receive()``)."""
         with self._write_lock:
-            if self._closed:
-                raise ConnectionError("the WebSocket is closed")
-            self._write(self._conn.send(Ping(payload=payload)))
+            self._check_open()
+            self._write(self._writer.frame(0x89, bytes(payload)))
 
-    def _send_quietly(self, event: Any) -> None:
+    def _send_quietly(self, frame: bytes) -> None:
         # Control answers while closing: a dead socket is not an error worth raising.
         with self._write_lock:
             try:
-                self._sock.sendall(self._conn.send(event))
-            except (OSError, LocalProtocolError):
+                self._sock.sendall(frame)
+            except OSError:
                 pass
+
+    def _send_close(self, code: int, reason: str) -> None:
+        """Our close frame (once); the state moves to closing."""
+        if self._state != _ST_OPEN:
+            return
+        self._state = _ST_CLOSING
+        payload = b"" if code == 1005 else code.to_bytes(2, "big") + reason.encode()[:123]
+        self._send_quietly(self._writer.frame(0x88, payload))
 
     # -- receiving ----------------------------------------------------------------------------
 
@@ -365,7 +353,7 @@ class WebSocket:
         return ready.popleft() if ready else None
 
     def _pump(self, timeout: float | None) -> None:
-        """Reads once from the socket (at most ``timeout`` seconds) and handles the events."""
+        """Reads once from the socket (at most ``timeout`` seconds) and handles the frames."""
         try:
             if timeout is None:
                 data = self._sock.recv(RECV_SIZE)
@@ -378,64 +366,115 @@ class WebSocket:
             data = b""
         if self._closed:
             return
-        if self._conn.state is ConnectionState.CLOSED:
+        if not data:
             self._finish(CloseReason.ABNORMAL_CLOSURE, "connection lost")
             return
-        self._conn.receive_data(data or None)  # None: EOF
-        self._handle_events()
+        self._receive(data)
 
-    def _handle_events(self) -> None:
+    def _receive(self, data: bytes) -> None:
+        reader = self._reader
+        items = reader.feed(data)
         ready = self._ready
-        for event in self._conn.events():
-            kind = type(event)
-            if kind is TextMessage or kind is BytesMessage:
-                if event.message_finished and not self._partial:
-                    ready.append(event.data)
-                else:
-                    self._add_fragment(event)
-            elif kind is Ping:
-                self._send_quietly(event.response())
-            elif kind is CloseConnection:
-                self._on_close(event)
-                return
-            elif kind is Pong:
-                pass
+        for item in items:
+            if type(item) is tuple:
+                if not self._frame(item[0], item[1]):
+                    return
+            else:
+                ready.append(item)
+        if reader.error is not None:
+            err = reader.error
+            self._fail(err.code, err.reason)
 
-    def _add_fragment(self, event: Any) -> None:
-        self._partial.append(event.data)
-        self._partial_size += len(event.data)
-        if self._partial_size > self.max_message_size:
-            self._partial = []
-            self._partial_size = 0
-            if self._conn.state is _OPEN:
-                self._send_quietly(
-                    CloseConnection(code=CloseReason.MESSAGE_TOO_BIG, reason="message too big")
+    def _frame(self, b0: int, payload: bytes) -> bool:
+        """A frame the reader left to us; False once the connection is closed."""
+        op = b0 & 0x0F
+        if b0 & 0x30 or (b0 & 0x40 and (op >= 8 or op == 0 or not self._codec.deflate)):
+            return self._fail(CloseReason.PROTOCOL_ERROR, "reserved bits set")
+        if op == 9:
+            if self._state == _ST_OPEN:
+                self._send_quietly(self._writer.frame(0x8A, payload))
+            return True
+        if op == 10:
+            return True
+        if op == 8:
+            return self._on_close_frame(payload)
+        if op == 0:
+            if not self._partial_op:
+                return self._fail(CloseReason.PROTOCOL_ERROR, "continuation of nothing")
+        else:
+            if self._partial_op:
+                return self._fail(CloseReason.PROTOCOL_ERROR, "a message inside a fragmented one")
+            self._partial_op = op
+            self._inflating = bool(b0 & 0x40)
+            if self._inflating:
+                codec = self._codec
+                codec._inflated = 0
+                if codec._decompressor is None:
+                    codec._decompressor = zlib.decompressobj(-15)  # any window the server chose
+        fin = b0 & 0x80
+        if self._inflating:
+            out = self._codec._inflate(payload)
+            if fin and not isinstance(out, CloseReason):
+                tail = self._codec._inflate(b"\x00\x00\xff\xff")
+                out = tail if isinstance(tail, CloseReason) else out + tail
+                if self._codec.server_no_context_takeover:
+                    self._codec._decompressor = None
+            if isinstance(out, CloseReason):
+                why = (
+                    "message too big" if out == CloseReason.MESSAGE_TOO_BIG else "bad deflate data"
                 )
-            self._finish(CloseReason.MESSAGE_TOO_BIG, "message too big")
-            return
-        if event.message_finished:
-            parts, self._partial, self._partial_size = self._partial, [], 0
-            empty = "" if type(event) is TextMessage else b""
-            self._ready.append(empty.join(parts))
+                return self._fail(out, why)
+            payload = out
+        self._partial.append(payload)
+        self._partial_size += len(payload)
+        if self._partial_size > self.max_message_size:
+            return self._fail(CloseReason.MESSAGE_TOO_BIG, "message too big")
+        if not fin:
+            return True
+        parts, self._partial, self._partial_size = self._partial, [], 0
+        whole = parts[0] if len(parts) == 1 else b"".join(parts)
+        op, self._partial_op, self._inflating = self._partial_op, 0, False
+        if op == 1:
+            try:
+                self._ready.append(whole.decode("utf-8"))
+            except UnicodeDecodeError:
+                return self._fail(CloseReason.INVALID_FRAME_PAYLOAD_DATA, "text is not UTF-8")
+        else:
+            self._ready.append(whole)
+        return True
 
-    def _on_close(self, event: CloseConnection) -> None:
-        state = self._conn.state
-        if state is _REMOTE_CLOSING:
-            self._send_quietly(event.response())  # echo the server's close
-        elif state is _OPEN:
-            # wsproto reports a protocol violation as a close event without changing state:
-            # tell the server why, then drop the connection.
-            self._send_quietly(CloseConnection(code=event.code, reason=event.reason))
-        reason = event.reason or ""
-        if event.code == CloseReason.MESSAGE_TOO_BIG and state is _OPEN:
+    def _on_close_frame(self, payload: bytes) -> bool:
+        if not payload:
+            code, reason = 1005, ""
+        elif len(payload) == 1:
+            return self._fail(CloseReason.PROTOCOL_ERROR, "one-byte close payload")
+        else:
+            code = int.from_bytes(payload[:2], "big")
+            if code not in _VALID_CLOSE_CODES and not 3000 <= code <= 4999:
+                return self._fail(CloseReason.PROTOCOL_ERROR, f"invalid close code {code}")
+            try:
+                reason = payload[2:].decode("utf-8")
+            except UnicodeDecodeError:
+                return self._fail(CloseReason.INVALID_FRAME_PAYLOAD_DATA, "close reason not UTF-8")
+        self._send_close(code, reason)  # echo the server's close (nothing if ours is out)
+        self._finish(code, reason)
+        return False
+
+    def _fail(self, code: int, reason: str) -> bool:
+        """The server broke the protocol: tell it why, then drop the connection."""
+        if code == CloseReason.MESSAGE_TOO_BIG:
             reason = f"message over {self.max_message_size} bytes"
-        self._finish(int(event.code), reason)
+        self._partial, self._partial_size = [], 0
+        self._send_close(int(code), reason)
+        self._finish(code, reason)
+        return False
 
     def _finish(self, code: int, reason: str | None) -> None:
         if self.close_code is None:
             self.close_code = int(code)
             self.close_reason = reason or ""
         self._closed = True
+        self._state = _ST_CLOSED
         try:
             self._sock.close()
         finally:
@@ -448,8 +487,7 @@ class WebSocket:
         answer (read by the reader greenlet if there is one), then closes the socket."""
         if self._closed:
             return
-        if self._conn.state is _OPEN:
-            self._send_quietly(CloseConnection(code=code, reason=reason or None))
+        self._send_close(code, reason)
         if self._reading:
             # The reader greenlet sees the answer and finishes; the wait only bounds it.
             self._closed_event.wait(timeout)
@@ -634,12 +672,10 @@ def connect(
             raise
     if cookies is not None:
         cookies.extract(resp_headers, target, secure)
-    conn = Connection(ConnectionType.CLIENT, [codec])
-    ws = WebSocket(sock, conn, codec, subprotocol, resp_headers, max_message_size)
+    ws = WebSocket(sock, codec, subprotocol, resp_headers, max_message_size)
     if trailing:
         # Frames the server sent right behind its 101 (an Engine.IO open packet, say).
-        conn.receive_data(trailing)
-        ws._handle_events()
+        ws._receive(trailing)
     return ws
 
 
