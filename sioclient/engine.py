@@ -102,11 +102,7 @@ class Engine:
         opts = self.opts
         transports = list(opts.get("transports") or ("polling", "websocket"))
         first = transports[0]
-        if (
-            opts.get("remember_upgrade")
-            and _prior_websocket_success
-            and "websocket" in transports
-        ):
+        if opts.get("remember_upgrade") and _prior_websocket_success and "websocket" in transports:
             first = "websocket"
         self._session = S.Session(
             protocol=opts.get("protocol"),
@@ -346,15 +342,22 @@ class Engine:
                 pass
             gevent.spawn(ws.close, 1000, "", 1.0)
         elif s.transport == "polling" and self._opened:
-            body = s.take_payload(monotonic())
-            if body is not None and self._http is not None:
+            # a payload holds a bounded number of packets: the close packet may need a few
+            bodies = []
+            while True:
+                body = s.take_payload(monotonic())
+                if body is None:
+                    break
+                bodies.append(body)
+            if bodies and self._http is not None:
                 http = self._http
                 target = self._target("polling")
-                self._http = None  # keep the teardown from aborting the close POST
+                self._http = None  # keep the teardown from aborting the close POSTs
 
                 def post_close() -> None:
                     try:
-                        self._post(http, target, body, timeout=5.0)
+                        for body in bodies:
+                            self._post(http, target, body, timeout=5.0)
                     except SocketIOError:
                         pass
                     finally:
@@ -390,8 +393,9 @@ class Engine:
                     self._process(events)
                 if body is None:
                     continue
-                self._post(self._http_client(), self._target("polling"), body,
-                           self._request_timeout())
+                self._post(
+                    self._http_client(), self._target("polling"), body, self._request_timeout()
+                )
         except SocketIOError as exc:
             self._poster = None
             self._fail(exc)
@@ -424,9 +428,7 @@ class Engine:
                             continue
                         self._on_closed("transport error", err)
                         return
-                    raise ConnectionError(
-                        f"GET answered HTTP {resp.status}: {resp.body[:200]!r}"
-                    )
+                    raise ConnectionError(f"GET answered HTTP {resp.status}: {resp.body[:200]!r}")
                 events = s.receive_payload(resp.body, monotonic())
                 self._process(events)
                 with self._write_lock:

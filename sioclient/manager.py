@@ -24,6 +24,7 @@ from .emitter import Emitter
 from .exceptions import ConnectionError, TimeoutError
 from .options import check, normalize, normalize_socket, parse_query
 from .socket import Socket
+from .transports.cookies import CookieJar
 
 logger = logging.getLogger("sioclient")
 
@@ -72,7 +73,8 @@ class _Link:
 def _default_engine_factory(url: str, opts: dict, listener: Any) -> Any:
     from .engine import Engine
 
-    return Engine(url, opts, listener)
+    # one cookie jar per Manager: sticky-session cookies survive reconnections
+    return Engine(url, opts, listener, cookies=listener.manager.cookies)
 
 
 class Manager(Emitter):
@@ -100,6 +102,8 @@ class Manager(Emitter):
         self.uri = parsed.href
         self.nsps: dict[str, Socket] = {}
         self.engine: Any = None
+        #: cookies the server set (sticky-session load balancers), kept across reconnections
+        self.cookies = CookieJar()
         self._backoff = Backoff(
             self.opts["reconnection_delay"],
             self.opts["reconnection_delay_max"],
