@@ -38,12 +38,13 @@ NODE_DIR = os.path.join(ROOT, "tests", "node")
 NODE_CLIENT = os.path.join(HERE, "node_client.js")
 
 PEERS = ("sioclient", "psio", "psio-gevent", "psio-async", "node")
+# short column labels: psio = python-socketio
 PEER_NAMES = {
     "sioclient": "sioclient",
-    "psio": "python-socketio Client",
-    "psio-gevent": "python-socketio Client, gevent-patched",
-    "psio-async": "python-socketio AsyncClient",
-    "node": "Node socket.io-client",
+    "psio": "psio Client",
+    "psio-gevent": "psio Client+gevent",
+    "psio-async": "psio AsyncClient",
+    "node": "Node client",
 }
 #: peers that speak protocol revision 4 (Engine.IO 3); python-socketio only speaks 5
 EIO3_PEERS = ("sioclient", "node")
