@@ -6,12 +6,12 @@ module owns the sockets, the greenlets and the clock, and reports to a listener 
 ``on_engine_error(error)`` (the connection could not be opened), ``on_engine_ping()`` and
 ``on_engine_pong(latency_ms)``.  Listener methods are called from the Engine's greenlets.
 
-Greenlets per connection (bounded): a *driver* that runs the session's timers (heartbeat,
-detection, probe deadline), and a *reader* (the long-polling GET loop, or the WebSocket receive
-loop).  Polling adds a short-lived *poster* while a POST is in flight, and an upgrade a *prober*
-whose WebSocket becomes the reader once the upgrade completes.  Sends on WebSocket are written
-from the caller's greenlet (no switch on the hot path), serialised by a lock so that the order
-of ``send()`` calls is the order on the wire.
+Greenlets per connection (bounded): one *reader* (the long-polling GET loop, or the WebSocket
+receive loop).  The session's deadlines (heartbeat, detection, probe) run on a libev timer that
+spawns a short-lived greenlet only when it fires.  Polling adds a short-lived *poster* while a
+POST is in flight, and an upgrade a *prober* whose WebSocket becomes the reader once the
+upgrade completes.  Sends on WebSocket are written from the caller's greenlet (no switch on the
+hot path), serialised by a lock so that the order of ``send()`` calls is the order on the wire.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any, Sequence, Union
 from urllib.parse import quote
 
 import gevent
-import gevent.event
 import gevent.lock
 
 from .core import session as S
@@ -85,10 +84,13 @@ class Engine:
         self._ws: ws_mod.WebSocket | None = None
         self._probe_ws: ws_mod.WebSocket | None = None
         self._reader: gevent.Greenlet | None = None
-        self._driver: gevent.Greenlet | None = None
+        # the session's next deadline runs on a libev timer; a greenlet is spawned only when
+        # it fires (a parked greenlet per connection costs ~8 KiB with thousands of clients)
+        self._timer: Any = None
+        self._timer_at: float | None = None
+        self._watcher: Any = None  # readability of the WebSocket (see _ws_read)
         self._poster: gevent.Greenlet | None = None
         self._prober: gevent.Greenlet | None = None
-        self._wake = gevent.event.Event()
         self._write_lock = gevent.lock.RLock()
         self._finished = False  # the listener got its final report
         self._opened = False
@@ -115,7 +117,6 @@ class Engine:
         self._session.begin(first)
         self.transport = first
         self.ready_state = "opening"
-        self._driver = gevent.spawn(self._drive)
         self._reader = gevent.spawn(self._run_polling if first == "polling" else self._run_ws)
 
     def send(self, messages: Sequence[Frame], compress: bool = True) -> None:
@@ -217,10 +218,10 @@ class Engine:
                 elif kind is S.Closed:
                     self._on_closed(ev.reason, ev.error)
                 elif kind is S.PingSent or kind is S.PingReceived:
-                    self._wake.set()
+                    self._schedule()
                     self.listener.on_engine_ping()
                 elif kind is S.Pong or kind is S.PongSent:
-                    self._wake.set()
+                    self._schedule()
                     self.listener.on_engine_pong(ev.latency_ms)
                 elif kind is S.UpgradeFailed:
                     logger.debug("upgrade failed: %s %s", ev.reason, ev.error or "")
@@ -245,7 +246,7 @@ class Engine:
         if s.transport == "websocket":
             global _prior_websocket_success
             _prior_websocket_success = True
-        self._wake.set()
+        self._schedule()
         self.listener.on_engine_open(self)
         if s.can_upgrade and self._prober is None:
             self._prober = self._spawn(self._probe)
@@ -255,7 +256,7 @@ class Engine:
             return
         self._finished = True
         self.ready_state = "closed"
-        self._wake.set()
+        self._schedule()
         self._teardown()
         if not self._opened:
             err = error
@@ -279,7 +280,11 @@ class Engine:
 
     def _teardown(self) -> None:
         cur = gevent.getcurrent()
-        for g in (self._reader, self._driver, self._poster, self._prober):
+        if self._timer is not None:
+            self._timer.close()
+            self._timer = None
+        self._stop_watch()
+        for g in (self._reader, self._poster, self._prober):
             if g is not None and g is not cur and not g.dead:
                 g.kill(block=False)
         for ws in (self._ws, self._probe_ws):
@@ -290,21 +295,39 @@ class Engine:
 
     # ------------------------------------------------------------------ timers
 
-    def _drive(self) -> None:
-        wake = self._wake
-        while not self._finished:
-            s = self._session
-            assert s is not None
-            deadline = s.next_deadline()
-            timeout = None if deadline is None else max(0.0, deadline - monotonic())
-            wake.wait(timeout)
-            wake.clear()
-            if self._finished:
+    def _schedule(self) -> None:
+        """(Re)arm the timer for the session's next deadline."""
+        s = self._session
+        if s is None or self._finished:
+            return
+        deadline = s.next_deadline()
+        timer = self._timer
+        if timer is not None:
+            if deadline == self._timer_at and timer.active:
                 return
-            with self._write_lock:
-                events = s.tick(monotonic())
-                self._flush(True)
-            self._process(events)
+            timer.close()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is None:
+            return
+        timer = self._timer = gevent.get_hub().loop.timer(max(0.0, deadline - monotonic()))
+        timer.start(self._on_timer)
+
+    def _on_timer(self) -> None:
+        # runs in the hub: must not block, so the work gets a greenlet of its own
+        self._timer_at = None
+        if not self._finished:
+            gevent.spawn(self._tick)
+
+    def _tick(self) -> None:
+        s = self._session
+        if s is None or self._finished:
+            return
+        with self._write_lock:
+            events = s.tick(monotonic())
+            self._flush(True)
+        self._process(events)
+        self._schedule()
 
     # ------------------------------------------------------------------ writing
 
@@ -462,45 +485,73 @@ class Engine:
             s.detect_timeout = min(5.0, max(0.5, 4 * (monotonic() - t0)))
             self._ws = ws
             self._process(s.transport_opened(monotonic()))
-            self._wake.set()
-            retried = self._ws_loop(ws)
-            if not retried:
-                return
+            self._schedule()
+            self._ws_read(ws)
+            return
 
     def _retry_ws(self) -> None:
+        """HandshakeRetry: drop this WebSocket and connect again (the session now asks EIO=4)."""
         ws = self._ws
         self._ws = None
+        self._stop_watch()
         if ws is not None:
             ws.abort()
+        if not self._finished:
+            self._reader = gevent.spawn(self._run_ws)
 
-    def _ws_loop(self, ws: ws_mod.WebSocket) -> bool:
-        """Read frames until the connection ends; True when the handshake must be retried."""
+    def _ws_read(self, ws: ws_mod.WebSocket) -> None:
+        """Handle every frame readable now, then wait for more on an I/O watcher.
+
+        No greenlet stays parked on an idle connection: the watcher spawns one when data
+        arrives, which reads until the socket would block.
+        """
         s = self._session
         assert s is not None
         try:
-            while not self._finished:
-                if self._ws is not ws:
-                    return True  # HandshakeRetry dropped this socket
-                frame = ws.receive()
-                if frame is None:
-                    if self._ws is not ws:
-                        return True
-                    was_detecting = s.detecting
+            while not self._finished and self._ws is ws:
+                frames = ws.receive_available()
+                if frames is None:
                     self._process(s.transport_closed())
-                    return was_detecting
-                events = s.receive_frame(frame, monotonic())
-                if events:
-                    self._process(events)
+                    return
+                if not frames:
+                    self._watch(ws)
+                    return
+                for frame in frames:
+                    events = s.receive_frame(frame, monotonic())
+                    if events:
+                        self._process(events)
+                    if self._ws is not ws or self._finished:
+                        return
                 if s.wants_write:
                     with self._write_lock:
                         self._flush(True)
+                if not ws.closed:
+                    # the socket was read until it would block; the (level-triggered) watcher
+                    # fires at once if more arrived meanwhile
+                    self._watch(ws)
+                    return
         except SocketIOError as exc:
-            if self._ws is not ws:
-                return True
-            was_detecting = s.detecting
-            self._fail(exc)
-            return was_detecting
-        return False
+            if self._ws is ws:
+                self._fail(exc)
+
+    def _watch(self, ws: ws_mod.WebSocket) -> None:
+        watcher = self._watcher
+        if watcher is None:
+            watcher = self._watcher = gevent.get_hub().loop.io(ws.fileno(), 1)
+        watcher.start(self._readable, ws)
+
+    def _readable(self, ws: ws_mod.WebSocket) -> None:
+        # runs in the hub: must not block, so the reading gets a greenlet of its own
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.stop()
+        if not self._finished and self._ws is ws:
+            self._reader = gevent.spawn(self._ws_read, ws)
+
+    def _stop_watch(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.close()
 
     # ------------------------------------------------------------------ upgrade
 
@@ -519,7 +570,7 @@ class Engine:
         self._probe_ws = ws
         try:
             ws.send_many(s.start_probe(monotonic()))
-            self._wake.set()
+            self._schedule()
             while not self._finished:
                 frame = ws.receive()
                 if frame is None:
@@ -570,7 +621,7 @@ class Engine:
             http.close()
         self._reader = gevent.getcurrent()
         self._prober = None
-        self._ws_loop(ws)
+        self._ws_read(ws)
 
     def _drop_probe(self) -> None:
         ws, self._probe_ws = self._probe_ws, None

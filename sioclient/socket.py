@@ -79,7 +79,7 @@ class _PendingAck:
         self.with_error = with_error  # callback(err, *args) rather than callback(*args)
         self.internal = internal  # call()'s own callback: cheap, never blocks, run in place
         self.sent = False
-        self.timer: gevent.Greenlet | None = None
+        self.timer: Any = None  # a libev timer: no greenlet unless it fires
 
 
 class _ServerAck:
@@ -299,7 +299,9 @@ class Socket(Emitter):
             pending = _PendingAck(ack, internal or flags.timeout is not None, internal)
             self._acks[packet.id] = pending
             if flags.timeout is not None:
-                pending.timer = gevent.spawn_later(flags.timeout, self._ack_timeout, packet.id)
+                # a loop timer, not spawn_later: a greenlet per call() costs more than the call
+                timer = pending.timer = gevent.get_hub().loop.timer(flags.timeout)
+                timer.start(self._ack_timeout, packet.id)
         if drop:
             return
         if self.connected:
@@ -329,17 +331,18 @@ class Socket(Emitter):
         self.io._packet(packet, compress)
 
     def _ack_timeout(self, ack_id: int) -> None:
+        # runs in the hub (timer callback): only non-blocking work here
         pending = self._acks.pop(ack_id, None)
         if pending is None:
             return
-        pending.timer = None  # this greenlet; it must not kill itself
         # a packet that never left must not leave later: nobody waits for its answer any more
         self._send_buffer = [(p, c) for p, c in self._send_buffer if p.id != ack_id]
         self._call_ack(pending, (TimeoutError("operation has timed out"),))
 
     def _call_ack(self, pending: _PendingAck, args: tuple[Any, ...]) -> None:
         if pending.timer is not None:
-            pending.timer.kill(block=False)
+            pending.timer.close()
+            pending.timer = None
         if pending.internal:
             pending.callback(*args)
         else:
@@ -479,7 +482,7 @@ class Socket(Emitter):
             if pending.with_error:
                 self._call_ack(pending, (DisconnectedError("socket has been disconnected"),))
             elif pending.timer is not None:
-                pending.timer.kill(block=False)
+                pending.timer.close()
         if was_connected:
             self._dispatch("disconnect", reason)
         self._pulse()

@@ -37,6 +37,7 @@ the server closes the connection with the matching close code: ``receive()`` ret
 
 from __future__ import annotations
 
+import ssl
 import zlib
 from collections import deque
 from time import monotonic
@@ -249,6 +250,9 @@ class WebSocket:
         self._inflating = False
         self._state = _ST_OPEN
         self._write_lock = gevent.lock.Semaphore()
+        # a plain gevent socket wraps a non-blocking OS socket that can be used directly for
+        # reads and writes that must not wait (TLS sockets cannot: records, not bytes)
+        self._raw = None if hasattr(sock, "pending") else getattr(sock, "_sock", None)
         self._closed = False
         self._closed_event = gevent.event.Event()
         self._reading = False
@@ -276,6 +280,19 @@ class WebSocket:
         return b"".join(parts)
 
     def _write(self, out: bytes) -> None:
+        raw = self._raw
+        if raw is not None:
+            # gevent's sendall asks the kernel for SO_SNDBUF on every call; one send()
+            # on the non-blocking socket usually takes it all
+            try:
+                sent = raw.send(out)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                raise ConnectionError(f"WebSocket send failed: {exc}") from exc
+            if sent == len(out):
+                return
+            out = out[sent:]
         try:
             self._sock.sendall(out)
         except OSError as exc:
@@ -351,6 +368,56 @@ class WebSocket:
         finally:
             self._reading = False
         return ready.popleft() if ready else None
+
+    def receive_available(self) -> list[str | bytes] | None:
+        """Every message that can be had without blocking: ``[]`` when none has arrived yet,
+        None once the connection is closed and nothing is left to read.
+
+        For a caller that waits for readability itself (a watcher on ``fileno()``) rather than
+        parking a greenlet in ``receive()``: with thousands of idle connections, a parked
+        greenlet each costs more memory than everything else a connection holds.
+        """
+        ready = self._ready
+        if not ready and not self._closed:
+            self._pump_available()
+        if ready:
+            out = list(ready)
+            ready.clear()
+            return out
+        return None if self._closed else []
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def _pump_available(self) -> None:
+        """Reads until the socket would block (TLS may hold records the fd does not show)."""
+        sock = self._sock
+        raw = self._raw
+        while not self._closed:
+            if raw is not None:
+                try:
+                    data = raw.recv(RECV_SIZE)
+                except BlockingIOError:
+                    return
+                except OSError:
+                    data = b""
+            else:
+                sock.settimeout(0.0)
+                try:
+                    data = sock.recv(RECV_SIZE)
+                except (BlockingIOError, ssl.SSLWantReadError):
+                    return
+                except OSError:
+                    data = b""
+                finally:
+                    if not self._closed:
+                        sock.settimeout(None)
+            if self._closed:
+                return
+            if not data:
+                self._finish(CloseReason.ABNORMAL_CLOSURE, "connection lost")
+                return
+            self._receive(data)
 
     def _pump(self, timeout: float | None) -> None:
         """Reads once from the socket (at most ``timeout`` seconds) and handles the frames."""
