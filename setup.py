@@ -78,7 +78,9 @@ def _cythonize(exts):
     except ImportError:
         if REQUIRE:
             raise
-        warnings.warn("Cython is not installed: sioclient installs its pure-Python code only")
+        warnings.warn(
+            "Cython is not installed: sioclient installs its pure-Python code only", stacklevel=2
+        )
         return []
     compiled = cythonize(
         exts,
@@ -129,7 +131,7 @@ class OptionalBuildExt(build_ext):
             f"sioclient: the compiled speedups could not be built ({exc}); "
             "the pure-Python implementation will be used"
         )
-        warnings.warn(msg)
+        warnings.warn(msg, stacklevel=2)
         print(msg, file=sys.stderr)
 
 

@@ -10,6 +10,11 @@ bound is checked on the header, before the payload is buffered.
 
 ``FrameWriter.encode(messages)`` frames client messages (``str`` as text, bytes as binary),
 masked with keys from a pool of ``os.urandom`` bytes, into one ``bytes``.
+
+Why by hand rather than wsproto's framing: profiling the client's message loop showed
+wsproto's per-frame work (event objects, generic state machine, masking in Python) as its
+largest cost; this loop, compiled, took a server-to-client flood from about 27,000 to over
+100,000 events/s.  wsproto still supplies the handshake helpers and the extension interface.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""WebSocket client on wsproto over gevent sockets (TLS, permessage-deflate, bounded messages).
+"""WebSocket client over gevent sockets (TLS, permessage-deflate, bounded messages).
 
 Cooperative under gevent without monkey patching, and correct with it.  Nothing here knows about
 Engine.IO::
@@ -24,9 +24,10 @@ wsproto's own extension cannot:
   any of it is buffered, and inflation stops as soon as the output would exceed it, so neither a
   huge frame nor a compression bomb can exhaust memory (close code 1009).
 
-Concurrency: one reader greenlet calls ``receive()``; any number of greenlets may send (writes
-are serialised by a lock, which also keeps the compressor's stream in order).  Pings are
-answered from ``receive()``.  Performance: the socket is read 64 KiB at a time and every decoded
+Concurrency: one reader at a time, either a greenlet blocked in ``receive()`` or a caller that
+waits for readability on ``fileno()`` itself and takes ``receive_available()`` (no greenlet
+parked per idle connection); any number of greenlets may send (writes are serialised by a lock,
+which also keeps the compressor's stream in order).  Pings are answered as they are read.  Performance: the socket is read 64 KiB at a time and every decoded
 message queued, and ``send_many`` frames a batch into one ``sendall``.
 
 Errors: ``sioclient.ConnectionError`` (refused, reset, DNS, TLS, sending on a closed socket),
