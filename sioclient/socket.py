@@ -499,6 +499,19 @@ class Socket(Emitter):
     def _pulse(self) -> None:
         changed, self._changed = self._changed, Event()
         changed.set()
+        if self._acks and self._finished():
+            self._abandon_buffered()
+
+    def _abandon_buffered(self) -> None:
+        """Gone for good: whoever waits on an ack of a still-buffered packet (``call()``, a
+        timeout ack) hears DisconnectedError, and that packet will not leave later.  Plain
+        emits stay buffered with their callbacks, for an ``open()`` that may come."""
+        ids = {i for i, p in self._acks.items() if not p.sent and p.with_error}
+        if not ids:
+            return
+        self._send_buffer = [(p, c) for p, c in self._send_buffer if p.id not in ids]
+        for ack_id in ids:
+            self._call_ack(self._acks.pop(ack_id), (DisconnectedError("socket is closed"),))
 
     def _finished(self) -> bool:
         if self.connected:

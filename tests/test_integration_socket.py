@@ -17,6 +17,7 @@ from integration_util import (
     Clients,
     clients_fixture,  # noqa: F401 - the `clients` fixture
     collect,
+    eventually,
     expect,
     nothing_happens,
 )
@@ -329,3 +330,28 @@ def test_server_ack_sent_once(any_server: ServerProcess, clients: Clients) -> No
     assert results.wait(1) == [("one",)]
     sock.call("echo", timeout=WAIT)
     assert len(results) == 1
+
+
+def test_call_on_buffered_packet_fails_when_closed_for_good(refused_port: int) -> None:
+    """A call() whose packet never left hears DisconnectedError once the socket is closed for
+    good (reconnection given up, or an explicit close), instead of waiting forever."""
+    url = f"http://127.0.0.1:{refused_port}"
+    sock = sioclient.io(
+        url,
+        force_new=True,
+        reconnection_attempts=1,
+        reconnection_delay=0.01,
+        randomization_factor=0,
+    )
+    try:
+        with pytest.raises(sioclient.DisconnectedError):
+            sock.call("ack", 1, timeout=WAIT)
+    finally:
+        sock.close()
+
+    sock = sioclient.io(url, force_new=True)
+    caller = gevent.spawn(sock.call, "ack", 2)
+    eventually(lambda: bool(sock._send_buffer), what="the packet buffered")
+    sock.close()
+    with pytest.raises(sioclient.DisconnectedError):
+        caller.get(timeout=WAIT)
