@@ -7,11 +7,14 @@ module owns the sockets, the greenlets and the clock, and reports to a listener 
 ``on_engine_pong(latency_ms)``.  Listener methods are called from the Engine's greenlets.
 
 Greenlets per connection (bounded): one *reader* (the long-polling GET loop, or the WebSocket
-receive loop).  The session's deadlines (heartbeat, detection, probe) run on a libev timer that
-spawns a short-lived greenlet only when it fires.  Polling adds a short-lived *poster* while a
-POST is in flight, and an upgrade a *prober* whose WebSocket becomes the reader once the
-upgrade completes.  Sends on WebSocket are written from the caller's greenlet (no switch on the
-hot path), serialised by a lock so that the order of ``send()`` calls is the order on the wire.
+receive loop) while opening; after that an idle WebSocket parks no greenlet: its reads wait on
+an I/O watcher and the session's deadlines (heartbeat, detection, probe) on a libev timer, and
+either hands its work, when due, to the shared runner greenlets of ``emitter.submit`` (which
+keep order and never let one blocked job stall the others).  Polling adds a short-lived
+*poster* while a POST is in flight, and an upgrade a *prober* whose WebSocket becomes the
+reader once the upgrade completes.  Sends on WebSocket are written from the caller's greenlet
+(no switch on the hot path), serialised by a lock so that the order of ``send()`` calls is the
+order on the wire.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import gevent
 import gevent.lock
 
 from .core import session as S
+from .emitter import submit
 from .exceptions import ConnectionError, ProtocolError, SocketIOError
 from .transports import websocket as ws_mod
 from .transports.cookies import CookieJar
@@ -317,7 +321,7 @@ class Engine:
         # runs in the hub: must not block, so the work gets a greenlet of its own
         self._timer_at = None
         if not self._finished:
-            gevent.spawn(self._tick)
+            submit(self._tick)
 
     def _tick(self) -> None:
         s = self._session
@@ -541,12 +545,14 @@ class Engine:
         watcher.start(self._readable, ws)
 
     def _readable(self, ws: ws_mod.WebSocket) -> None:
-        # runs in the hub: must not block, so the reading gets a greenlet of its own
+        # runs in the hub, which must not block: the reading goes to the shared runner
+        # greenlets (a fresh greenlet per wake-up costs a 16 KiB frame stack map and unmap)
         watcher = self._watcher
         if watcher is not None:
             watcher.stop()
         if not self._finished and self._ws is ws:
-            self._reader = gevent.spawn(self._ws_read, ws)
+            self._reader = None
+            submit(self._ws_read, ws)
 
     def _stop_watch(self) -> None:
         watcher, self._watcher = self._watcher, None

@@ -419,6 +419,8 @@ class WebSocket:
                 self._finish(CloseReason.ABNORMAL_CLOSURE, "connection lost")
                 return
             self._receive(data)
+            if raw is not None and len(data) < RECV_SIZE:
+                return  # a short read drained the kernel buffer (TLS may still hold records)
 
     def _pump(self, timeout: float | None) -> None:
         """Reads once from the socket (at most ``timeout`` seconds) and handles the frames."""
