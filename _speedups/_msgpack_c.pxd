@@ -26,10 +26,10 @@ cdef object _norm(object value, int depth)
 cdef object _norm_other(object value, int depth)
 
 cdef int _fail(str message, object raw) except -1
-cdef inline int _need(Py_ssize_t pos, Py_ssize_t n, Py_ssize_t end, object raw) except -1
+cdef int _need(Py_ssize_t pos, Py_ssize_t n, Py_ssize_t end, object raw) except -1
 
 @cython.locals(hi=Py_ssize_t)
-cdef inline Py_ssize_t _u32(const unsigned char* buf, Py_ssize_t pos)
+cdef Py_ssize_t _u32(const unsigned char* buf, Py_ssize_t pos)
 
 @cython.locals(b=int, n=Py_ssize_t)
 cdef Py_ssize_t _skip_items(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end,
