@@ -57,6 +57,7 @@ from .cookies import CookieJar
 from .http import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_HEADER,
+    _header_list,
     host_header,
     open_connection,
     parse_url,
@@ -189,14 +190,6 @@ class _MessageCodec(Extension):
         if self.client_no_context_takeover:
             self._compressor = None
         return RsvBits(True, rsv.rsv2, rsv.rsv3), out[:-4]
-
-
-def _header_list(headers: Headers) -> list[tuple[str, str]]:
-    if headers is None:
-        return []
-    if isinstance(headers, Mapping):
-        return list(headers.items())
-    return list(headers)
 
 
 def _tokens(value: str) -> list[str]:
@@ -413,12 +406,8 @@ class WebSocket:
                 finally:
                     if not self._closed:
                         sock.settimeout(None)
-            if self._closed:
+            if not self._take(data):
                 return
-            if not data:
-                self._finish(CloseReason.ABNORMAL_CLOSURE, "connection lost")
-                return
-            self._receive(data)
             if raw is not None and len(data) < RECV_SIZE:
                 return  # a short read drained the kernel buffer (TLS may still hold records)
 
@@ -434,12 +423,17 @@ class WebSocket:
                     data = self._sock.recv(RECV_SIZE)
         except OSError:
             data = b""
+        self._take(data)
+
+    def _take(self, data: bytes) -> bool:
+        """Handles what one read returned (b"": the connection dropped); False once closed."""
         if self._closed:
-            return
+            return False
         if not data:
             self._finish(CloseReason.ABNORMAL_CLOSURE, "connection lost")
-            return
+            return False
         self._receive(data)
+        return not self._closed
 
     def _receive(self, data: bytes) -> None:
         reader = self._reader
