@@ -90,3 +90,42 @@ def test_monkey_patched_process(sio_server, transports: str) -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.startswith("ok"), out.stdout
+
+
+_PURE = textwrap.dedent(
+    """
+    import sys
+    import sioclient
+    from sioclient.core import _accel
+
+    assert sioclient.speedups is False
+    sock = sioclient.io(sys.argv[1], transports=sys.argv[2].split(","), reconnection=False)
+    blob = bytes(range(256))
+    assert sock.call("ack", {"a": [1, "é", blob]}, timeout=10) == {"a": [1, "é", blob]}
+    got = []
+    sock.on("flood", lambda i, payload: got.append(i))
+    assert sock.call("flood", 500, "x" * 100, timeout=10) == 500
+    assert sock.call("ack", "after", timeout=10) == "after"
+    assert got == list(range(500)), got[:10]
+    mods = {name: _accel.load(name).__name__ for name in _accel.HOT_MODULES}
+    assert all(m.endswith("_py") for m in mods.values()), mods
+    sock.close()
+    print("ok")
+    """
+)
+
+
+@pytest.mark.parametrize("transports", ["websocket", "polling,websocket"])
+def test_pure_python_client(sio_server, transports: str) -> None:
+    """With SIOCLIENT_NO_EXTENSIONS=1 the whole client runs on the pure-Python twins."""
+    server = sio_server("node4")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), SIOCLIENT_NO_EXTENSIONS="1")
+    out = subprocess.run(
+        [sys.executable, "-c", _PURE, server.url, transports],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok", out.stdout
