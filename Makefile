@@ -29,6 +29,7 @@ bench-e2e: build node
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sioclient tests benchmarks examples setup.py
 	$(VENV)/bin/ruff format --check sioclient tests benchmarks examples setup.py
+	$(VENV)/bin/mypy
 
 $(STAMP): pyproject.toml setup.py
 	@echo "==> creating the virtualenv $(VENV) and installing sioclient with its extras"

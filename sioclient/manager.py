@@ -370,8 +370,8 @@ class Manager(Emitter):
                 self._root_left = False
             elif packet.type == CONNECT_ERROR:
                 # a 2.x server reports a failure of `/` (its middleware) to every namespace
-                for sock in list(self._active):
-                    sock._on_packet(packet)
+                for member in list(self._active):
+                    member._on_packet(packet)
                 return
         sock = self.nsps.get(nsp)
         if sock is not None and sock._active:

@@ -10,6 +10,7 @@ import socket
 import subprocess
 
 import gevent
+import gevent.socket
 import pytest
 
 import sioclient
@@ -323,6 +324,54 @@ def test_silent_server_times_out():
                 connect(f"ws://127.0.0.1:{port}/", timeout=0.3)
     finally:
         listener.close()
+
+
+@pytest.fixture
+def raw_server():
+    """A bare TCP server: reads one request head, writes ``reply`` (maybe nothing), closes."""
+    started = []
+
+    def _start(reply: bytes) -> int:
+        listener = gevent.socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+
+        def serve():
+            conn, _ = listener.accept()
+            with conn:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    head += chunk
+                conn.sendall(reply)
+
+        started.append((listener, gevent.spawn(serve)))
+        return listener.getsockname()[1]
+
+    yield _start
+    for listener, greenlet in started:
+        greenlet.kill(timeout=5)
+        listener.close()
+
+
+def test_server_closes_before_answering_handshake(raw_server):
+    port = raw_server(b"")
+    with gevent.Timeout(10):
+        with pytest.raises(sioclient.ConnectionError, match="closed the connection") as info:
+            connect(f"ws://127.0.0.1:{port}/", timeout=5)
+    assert not isinstance(info.value, HandshakeRefused)
+
+
+def test_refusal_body_ended_by_close(raw_server):
+    # no Content-Length: the body runs to the end of the connection, which is no error
+    port = raw_server(b"HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\ngo away")
+    with gevent.Timeout(10):
+        with pytest.raises(HandshakeRefused) as info:
+            connect(f"ws://127.0.0.1:{port}/", timeout=5)
+    assert info.value.status == 403
+    assert info.value.body == b"go away"
 
 
 def test_bad_urls():

@@ -71,7 +71,7 @@ def _b64decode(text: str, whole: object) -> bytes:
         raise ProtocolError("invalid base64 in Engine.IO packet", whole) from None
 
 
-def _as_bytes(data: object) -> bytes:
+def _as_bytes(data: bytes | bytearray | memoryview) -> bytes:
     if type(data) is bytes:
         return data
     return bytes(data)
@@ -87,7 +87,12 @@ def utf16_len(text: str) -> int:
 # ---------------------------------------------------------------- single packets (WebSocket)
 
 
-def encode_packet(ptype: int, data: object, revision: int, binary_ok: bool = True) -> object:
+def encode_packet(
+    ptype: int,
+    data: str | bytes | bytearray | memoryview | None,
+    revision: int,
+    binary_ok: bool = True,
+) -> str | bytes:
     if ptype < 0 or ptype > 6:
         raise ValueError(f"unknown Engine.IO packet type {ptype!r}")
     if data is None:
@@ -127,7 +132,7 @@ def _decode_text(text: str, revision: int) -> tuple:
     return (ptype, text[1:])
 
 
-def decode_packet(frame: object, revision: int) -> tuple:
+def decode_packet(frame: str | bytes | bytearray | memoryview, revision: int) -> tuple:
     if isinstance(frame, str):
         return _decode_text(frame, revision)
     raw = _as_bytes(frame)
@@ -144,7 +149,9 @@ def decode_packet(frame: object, revision: int) -> tuple:
 # ---------------------------------------------------------------- payloads (polling)
 
 
-def payload_item_size(ptype: int, data: object, revision: int) -> int:
+def payload_item_size(
+    ptype: int, data: str | bytes | bytearray | memoryview | None, revision: int
+) -> int:
     """Bytes that one packet adds to a text payload (UTF-8), framing included."""
     if data is None:
         size = 1
@@ -159,7 +166,7 @@ def payload_item_size(ptype: int, data: object, revision: int) -> int:
     return size + 1
 
 
-def _encode_text_v3(ptype: int, data: object) -> str:
+def _encode_text_v3(ptype: int, data: str | bytes | bytearray | memoryview | None) -> str:
     if data is None:
         return _TYPE_DIGITS[ptype]
     if isinstance(data, str):
@@ -329,7 +336,9 @@ def _decode_text_v4(body: str) -> list:
     return packets
 
 
-def decode_payload(body: object, revision: int, max_payload: object = None) -> list:
+def decode_payload(
+    body: str | bytes | bytearray | memoryview, revision: int, max_payload: int | None = None
+) -> list:
     if not isinstance(body, str):
         raw = _as_bytes(body)
         if max_payload is not None and len(raw) > max_payload:
@@ -347,7 +356,7 @@ def decode_payload(body: object, revision: int, max_payload: object = None) -> l
     return _decode_text_v4(body)
 
 
-def detect_revision(body: object) -> int:
+def detect_revision(body: str | bytes | bytearray | memoryview) -> int:
     """3 when ``body`` uses revision-3 framing (``<digits>:`` or binary), else 4."""
     if isinstance(body, str):
         head = body[: MAX_LENGTH_DIGITS + 1]

@@ -135,7 +135,7 @@ class _Attachments:
     substitution thus cost no walk of their own, and binary-free data no copy at all."""
 
     def __init__(self) -> None:
-        self.buffers = None
+        self.buffers: list[bytes] | None = None
 
     def __call__(self, obj: Any) -> dict:
         if not _is_binary(obj):
@@ -296,7 +296,7 @@ def _encode(packet: Packet, protocol: int, hook: _Attachments) -> list:
     nsp = packet.nsp
     pid = packet.id
     data = packet.data
-    buffers = None
+    buffers: list[bytes] | None = None
     body = ""
     if data is not None:
         if ptype == _EVENT or ptype == _ACK or ptype >= _BINARY_EVENT:
@@ -344,7 +344,7 @@ def _encode(packet: Packet, protocol: int, hook: _Attachments) -> list:
             text = f"{head}{nsp},{pid}{body}"
     if buffers is None:
         return [text]
-    out = [text]
+    out: list[str | bytes] = [text]
     out.extend(buffers)
     return out
 
@@ -489,8 +489,8 @@ class Decoder:
         self.protocol = protocol
         self.max_attachments = max_attachments
         self.max_depth = max_depth
-        self._pending = None
-        self._buffers = None
+        self._pending: Packet | None = None
+        self._buffers: list[bytes] | None = None
         self._due = 0
 
     @property
@@ -521,16 +521,17 @@ class Decoder:
             self._due = packet.attachments
             return []
         if isinstance(message, (bytes, bytearray, memoryview)):
-            packet = self._pending
-            if packet is None:
+            pending = self._pending
+            if pending is None:
                 raise ProtocolError("binary message with no packet awaiting attachments", message)
             buffers = self._buffers
+            assert buffers is not None  # set together with _pending
             buffers.append(message if type(message) is bytes else bytes(message))
             if len(buffers) < self._due:
                 return []
             self.reset()
-            _replace(packet.data, buffers, len(buffers), 1, self.max_depth)
-            return [packet]
+            _replace(pending.data, buffers, len(buffers), 1, self.max_depth)
+            return [pending]
         if isinstance(message, str):
             return self.feed(str(message))
         self.reset()

@@ -66,13 +66,15 @@ class FrameReader:
         except FrameError as exc:
             self.error = exc
             self._buf = b""
-            return self._partial_out
+            partial = self._partial_out
+            # _feed sets it before anything can raise, so it is never None here
+            return partial if partial is not None else []
 
     def _feed(self, data: bytes) -> list:
         buf = self._buf + data if self._buf else data
         n = len(buf)
         pos = 0
-        out = []
+        out: list[str | bytes | tuple[int, bytes]] = []
         self._partial_out = out
         fragmented = self._fragmented
         while n - pos >= 2:

@@ -29,19 +29,19 @@ import math
 import re
 from typing import Any, Callable, Union
 
-try:  # pragma: no cover - depends on the platform
-    import orjson as _orjson
-except ImportError:  # pragma: no cover
-    _orjson = None
-
 #: orjson's writer and reader, or None without orjson
 orjson_dumps: Callable[..., bytes] | None
-orjson_loads: Callable[[str | bytes], Any] | None
+orjson_loads: Callable[[str | bytes | bytearray | memoryview], Any] | None
 #: the orjson options that make it write what JSON.stringify writes; the pass-through flags
 #: keep dataclasses and datetimes unwritable, as they are without orjson
 ORJSON_OPTIONS = 0
 
-if _orjson is not None:
+try:  # pragma: no cover - depends on the platform
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    orjson_dumps = None
+    orjson_loads = None
+else:
     orjson_dumps = _orjson.dumps
     orjson_loads = _orjson.loads
     ORJSON_OPTIONS = (
@@ -49,9 +49,6 @@ if _orjson is not None:
         | _orjson.OPT_PASSTHROUGH_DATACLASS
         | _orjson.OPT_PASSTHROUGH_DATETIME
     )
-else:  # pragma: no cover
-    orjson_dumps = None
-    orjson_loads = None
 
 # orjson's integer range; beyond it both orjson and JavaScript read a float
 _INT_MIN = -(2**63)

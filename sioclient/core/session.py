@@ -450,7 +450,7 @@ class Session:
         transport = transport or self.transport
         if transport not in TRANSPORTS:
             raise ValueError(f"unknown transport {transport!r}")
-        eio = self.revision.eio if self.handshake is not None else self.handshake_eio
+        eio = self.handshake_eio  # the revision spoken, once known
         params = {"EIO": str(eio), "transport": transport}
         if self.handshake is not None:
             params["sid"] = self.handshake.sid
@@ -619,7 +619,7 @@ class Session:
         rev = self.revision
         assert rev is not None
         limit = self.handshake.max_payload if self.handshake is not None else None
-        batch = []
+        batch: list[tuple[int, Any]] = []
         size = 0
         while self._out and len(batch) < MAX_PAYLOAD_PACKETS:
             ptype, data, arrived = self._out[0]

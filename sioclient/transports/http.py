@@ -257,6 +257,7 @@ class HTTPConnection:
         # An idle keep-alive connection has nothing to read: readable means the server closed
         # it (EOF, TLS close_notify) or sent something unsolicited. Either way it is unusable.
         sock = self._sock
+        assert sock is not None  # asked of a kept-alive connection only
         try:
             readable, _, _ = _select([sock], [], [], 0)
         except (OSError, ValueError):
@@ -276,8 +277,8 @@ class HTTPConnection:
         except OSError:
             return True
         finally:
-            if self._sock is sock:
-                sock.settimeout(None)
+            if self._sock is sock:  # not dropped meanwhile
+                self._sock.settimeout(None)
 
     def request(
         self,

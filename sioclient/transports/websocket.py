@@ -87,6 +87,9 @@ _DEFLATE_KEYS = frozenset(
 _NO_RSV = RsvBits(False, False, False)
 
 
+_NO_ANSWER = "the server closed the connection before answering the WebSocket handshake"
+
+
 class HandshakeRefused(ConnectionError):
     """The server answered the upgrade request with ``status`` instead of 101."""
 
@@ -616,6 +619,10 @@ def _handshake(
                 data = sock.recv(RECV_SIZE)
             except OSError as exc:
                 raise ConnectionError(f"WebSocket handshake failed: {exc}") from exc
+            if not data and refusal is None:
+                # before any answer: h11 would only report a state error; a refusal's body
+                # may legitimately end with the connection, so h11 goes on reading that one
+                raise ConnectionError(_NO_ANSWER)
             h.receive_data(data)
             continue
         if isinstance(event, h11.InformationalResponse):
@@ -632,6 +639,8 @@ def _handshake(
     if refusal is not None:
         hdrs = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in refusal.headers]
         raise HandshakeRefused(refusal.status_code, hdrs, bytes(body))
+    if not isinstance(event, h11.InformationalResponse):
+        raise ConnectionError(_NO_ANSWER)  # the stream ended with neither 101 nor a refusal
 
     hdrs = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in event.headers]
     values: dict[str, list[str]] = {}
