@@ -386,6 +386,9 @@ class Manager(Emitter):
         self._decoder = None
         self._ready_state = "closed"
         self._backoff.reset()
+        if error is not None:
+            # socket.io-client forwards the engine's error (a reset, a malformed payload)
+            self._emit_all("error", error)
         self._dispatch("close", reason)
         for sock in list(self._active):
             sock._on_close(reason)
