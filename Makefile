@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-pure bench bench-parser bench-e2e build lint clean
+.PHONY: demo test test-pure bench bench-parser bench-e2e build lint fuzz clean
 
 demo: build node
 	@echo "==> the demo: a local python-socketio server, driven by sioclient"
@@ -30,6 +30,18 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check sioclient tests benchmarks examples setup.py
 	$(VENV)/bin/ruff format --check sioclient tests benchmarks examples setup.py
 	$(VENV)/bin/mypy
+
+# Each harness runs FUZZ_TIME seconds on the compiled and pure twins at once (fuzzing/README.md);
+# the corpora grow under build/fuzz-corpus, crashes land in build/fuzz-artifacts.
+FUZZ_TIME ?= 30
+FUZZERS := sioparser jsonparser msgpackparser eio session wsframe
+
+fuzz: build
+	$(PY) -c "import atheris" 2>/dev/null || $(PY) -m pip install -q -e ".[fuzz]"
+	set -e; for f in $(FUZZERS); do \
+		echo "==> fuzzing/fuzz_$$f.py ($(FUZZ_TIME) s)"; \
+		$(PY) fuzzing/fuzz_$$f.py -max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=1; \
+	done
 
 $(STAMP): pyproject.toml setup.py
 	@echo "==> creating the virtualenv $(VENV) and installing sioclient with its extras"

@@ -568,6 +568,44 @@ def test_bad_input_once_open():
     assert s.next_events() == []
 
 
+# A JSON document nested deeper than the stdlib decoder's recursion limit (found by fuzzing).
+DEEP_JSON = "[" * 100_000
+
+
+def test_deeply_nested_open_packet_is_a_protocol_error():
+    for revision in (3, 4):
+        with pytest.raises(ProtocolError):
+            parse_open(DEEP_JSON, revision)
+        with pytest.raises(ProtocolError):
+            parse_open('{"sid":' + DEEP_JSON, revision)
+    s = Session()
+    s.begin("polling")
+    with pytest.raises(ProtocolError):
+        s.receive_payload("0" + DEEP_JSON, 0.0)
+    s = Session(protocol=5, transports=["websocket"])
+    s.begin("websocket")
+    with pytest.raises(ProtocolError):
+        s.receive_frame("0" + DEEP_JSON, 0.0)
+    # websocket-only detection takes it for a refusal in disguise and asks again
+    s = Session(transports=["websocket"])
+    s.begin("websocket")
+    events = s.receive_frame("0" + DEEP_JSON, 0.0)
+    assert len(events) == 1 and isinstance(events[0], HandshakeRetry)
+    assert isinstance(events[0].error, ProtocolError)
+
+
+@pytest.mark.parametrize(
+    "body, ctype", [('{"code":' + DEEP_JSON, None), (DEEP_JSON.encode(), "application/json")]
+)
+def test_deeply_nested_http_error_body(body, ctype):
+    err = error_from_http(400, body, ctype)
+    assert isinstance(err, ConnectionError)
+    assert err.data["status"] == 400 and err.data["code"] is None
+    s = Session(transports=["polling"])
+    s.begin("polling")
+    assert isinstance(s.handshake_refused(400, body, ctype), ConnectionError)
+
+
 def test_message_before_open_on_websocket():
     s = Session(protocol=5, transports=["websocket"])
     s.begin("websocket")

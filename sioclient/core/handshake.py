@@ -56,7 +56,7 @@ def parse_open(data: str, revision: int) -> Handshake:
         raise ProtocolError("open packet: expected text", data)
     try:
         obj = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting exhausts the stdlib decoder's stack
         raise ProtocolError("open packet: invalid JSON", data) from None
     if not isinstance(obj, dict):
         raise ProtocolError("open packet: expected a JSON object", data)
@@ -102,7 +102,7 @@ def error_from_http(
     if looks_json and text:
         try:
             obj: Any = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting: not an engine.io error body
             obj = None
         if isinstance(obj, dict):
             raw_code = obj.get("code")
