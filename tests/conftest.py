@@ -43,6 +43,11 @@ def msgpack_impl(request):
 
 
 @pytest.fixture(params=IMPLS)
+def wsframe_impl(request):
+    return _impl(request, "wsframe")
+
+
+@pytest.fixture(params=IMPLS)
 def accel_mode(request, monkeypatch):
     """Runs a test once with the compiled modules in use and once with pure Python."""
     if request.param == "compiled" and _accel.NO_EXTENSIONS:

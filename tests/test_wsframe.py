@@ -5,25 +5,13 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from wsproto.frame_protocol import FrameProtocol, Opcode
 
 from sioclient.core import _accel
 
-IMPLS = ("compiled", "pure")
-
-
-@pytest.fixture(params=IMPLS)
-def wsframe_impl(request):
-    if request.param == "pure":
-        return _accel.pure("wsframe")
-    if _accel.NO_EXTENSIONS:
-        pytest.skip("SIOCLIENT_NO_EXTENSIONS=1: compiled modules disabled on purpose")
-    mod = _accel.compiled("wsframe")
-    if mod is None:
-        pytest.fail("compiled module sioclient.core._wsframe_c is not built")
-    return mod
+SETTINGS = settings(max_examples=150, deadline=None)
 
 
 def server_frame(first: int, payload: bytes) -> bytes:
@@ -98,6 +86,7 @@ def test_violations(wsframe_impl, data, code):
     assert r.feed(server_frame(0x81, b"after")) == []
 
 
+@SETTINGS
 @given(st.lists(st.one_of(st.text(max_size=300), st.binary(max_size=70000)), max_size=5))
 def test_writer_output_parses_back_with_wsproto(messages):
     for impl in (_accel.pure("wsframe"), _accel.load("wsframe")):
@@ -123,3 +112,24 @@ def test_masking_is_the_same_both_ways():
     comp = _accel.load("wsframe").FrameWriter().frame(0x82, payload)
     key = comp[4:8]
     assert bytes(b ^ key[i & 3] for i, b in enumerate(comp[8:])) == payload
+
+
+def _read_all(impl, chunks, max_size):
+    reader = impl.FrameReader(max_size)
+    out = []
+    for chunk in chunks:
+        out.extend(reader.feed(chunk))
+        if reader.error is not None:
+            return out, (reader.error.code, reader.error.reason)
+    return out, None
+
+
+@SETTINGS
+@given(
+    st.lists(st.binary(max_size=300), max_size=6),
+    st.integers(min_value=0, max_value=400),
+)
+def test_reader_compiled_and_pure_agree(chunks, max_size):
+    """Random bytes from a server: both twins give the same messages and the same error."""
+    pure = _read_all(_accel.pure("wsframe"), chunks, max_size)
+    assert _read_all(_accel.load("wsframe"), chunks, max_size) == pure
