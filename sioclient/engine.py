@@ -88,8 +88,8 @@ class Engine:
         self._ws: ws_mod.WebSocket | None = None
         self._probe_ws: ws_mod.WebSocket | None = None
         self._reader: gevent.Greenlet | None = None
-        # the session's next deadline runs on a libev timer; a greenlet is spawned only when
-        # it fires (a parked greenlet per connection costs ~8 KiB with thousands of clients)
+        # the session's next deadline runs on a libev timer whose work goes to the shared
+        # runners when due (a parked greenlet per connection costs ~8 KiB; think 10,000 clients)
         self._timer: Any = None
         self._timer_at: float | None = None
         self._watcher: Any = None  # readability of the WebSocket (see _ws_read)
@@ -206,9 +206,6 @@ class Engine:
             cookies=self.cookies,
         )
 
-    def _spawn(self, fn: Any, *args: Any) -> gevent.Greenlet:
-        return gevent.spawn(fn, *args)
-
     # ------------------------------------------------------------------ events
 
     def _process(self, events: list) -> None:
@@ -253,14 +250,13 @@ class Engine:
         self._schedule()
         self.listener.on_engine_open(self)
         if s.can_upgrade and self._prober is None:
-            self._prober = self._spawn(self._probe)
+            self._prober = gevent.spawn(self._probe)
 
     def _on_closed(self, reason: str, error: BaseException | None) -> None:
         if self._finished:
             return
         self._finished = True
         self.ready_state = "closed"
-        self._schedule()
         self._teardown()
         if not self._opened:
             err = error
@@ -318,7 +314,7 @@ class Engine:
         timer.start(self._on_timer)
 
     def _on_timer(self) -> None:
-        # runs in the hub: must not block, so the work gets a greenlet of its own
+        # runs in the hub, which must not block: the work goes to the shared runners
         self._timer_at = None
         if not self._finished:
             submit(self._tick)
@@ -354,7 +350,7 @@ class Engine:
             if events:
                 self._process(events)
         elif s.polling_active and self._poster is None and self._opened:
-            self._poster = self._spawn(self._post_loop)
+            self._poster = gevent.spawn(self._post_loop)
 
     def _flush_close(self) -> None:
         """Write the close packet (the session queued it after what was pending)."""
