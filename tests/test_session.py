@@ -696,3 +696,19 @@ def test_no_detection_when_the_protocol_is_fixed_or_polling():
     s = Session()
     s.begin("polling")
     assert not s.detecting
+
+
+def test_record_separator_in_text_refused_on_revision_4_polling():
+    """\x1e separates revision-4 polling packets: such a message is refused when queued,
+    rather than breaking the payload later; websocket and revision 3 carry it."""
+    s = Session(protocol=5, transports=["polling"])
+    s.begin("polling")
+    with pytest.raises(ValueError):
+        s.send_message("4a\x1eb")
+    s.send_message(b"\x1e")  # binary travels base64-encoded
+    s = Session(protocol=4, transports=["polling"])
+    s.begin("polling")
+    s.send_message("4a\x1eb")
+    s = Session(protocol=5, transports=["websocket"])
+    s.begin("websocket")
+    s.send_message("4a\x1eb")

@@ -609,6 +609,15 @@ class Session:
             raise TypeError(f"an Engine.IO message is str or bytes, not {type(data).__name__}")
         if self.state in (CLOSING, CLOSED):
             return  # as engine.io-client: nothing is sent once closing
+        if (
+            self.transport == POLLING
+            and type(data) is str
+            and "\x1e" in data
+            and (self.revision is None or self.revision.eio == 4)
+        ):
+            # revision 4 polling separates packets with \x1e: the server would split this
+            # message in two (a parser's JSON never holds the raw character; a custom one might)
+            raise ValueError("a text message holding \\x1e cannot travel over polling (EIO=4)")
         self._out.append((MESSAGE_PACKET, data, None))
 
     def take_payload(self, now: float) -> Union[str, bytes] | None:
