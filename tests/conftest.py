@@ -9,6 +9,7 @@ modules were not built the ``compiled`` cases fail (see test_speedups.py) unless
 from __future__ import annotations
 
 import pytest
+from faultproxy import fault_proxy  # noqa: F401
 from servers import *  # noqa: F401,F403
 
 from sioclient.core import _accel
