@@ -9,8 +9,9 @@ module owns the sockets, the greenlets and the clock, and reports to a listener 
 Greenlets per connection (bounded): one *reader* (the long-polling GET loop, or the WebSocket
 receive loop) while opening; after that an idle WebSocket parks no greenlet: its reads wait on
 an I/O watcher and the session's deadlines (heartbeat, detection, probe) on a libev timer, and
-either hands its work, when due, to the shared runner greenlets of ``emitter.submit`` (which
-keep order and never let one blocked job stall the others).  Polling adds a short-lived
+either hands its work, when due, to the runner greenlets of ``emitter.submit_io`` (which
+keep order, never let one blocked job stall the others, and never run user handlers: a burst
+of slow handlers cannot delay a ping).  Polling adds a short-lived
 *poster* while a POST is in flight, and an upgrade a *prober* whose WebSocket becomes the
 reader once the upgrade completes.  Sends on WebSocket are written from the caller's greenlet
 (no switch on the hot path), serialised by a lock so that the order of ``send()`` calls is the
@@ -28,7 +29,7 @@ import gevent
 import gevent.lock
 
 from .core import session as S
-from .emitter import submit
+from .emitter import submit_io
 from .exceptions import ConnectionError, ProtocolError, SocketIOError
 from .transports import websocket as ws_mod
 from .transports.cookies import CookieJar
@@ -317,7 +318,7 @@ class Engine:
         # runs in the hub, which must not block: the work goes to the shared runners
         self._timer_at = None
         if not self._finished:
-            submit(self._tick)
+            submit_io(self._tick)
 
     def _tick(self) -> None:
         s = self._session
@@ -548,7 +549,7 @@ class Engine:
             watcher.stop()
         if not self._finished and self._ws is ws:
             self._reader = None
-            submit(self._ws_read, ws)
+            submit_io(self._ws_read, ws)
 
     def _stop_watch(self) -> None:
         watcher, self._watcher = self._watcher, None
