@@ -29,7 +29,7 @@ import gevent.lock
 
 from .core import session as S
 from .emitter import submit
-from .exceptions import ConnectionError, ProtocolError, SocketIOError
+from .exceptions import ConnectionError, ProtocolError, SocketIOError, TimeoutError
 from .transports import websocket as ws_mod
 from .transports.cookies import CookieJar
 from .transports.http import HTTPClient, parse_url
@@ -81,6 +81,8 @@ class Engine:
         self.ping_interval: float | None = None
         self.ping_timeout: float | None = None
         self.ready_state = "closed"
+        #: True once the server answered (an HTTP response, or a WebSocket connected)
+        self.reached = False
 
         self._session: S.Session | None = None
         self._ssl_context: Any = None
@@ -231,8 +233,12 @@ class Engine:
                     logger.debug("handshake retried with EIO=4: %s", ev.reason)
                     self._retry_ws()
                 # ProbeSucceeded is handled by the prober itself
-            except Exception:  # noqa: BLE001 - a listener bug must not kill the connection
+            except Exception as exc:  # noqa: BLE001 - a listener bug must not kill the connection
                 logger.exception("error in an engine event handler")
+                try:
+                    self.listener.on_engine_error(exc)  # and the user hears of it
+                except Exception:  # noqa: BLE001
+                    logger.exception("error in an engine event handler")
 
     def _on_opened(self, hs: Any) -> None:
         s = self._session
@@ -265,6 +271,7 @@ class Engine:
                 if error is not None:
                     msg += f": {error}"
                 err = ConnectionError(msg)
+                err.__cause__ = error  # the real cause, with its traceback
             self.listener.on_engine_error(err)
         else:
             self.listener.on_engine_close(reason, error)
@@ -381,8 +388,8 @@ class Engine:
                     try:
                         for body in bodies:
                             self._post(http, target, body, timeout=5.0)
-                    except SocketIOError:
-                        pass
+                    except Exception as exc:  # noqa: BLE001 - closing anyway
+                        logger.debug("the close packet was not delivered: %s", type(exc).__name__)
                     finally:
                         http.close()
 
@@ -419,7 +426,7 @@ class Engine:
                 self._post(
                     self._http_client(), self._target("polling"), body, self._request_timeout()
                 )
-        except SocketIOError as exc:
+        except Exception as exc:  # noqa: BLE001 - reported, never lost with the greenlet
             self._poster = None
             self._fail(exc)
         finally:
@@ -440,6 +447,7 @@ class Engine:
                     self._headers("polling"),
                     timeout=self._request_timeout(),
                 )
+                self.reached = True
                 if self._finished:
                     return
                 if resp.status != 200:
@@ -460,6 +468,8 @@ class Engine:
             self._fail(exc)
         except OSError as exc:
             self._fail(ConnectionError(str(exc)))
+        except Exception as exc:  # noqa: BLE001 - reported, never lost with the greenlet
+            self._fail(exc)
 
     # ------------------------------------------------------------------ websocket
 
@@ -472,20 +482,40 @@ class Engine:
             try:
                 ws = self._ws_connect(target)
             except ws_mod.HandshakeRefused as exc:
+                self.reached = True
                 err = s.handshake_refused(exc.status, exc.body, None)
                 if err is None:
-                    continue  # detection: ask again with EIO=4
+                    # detection: ask again with EIO=4
+                    logger.debug("handshake retried with EIO=4: HTTP %s", exc.status)
+                    continue
                 self._on_closed("transport error", err)
                 return
+            except TimeoutError as exc:
+                self._on_closed("transport error", exc)
+                return
             except SocketIOError as exc:
+                if s.detecting:
+                    # the EIO=3 attempt failed before any open packet: however the server
+                    # refused it (a close before the 101, say), ask again with EIO=4
+                    logger.debug("handshake retried with EIO=4: %s", type(exc).__name__)
+                    s.transport_error(exc)
+                    continue
+                self._on_closed("transport error", exc)
+                return
+            except Exception as exc:  # noqa: BLE001 - reported, never lost with the greenlet
                 self._on_closed("transport error", exc)
                 return
             # a 2.x server writes its open packet right behind the 101: waiting a few
             # handshake times for it is plenty, and bounds the delay on silent servers
             s.detect_timeout = min(5.0, max(0.5, 4 * (monotonic() - t0)))
+            self.reached = True
             self._ws = ws
-            self._process(s.transport_opened(monotonic()))
-            self._schedule()
+            try:
+                self._process(s.transport_opened(monotonic()))
+                self._schedule()
+            except Exception as exc:  # noqa: BLE001
+                self._fail(exc)
+                return
             self._ws_read(ws)
             return
 
@@ -530,7 +560,7 @@ class Engine:
                     # fires at once if more arrived meanwhile
                     self._watch(ws)
                     return
-        except SocketIOError as exc:
+        except Exception as exc:  # noqa: BLE001 - reported, never lost with the runner
             if self._ws is ws:
                 self._fail(exc)
 
@@ -558,6 +588,16 @@ class Engine:
     # ------------------------------------------------------------------ upgrade
 
     def _probe(self) -> None:
+        try:
+            self._run_probe()
+        except Exception as exc:  # noqa: BLE001
+            # a network failure only ends the probe (polling carries on); anything else is
+            # no network condition and must not be lost with the greenlet: the connection
+            # fails with it, the user hears it, and reconnection starts over
+            self._prober = None
+            self._fail(exc)
+
+    def _run_probe(self) -> None:
         s = self._session
         assert s is not None
         try:

@@ -489,11 +489,16 @@ def validate(opts: Mapping[str, Any]) -> dict[str, Any]:
     normalised values of the options present; raises ``ValueError`` for a bad one.
     """
     out: dict[str, Any] = {}
+    javascript: dict[str, Any] = {}
     for name, value in opts.items():
         validator = _VALIDATORS.get(name)
-        if validator is None:
-            raise _unknown(name, from_kwargs=True)
-        out[name] = validator(name, value)
+        if validator is not None:
+            out[name] = validator(name, value)
+        elif name in JS_NAMES:
+            javascript[name] = value  # `opts.extraHeaders = ...` as in JavaScript
+        else:
+            raise _unknown(name, from_kwargs=False)
+    out.update(_convert(javascript, {}))
     _check_tls(out)
     return out
 

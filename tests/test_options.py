@@ -318,7 +318,11 @@ def test_validate_checks_an_edited_options_dict_again():
         with pytest.raises(ValueError):
             validate(edited)
     with pytest.raises(ValueError, match="unknown option"):
-        validate(dict(opts, extraHeaders={}))
+        validate(dict(opts, extra_header={}))
+    # a JavaScript name set on the live options takes effect, in its own unit
+    got = validate(dict(opts, extraHeaders={"x-a": "1"}, reconnectionDelay=500))
+    assert got["extra_headers"] == {"x-a": "1"} and got["reconnection_delay"] == 0.5
+    assert "extraHeaders" not in got
 
 
 def test_browser_only_javascript_options_are_ignored():
