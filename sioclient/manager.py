@@ -413,6 +413,11 @@ class Manager(Emitter):
         self._decoder = None
         self._ready_state = "closed"
         self._backoff.reset()
+        if reason not in ("transport close", "forced close"):
+            # a ping timeout or a malformed packet may mean a server of another generation
+            # now answers there (it accepted the revision asked and cannot speak it): detect
+            # again; a clean close (a restart, say) keeps what was learnt
+            self._detected_protocol = None
         if error is not None:
             # socket.io-client forwards the engine's error (a reset, a malformed payload)
             self._emit_all("error", error)
