@@ -282,7 +282,8 @@ class Engine:
         if s is None or self._finished:
             return
         if isinstance(error, ProtocolError):
-            logger.warning("protocol error from %s: %s", self.url, error)
+            # the reason only: the offending input may echo what the client sent
+            logger.warning("protocol error from %s: %s", self.url, error.reason)
         self._process(s.transport_error(error))
 
     def _teardown(self) -> None:

@@ -24,12 +24,16 @@ from .core.packet import CONNECT, CONNECT_ERROR, Packet
 from .emitter import Emitter
 from .exceptions import ConnectionError, TimeoutError
 from .options import check, normalize, normalize_socket, validate
+from .redact import Secrets, summary
 from .socket import Socket
 from .transports.cookies import CookieJar
 
 logger = logging.getLogger("sioclient")
 
 _MISSING: Any = object()
+
+#: the events whose exception argument is scrubbed of the user's secrets first
+_ERROR_EVENTS = frozenset(("connect_error", "error", "reconnect_error"))
 
 EngineFactory = Callable[[str, dict, Any], Any]
 
@@ -376,7 +380,7 @@ class Manager(Emitter):
         try:
             packets = decoder.feed(data)
         except Exception as exc:
-            logger.warning("closing the connection: %s", exc)
+            logger.warning("closing the connection: a packet could not be decoded (%s)", _why(exc))
             self._emit_all("error", exc)
             link.live = False  # the engine's own 'forced close' report is not the reason
             try:
@@ -431,7 +435,7 @@ class Manager(Emitter):
     def _packet(self, packet: Packet, compress: bool = True) -> None:
         """Encodes and writes one packet of one of our sockets."""
         if self._ready_state != "open" or self._parser is None:
-            logger.debug("not connected, dropping %r", packet)
+            logger.debug("not connected, dropping a %s", summary(packet))
             return
         self.engine.send(self._parser.encode(packet), compress)
 
@@ -481,12 +485,27 @@ class Manager(Emitter):
 
     def _emit_all(self, event: str, *args: Any, now: bool = False) -> None:
         """Emits on the manager and on every socket, as socket.io-client 2.x does."""
+        if event in _ERROR_EVENTS:
+            secrets = self._secrets()
+            for arg in args:
+                if isinstance(arg, BaseException):
+                    secrets.scrub_error(arg)
         targets: list[Emitter] = [self, *self.nsps.values()]
         for target in targets:
             if now:
                 target._emit_local(event, *args)
             else:
                 target._dispatch(event, *args)
+
+    def _secrets(self) -> Secrets:
+        """What must not appear in the errors we report (see ``sioclient.redact``)."""
+        socks = list(self.nsps.values())
+        return Secrets.of(
+            self.opts,
+            *(s.query for s in socks if s.query),
+            *(s.auth for s in socks if s.auth is not None),
+            cookies=self.cookies,
+        )
 
     def _activate(self, sock: Socket) -> None:
         if sock not in self._active:
@@ -511,6 +530,12 @@ def _call_open_callback(callback: Callable[..., Any], error: BaseException | Non
         callback(error)
     except Exception:
         logger.exception("error in the open callback %r", callback)
+
+
+def _why(exc: BaseException) -> str:
+    # the exception's kind and its reason, without the input it quotes
+    reason = getattr(exc, "reason", None)
+    return f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
 
 
 def _kill(glet: gevent.Greenlet | None) -> None:

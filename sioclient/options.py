@@ -140,7 +140,8 @@ def parse_query(value: Any) -> dict[str, str]:
         return dict(parse_qsl(value.lstrip("?"), keep_blank_values=True))
     if isinstance(value, Mapping):
         return {str(k): _query_value(v) for k, v in value.items()}
-    raise ValueError(f"option 'query' must be a dict or a query string, not {value!r}")
+    # the type only: a query holds credentials more often than not
+    raise ValueError(f"option 'query' must be a dict or a query string, not {type(value).__name__}")
 
 
 def _query_value(value: Any) -> str:

@@ -79,11 +79,11 @@ def parse_url(url: str) -> tuple[bool, str, int, str]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https", "ws", "wss"):
-        raise ValueError(f"unsupported URL scheme in {url!r}")
+        raise ValueError(f"unsupported URL scheme in {path_of(url)!r}")
     secure = scheme in ("https", "wss")
     host = parts.hostname
     if not host:
-        raise ValueError(f"no host in {url!r}")
+        raise ValueError(f"no host in {path_of(url)!r}")
     port = parts.port or (443 if secure else 80)
     target = parts.path or "/"
     if parts.query:
