@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterator
 
-import gevent
 import pytest
 from integration_util import (  # noqa: F401 - clients_fixture: the `clients` fixture
     WAIT,
@@ -33,25 +32,6 @@ KINDS = [
     pytest.param("node4", id="node4", marks=pytest.mark.node),
 ]
 MODES = {"websocket": ["websocket"], "polling": ["polling"], "upgrade": ["polling", "websocket"]}
-
-
-@pytest.fixture(autouse=True)
-def hub_errors() -> Iterator[list]:
-    """Fails the test when an exception reached the gevent hub (a greenlet died of it)."""
-    hub = gevent.get_hub()
-    seen: list = []
-    original = hub.handle_error
-
-    def handle_error(context: Any, kind: Any, value: Any, tb: Any) -> None:
-        seen.append((context, kind, value))
-        original(context, kind, value, tb)
-
-    hub.handle_error = handle_error
-    try:
-        yield seen
-    finally:
-        del hub.handle_error
-    assert not seen, f"exceptions reached the gevent hub: {seen!r}"
 
 
 @pytest.fixture(scope="module", params=KINDS)
