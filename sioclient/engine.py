@@ -286,6 +286,14 @@ class Engine:
             logger.warning("protocol error from %s: %s", self.url, error.reason)
         self._process(s.transport_error(error))
 
+    def _guarded(self, work: Any) -> None:
+        """Runs timer work on a shared runner: what it raises fails this connection, reported,
+        rather than end in the runner's log."""
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc)
+
     def _teardown(self) -> None:
         cur = gevent.getcurrent()
         if self._timer is not None:
@@ -325,7 +333,7 @@ class Engine:
         # runs in the hub, which must not block: the work goes to the shared runners
         self._timer_at = None
         if not self._finished:
-            submit(self._tick)
+            submit(self._guarded, self._tick)
 
     def _tick(self) -> None:
         s = self._session
