@@ -476,7 +476,9 @@ class Engine:
         except SocketIOError as exc:
             self._fail(exc)
         except OSError as exc:
-            self._fail(ConnectionError(str(exc)))
+            err = ConnectionError(str(exc))
+            err.__cause__ = exc
+            self._fail(err)
         except Exception as exc:  # noqa: BLE001 - reported, never lost with the greenlet
             self._fail(exc)
 

@@ -87,7 +87,7 @@ def _engine(url: str, **edits: Any) -> tuple[Engine, Listener]:
     return engine, listener
 
 
-def _caused_by(error: BaseException, kind: type) -> bool:
+def _caused_by(error: BaseException, kind: type | tuple[type, ...]) -> bool:
     seen = error
     while seen is not None:
         if isinstance(seen, kind):
@@ -128,13 +128,16 @@ def test_bad_per_message_deflate_fails_the_opening(server) -> None:
 
 
 @pytest.mark.parametrize("transports", [["polling"], ["websocket"]])
-def test_missing_ca_bundle_fails_the_opening(server, transports, tmp_path) -> None:
-    """_ssl() inside the connecting greenlet: a CA path that does not exist."""
+@pytest.mark.parametrize("option", ["verify", "cert"])
+def test_missing_tls_file_fails_the_opening(server, transports, option, tmp_path) -> None:
+    """_ssl() inside the connecting greenlet: a CA bundle or a certificate that is not there."""
     url = server.url.replace("http://", "https://")
-    engine, listener = _engine(url, transports=transports, verify=str(tmp_path / "no-ca.pem"))
+    missing = str(tmp_path / "nothing-here.pem")
+    engine, listener = _engine(url, transports=transports, **{option: missing})
     engine.open()
     error = listener.error.get(timeout=PROMPT)
-    assert _caused_by(error, ValueError) and "no CA bundle" in str(error)
+    assert isinstance(error, sioclient.ConnectionError)
+    assert _caused_by(error, (ValueError, OSError))
 
 
 @pytest.mark.parametrize("transports", [["polling"], ["websocket"]])
