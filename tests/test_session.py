@@ -135,6 +135,18 @@ def test_websocket_only_detection_retries_with_eio4():
     assert not s.can_upgrade
 
 
+@pytest.mark.parametrize("status", [403, 404, 500, 502])
+def test_websocket_only_detection_retries_whatever_the_refusal(status):
+    # python-engineio under an ASGI server refuses EIO=3 with 403; a proxy may answer anything
+    s = Session(transports=["websocket"])
+    s.begin("websocket")
+    assert s.handshake_refused(status, b"", None) is None
+    assert s.query() == {"EIO": "4", "transport": "websocket"}
+    err = s.handshake_refused(status, b"", None)
+    assert isinstance(err, ConnectionError) and str(status) in str(err)
+    assert s.state == CLOSED
+
+
 def test_websocket_only_detection_second_refusal_is_an_error():
     s = Session(transports=["websocket"])
     s.begin("websocket")
