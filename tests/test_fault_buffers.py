@@ -221,7 +221,8 @@ def test_handlers_blocked_past_the_heartbeat(
 
     sock.emit("flood", 20, "x")
     bound = PING_INTERVAL + PING_TIMEOUT + WAIT  # generous slack for a loaded machine
-    assert gone.get(timeout=bound)
+    (reason,) = gone.get(timeout=bound)
+    assert reason == "ping timeout"
     expect(sock, "connect").get(timeout=WAIT)
     gate.set()
     assert sock.call("ack", "back", timeout=WAIT) == "back"
