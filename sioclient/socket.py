@@ -609,8 +609,19 @@ class Socket(Emitter):
             )
 
     def _deliver(self, flow: _Flow, args: tuple[Any, ...]) -> None:
+        # Emitter._emit_any, inlined: this runs once per event received
+        event = args[0]
         try:
-            self._emit_any(*args)
+            for fn in self._any:
+                try:
+                    fn(*args)
+                except Exception:
+                    logger.exception("error in the catch-all handler %r for %r", fn, event)
+            for fn in self._handlers.get(event, ()):
+                try:
+                    fn(*args[1:])
+                except Exception:
+                    logger.exception("error in the %r handler %r", event, fn)
         finally:
             flow.count -= 1
             waiter = flow.waiter
