@@ -175,6 +175,12 @@ def _refusal(data: Any) -> ConnectionError:
     return ConnectionError(str(data), data)
 
 
+def _resume_level(bound: int) -> int:
+    """Where a reader paused at ``max_pending_events`` goes on: a short pause, since the
+    heartbeat is not read meanwhile, yet not one per event."""
+    return bound - max(1, bound // 10)
+
+
 def _run_callback(callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
         callback(*args)
@@ -194,15 +200,15 @@ class Socket(Emitter):
         greenlets and timers and are never given up.
     ``max_pending_events``
         server events handed to the handlers of one connection whose handlers have not
-        returned yet.  At the bound the connection stops reading until half of them are done:
-        handlers that stay blocked pause the connection, and if they stay blocked past the
-        heartbeat (ping interval plus ping timeout) the connection is given up and reconnects.
+        returned yet.  At the bound the connection stops reading until a tenth of them are
+        done: handlers that fall that far behind pause the connection, and if it stays paused
+        past the heartbeat (ping interval plus ping timeout) it is given up and reconnects.
         It also bounds the events that arrive before ``connect`` (kept for it, cleared when
         the connection closes); beyond it they are dropped with a warning.
     """
 
     max_pending_acks: float = 10_000
-    max_pending_events: int = 1_000
+    max_pending_events: int = 10_000
 
     def __init__(self, io: Manager, nsp: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__()
@@ -625,12 +631,12 @@ class Socket(Emitter):
         finally:
             flow.count -= 1
             waiter = flow.waiter
-            if waiter is not None and flow.count <= self.max_pending_events // 2:
+            if waiter is not None and flow.count <= _resume_level(self.max_pending_events):
                 waiter.set()
 
     def _hold(self, flow: _Flow) -> None:
         """Too many events wait for their handlers: the reader (this greenlet) stops reading
-        until half of them are done or the connection is gone.  The hub never waits."""
+        until a tenth of them are done or the connection is gone.  The hub never waits."""
         if gevent.getcurrent() is gevent.get_hub():
             return
         self._report(
@@ -639,7 +645,7 @@ class Socket(Emitter):
             self.nsp,
             flow.count,
         )
-        while not flow.closed and flow.count > self.max_pending_events // 2:
+        while not flow.closed and flow.count > _resume_level(self.max_pending_events):
             waiter = flow.waiter = Event()
             waiter.wait()
         flow.waiter = None

@@ -47,9 +47,7 @@ PING_INTERVAL, PING_TIMEOUT = 0.3, 0.4
 @pytest.fixture(scope="module", params=KINDS)
 def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     request.getfixturevalue("node_peers")
-    srv = ServerProcess(
-        request.param, pingInterval=int(PING_INTERVAL * 1000), pingTimeout=int(PING_TIMEOUT * 1000)
-    ).start()
+    srv = ServerProcess(request.param, pingInterval=500, pingTimeout=2000).start()
     try:
         yield srv
     finally:
@@ -205,12 +203,16 @@ def test_blocked_handlers_pause_the_connection(
     assert sock.connected and sock.call("ack", 1, timeout=WAIT) == 1
 
 
+@pytest.mark.parametrize("kind", KINDS)
 def test_handlers_blocked_past_the_heartbeat(
-    server: ServerProcess, mode: dict, clients: Clients
+    sio_server, kind: str, mode: dict, clients: Clients
 ) -> None:
     """Handlers that stay blocked keep the connection paused; the heartbeat gives it up and
     the socket reconnects on a fresh connection, whose events are delivered again."""
-    sock = clients.connect(server.url, reconnection_delay=0.05, **mode)
+    srv = sio_server(
+        kind, pingInterval=int(PING_INTERVAL * 1000), pingTimeout=int(PING_TIMEOUT * 1000)
+    )
+    sock = clients.connect(srv.url, reconnection_delay=0.05, **mode)
     sock.max_pending_events = 4
     gate = gevent.event.Event()
     gone = expect(sock, "disconnect")

@@ -44,7 +44,7 @@ KINDS = [
 @pytest.fixture(scope="module", params=KINDS)
 def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     request.getfixturevalue("node_peers")
-    srv = ServerProcess(request.param, pingInterval=300, pingTimeout=400).start()
+    srv = ServerProcess(request.param, pingInterval=500, pingTimeout=2000).start()
     try:
         yield srv
     finally:
