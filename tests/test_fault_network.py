@@ -169,10 +169,6 @@ def test_rejected_websocket_only_reports_and_recovers(proxied: Any, kind: str) -
 
 
 @pytest.mark.parametrize("kind", KIND_PARAMS)
-@pytest.mark.xfail(
-    strict=False,
-    reason="remember_upgrade keeps retrying a WebSocket that a proxy rejects (issue item 5)",
-)
 def test_remembered_upgrade_forgotten_when_rejected(proxied: Any, kind: str) -> None:
     """remember_upgrade: after a WebSocket success the next connection starts on WebSocket; when
     a proxy now rejects it, the attempt after that starts with polling again."""
@@ -195,21 +191,8 @@ def test_remembered_upgrade_forgotten_when_rejected(proxied: Any, kind: str) -> 
 # -- a peer that stops reading -----------------------------------------------------------------
 
 
-STOPS_READING_XFAIL = pytest.mark.xfail(
-    strict=False,
-    reason="over WebSocket a write blocked on a peer that stops reading holds the engine's "
-    "write lock: the heartbeat never notices the dead peer (issue item 1)",
-)
-
-
 @pytest.mark.parametrize("kind", KIND_PARAMS)
-@pytest.mark.parametrize(
-    "transports",
-    [
-        pytest.param(["polling"], id="polling"),
-        pytest.param(["websocket"], id="websocket", marks=STOPS_READING_XFAIL),
-    ],
-)
+@pytest.mark.parametrize("transports", TRANSPORT_PARAMS)
 def test_peer_stops_reading(proxied: Any, kind: str, transports: list[str]) -> None:
     """The proxy stops reading what the client sends while the client emits large events: the
     client notices within the heartbeat bound, close() returns promptly, and nothing hangs."""
