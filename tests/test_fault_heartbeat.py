@@ -24,7 +24,7 @@ pytestmark = pytest.mark.node
 #: heartbeat of the test servers (ms): the client has 1 s to answer a ping
 PING = {"pingInterval": 500, "pingTimeout": 500}
 #: events in the burst, and the CPU each handler spends before it yields (s): 3 s of work
-BURST, WORK = 1500, 0.002
+BURST, WORK = 3000, 0.001
 
 
 @pytest.mark.parametrize("kind", ["node2", "node4"])
