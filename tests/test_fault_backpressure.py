@@ -66,11 +66,8 @@ class Pump:
         self.greenlet.kill(timeout=WAIT)
 
 
-def test_stalled_peer_is_given_up_and_the_client_comes_back(
-    proxied: Any, kind: str, transports: list[str]
-) -> None:
-    env = proxied(kind, transports)
-    sock = env.connect()
+def _stall_and_back(env: Any, **options: Any) -> None:
+    sock = env.connect(**options)
     assert sock.call("echo", "before", timeout=WAIT) == "before"
     down = expect(sock, "disconnect")
     env.proxy.stop_reading()
@@ -92,6 +89,20 @@ def test_stalled_peer_is_given_up_and_the_client_comes_back(
     env.proxy.passthrough()
     back.get(timeout=BACK)
     assert sock.call("echo", "after", timeout=WAIT) == "after"
+
+
+def test_stalled_peer_is_given_up_and_the_client_comes_back(
+    proxied: Any, kind: str, transports: list[str]
+) -> None:
+    _stall_and_back(proxied(kind, transports))
+
+
+def test_stalled_peer_over_tls(proxied: Any, tls_files: Any, kind: str, transports: list[str]):
+    """TLS writes cannot be split like plain ones (a write that would block is retried with
+    the same bytes): the same holds over HTTPS and WSS."""
+    env = proxied(kind, transports, **tls_files.server_config())
+    assert env.proxy.url.startswith("https://")
+    _stall_and_back(env, verify=tls_files.ca_cert)
 
 
 @pytest.mark.parametrize("closing", ["socket", "manager"])
