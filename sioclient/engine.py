@@ -125,10 +125,12 @@ class Engine:
         self._watcher: Any = None  # readability of the WebSocket (see _ws_read)
         self._poster: gevent.Greenlet | None = None
         self._prober: gevent.Greenlet | None = None
-        # set whenever senders waiting for room should look again (see send())
-        self._room = gevent.event.Event()
+        # set whenever senders waiting for room should look again (see send()); made when
+        # a sender first waits
+        self._room: gevent.event.Event | None = None
         self._calling: Any = None  # the greenlet calling the listener, if any
         self._stall_watched = False  # the session knows the WebSocket holds unwritten bytes
+        # (29 attributes: one more and CPython gives every Engine an unshared 1.5 KiB dict)
         self._finished = False  # the listener got its final report
         self._opened = False
 
@@ -193,6 +195,8 @@ class Engine:
         if cur is self._calling or cur is gevent.get_hub():
             return True  # never here: it would stall the reads that make the room
         room = self._room
+        if room is None:
+            room = self._room = gevent.event.Event()
         while True:
             if self._finished or self.ready_state not in ("open", "opening"):
                 return False
@@ -204,7 +208,7 @@ class Engine:
 
     def _wake_senders(self) -> None:
         room = self._room
-        if not room.is_set():
+        if room is not None and not room.is_set():
             room.set()
 
     def close(self) -> None:

@@ -74,7 +74,9 @@ def _stall_and_back(env: Any, **options: Any) -> None:
     stalled = time.monotonic()
     pump = Pump(sock)
     try:
-        eventually(pump.waiting, what="an emit waiting for room")
+        # usually an emit waits for room before the heartbeat gives up (on a loaded machine
+        # the heartbeat may come first: the emits after it are buffered, none waits)
+        eventually(lambda: pump.waiting() or down.ready(), what="an emit waiting for room")
         reason = down.get(timeout=DETECT)[0]
         # the client's heartbeat (or the write bound, or the server's own heartbeat, whose
         # close passes the other way) gave the peer up on schedule
