@@ -51,7 +51,7 @@ import gevent.event
 
 from .core import session as S
 from .emitter import submit_io
-from .exceptions import ConnectionError, ProtocolError, SocketIOError
+from .exceptions import ConnectionError, ProtocolError, SocketIOError, TimeoutError
 from .transports import websocket as ws_mod
 from .transports.cookies import CookieJar
 from .transports.http import HTTPClient, parse_url
@@ -111,6 +111,8 @@ class Engine:
         self.ping_interval: float | None = None
         self.ping_timeout: float | None = None
         self.ready_state = "closed"
+        #: True once the server answered (an HTTP response, or a WebSocket connected)
+        self.reached = False
 
         self._session: S.Session | None = None
         self._ssl_context: Any = None
@@ -129,7 +131,6 @@ class Engine:
         # a sender first waits
         self._room: gevent.event.Event | None = None
         self._calling: Any = None  # the greenlet calling the listener, if any
-        self._stall_watched = False  # the session knows the WebSocket holds unwritten bytes
         # (29 attributes: one more and CPython gives every Engine an unshared 1.5 KiB dict)
         self._finished = False  # the listener got its final report
         self._opened = False
@@ -319,8 +320,12 @@ class Engine:
                     logger.debug("handshake retried with EIO=4: %s", ev.reason)
                     self._retry_ws()
                 # ProbeSucceeded is handled by the prober itself
-            except Exception:  # noqa: BLE001 - a listener bug must not kill the connection
+            except Exception as exc:  # noqa: BLE001 - a listener bug must not kill the connection
                 logger.exception("error in an engine event handler")
+                try:
+                    self.listener.on_engine_error(exc)  # and the user hears of it
+                except Exception:  # noqa: BLE001
+                    logger.exception("error in an engine event handler")
 
     def _on_opened(self, hs: Any) -> None:
         s = self._session
@@ -358,6 +363,7 @@ class Engine:
                 if error is not None:
                     msg += f": {error}"
                 err = ConnectionError(msg)
+                err.__cause__ = error  # the real cause, with its traceback
             self.listener.on_engine_error(err)
         else:
             self.listener.on_engine_close(reason, error)
@@ -368,8 +374,17 @@ class Engine:
         if s is None or self._finished:
             return
         if isinstance(error, ProtocolError):
-            logger.warning("protocol error from %s: %s", self.url, error)
+            # the reason only: the offending input may echo what the client sent
+            logger.warning("protocol error from %s: %s", self.url, error.reason)
         self._process(s.transport_error(error))
+
+    def _guarded(self, work: Any) -> None:
+        """Runs timer work on a shared runner: what it raises fails this connection, reported,
+        rather than end in the runner's log."""
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc)
 
     def _teardown(self) -> None:
         cur = gevent.getcurrent()
@@ -413,17 +428,15 @@ class Engine:
         # runs in the hub, which must not block: the work goes to the shared runners
         self._timer_at = None
         if not self._finished:
-            submit_io(self._tick)
+            submit_io(self._guarded, self._tick)
 
     def _tick(self) -> None:
         s = self._session
         if s is None or self._finished:
             return
         ws = self._ws
-        if self._stall_watched and ws is not None:
-            since = ws.stalled_since
-            self._stall_watched = since is not None
-            s.write_stalled(since)
+        if ws is not None and s.write_stall_watched:
+            s.write_stalled(ws.stalled_since)
         events = s.tick(monotonic())
         self._flush(True)
         self._process(events)
@@ -447,9 +460,8 @@ class Engine:
                 ws.send_many(frames, compress)
             except SocketIOError as exc:
                 gevent.spawn(self._fail, exc)
-            if ws.stalled_since is not None and not self._stall_watched:
+            if ws.stalled_since is not None and not s.write_stall_watched:
                 # bytes wait: the session bounds how long they may (see write_stalled)
-                self._stall_watched = True
                 s.write_stalled(ws.stalled_since)
                 self._schedule()
             if events:
@@ -491,8 +503,8 @@ class Engine:
                     try:
                         for body in bodies:
                             self._post(http, target, body, timeout=5.0)
-                    except SocketIOError:
-                        pass
+                    except Exception as exc:  # noqa: BLE001 - closing anyway
+                        logger.debug("the close packet was not delivered: %s", type(exc).__name__)
                     finally:
                         http.close()
 
@@ -529,7 +541,7 @@ class Engine:
                 self._post(
                     self._http_client(), self._target("polling"), body, self._request_timeout()
                 )
-        except SocketIOError as exc:
+        except Exception as exc:  # noqa: BLE001 - reported, never lost with the greenlet
             self._poster = None
             self._fail(exc)
         finally:
@@ -550,6 +562,7 @@ class Engine:
                     self._headers("polling"),
                     timeout=self._request_timeout(),
                 )
+                self.reached = True
                 if self._finished:
                     return
                 if resp.status != 200:
@@ -568,7 +581,11 @@ class Engine:
         except SocketIOError as exc:
             self._fail(exc)
         except OSError as exc:
-            self._fail(ConnectionError(str(exc)))
+            err = ConnectionError(str(exc))
+            err.__cause__ = exc
+            self._fail(err)
+        except Exception as exc:  # noqa: BLE001 - reported, never lost with the greenlet
+            self._fail(exc)
 
     # ------------------------------------------------------------------ websocket
 
@@ -581,12 +598,27 @@ class Engine:
             try:
                 ws = self._ws_connect(target)
             except ws_mod.HandshakeRefused as exc:
+                self.reached = True
                 err = s.handshake_refused(exc.status, exc.body, None)
                 if err is None:
-                    continue  # detection: ask again with EIO=4
+                    # detection: ask again with EIO=4
+                    logger.debug("handshake retried with EIO=4: HTTP %s", exc.status)
+                    continue
                 self._on_closed("transport error", err)
                 return
+            except TimeoutError as exc:
+                self._on_closed("transport error", exc)
+                return
             except SocketIOError as exc:
+                if s.detecting:
+                    # the EIO=3 attempt failed before any open packet: however the server
+                    # refused it (a close before the 101, say), ask again with EIO=4
+                    logger.debug("handshake retried with EIO=4: %s", type(exc).__name__)
+                    s.transport_error(exc)
+                    continue
+                self._on_closed("transport error", exc)
+                return
+            except Exception as exc:  # noqa: BLE001 - reported, never lost with the greenlet
                 self._on_closed("transport error", exc)
                 return
             # a 2.x server writes its open packet right behind the 101: waiting a few
@@ -594,9 +626,14 @@ class Engine:
             s.detect_timeout = min(5.0, max(0.5, 4 * (monotonic() - t0)))
             ws.max_buffer = MAX_WRITE_BUFFER
             ws.on_writable = self._wake_senders
+            self.reached = True
             self._ws = ws
-            self._process(s.transport_opened(monotonic()))
-            self._schedule()
+            try:
+                self._process(s.transport_opened(monotonic()))
+                self._schedule()
+            except Exception as exc:  # noqa: BLE001
+                self._fail(exc)
+                return
             self._ws_read(ws)
             return
 
@@ -640,7 +677,7 @@ class Engine:
                     # fires at once if more arrived meanwhile
                     self._watch(ws)
                     return
-        except SocketIOError as exc:
+        except Exception as exc:  # noqa: BLE001 - reported, never lost with the runner
             if self._ws is ws:
                 self._fail(exc)
 
@@ -668,6 +705,16 @@ class Engine:
     # ------------------------------------------------------------------ upgrade
 
     def _probe(self) -> None:
+        try:
+            self._run_probe()
+        except Exception as exc:  # noqa: BLE001
+            # a network failure only ends the probe (polling carries on); anything else is
+            # no network condition and must not be lost with the greenlet: the connection
+            # fails with it, the user hears it, and reconnection starts over
+            self._prober = None
+            self._fail(exc)
+
+    def _run_probe(self) -> None:
         s = self._session
         assert s is not None
         global _prior_websocket_success
@@ -730,7 +777,6 @@ class Engine:
         self.transport = "websocket"
         self._wake_senders()  # the queue held while paused is now the WebSocket's
         if ws.stalled_since is not None:
-            self._stall_watched = True
             s.write_stalled(ws.stalled_since)
             self._schedule()
         global _prior_websocket_success

@@ -43,6 +43,8 @@ class ProtocolError(SocketIOError):
     """The peer broke the protocol; ``data`` holds the offending input, truncated."""
 
     def __init__(self, message: str, data: Any = None) -> None:
+        #: what was wrong, without the offending input (for logs)
+        self.reason = message
         self.data = excerpt(data)
         if data is not None:
             message = f"{message}: {self.data!r}"
@@ -53,11 +55,19 @@ class DisconnectedError(SocketIOError):
     """The operation needs a connection that is gone for good."""
 
 
+class BufferFullError(SocketIOError):
+    """An emit made while disconnected found the socket's send buffer full.
+
+    The bound is the Manager option ``max_buffered_emits``; what is already buffered stays.
+    """
+
+
 __all__ = [
     "SocketIOError",
     "ConnectionError",
     "TimeoutError",
     "ProtocolError",
     "DisconnectedError",
+    "BufferFullError",
     "excerpt",
 ]

@@ -135,6 +135,18 @@ def test_websocket_only_detection_retries_with_eio4():
     assert not s.can_upgrade
 
 
+@pytest.mark.parametrize("status", [403, 404, 500, 502])
+def test_websocket_only_detection_retries_whatever_the_refusal(status):
+    # python-engineio under an ASGI server refuses EIO=3 with 403; a proxy may answer anything
+    s = Session(transports=["websocket"])
+    s.begin("websocket")
+    assert s.handshake_refused(status, b"", None) is None
+    assert s.query() == {"EIO": "4", "transport": "websocket"}
+    err = s.handshake_refused(status, b"", None)
+    assert isinstance(err, ConnectionError) and str(status) in str(err)
+    assert s.state == CLOSED
+
+
 def test_websocket_only_detection_second_refusal_is_an_error():
     s = Session(transports=["websocket"])
     s.begin("websocket")
@@ -404,7 +416,9 @@ def test_write_stall_gives_the_connection_up():
     s = Session(protocol=5, transports=["websocket"])
     open_websocket(s, now=0.0, interval=1000, timeout=500)
     assert s.next_deadline() == 1.5  # the heartbeat
+    assert not s.write_stall_watched
     s.write_stalled(1.0)  # bytes wait unwritten since 1.0: the heartbeat window bounds them
+    assert s.write_stall_watched
     assert s.next_deadline() == 1.5
     s.receive_frame("4keep", 1.25)  # the server still sends: the heartbeat moves on
     assert s.next_deadline() == 2.5
@@ -426,6 +440,7 @@ def test_write_stall_cleared():
     s.tick(1.0)  # the ping is queued; its pong is due at 1.5
     assert s.next_deadline() == 1.5
     s.write_stalled(None)  # everything went out
+    assert not s.write_stall_watched
     s.receive_frame("3", 1.1)  # the pong
     assert s.next_deadline() == 2.1  # the next ping; no write deadline any more
     s.write_stalled(2.0)

@@ -27,7 +27,7 @@ Driving it
 
 Websocket-only detection (``protocol=None``): the first connection asks for ``EIO=3``.  A 2.x
 server (or a 4.x one with ``allowEIO3``) answers with an open packet and revision 3 is spoken.
-Newer servers refuse it, each in its own way: an HTTP 400 (report it with
+Newer servers refuse it, each in its own way: an HTTP error, 400 or 403 (report it with
 :meth:`handshake_refused`, which returns None), a 101 followed by a raw HTTP 400 written into the
 stream or by a close (report it with :meth:`transport_error` / :meth:`transport_closed`, or feed
 the odd frame to :meth:`receive_frame`), or a 101 followed by silence (the deadline of
@@ -461,10 +461,11 @@ class Session:
 
         Returns None when the session wants the handshake asked again (build the request anew
         with ``query()``): that is websocket-only detection, whose ``EIO=3`` attempt a 3.x/4.x
-        server without ``allowEIO3`` refuses with 400.  Otherwise returns the error to report;
-        the session is then closed.
+        server without ``allowEIO3`` refuses, whatever the status (socket.io answers 400,
+        python-engineio under an ASGI server 403).  Otherwise returns the error to report; the
+        session is then closed.
         """
-        if self.detecting and status == 400:
+        if self.detecting:
             self._retry_detection(f"HTTP {status}", None)
             self._events.pop()  # the return value says it
             return None
@@ -656,6 +657,11 @@ class Session:
             raise ValueError("a text message holding \\x1e cannot travel over polling (EIO=4)")
         self._out.append((MESSAGE_PACKET, data, None))
         self.queued_size += len(data) + QUEUE_ITEM_OVERHEAD
+
+    @property
+    def write_stall_watched(self) -> bool:
+        """True while a write stall reported by :meth:`write_stalled` has a deadline."""
+        return self._write_deadline is not None
 
     def write_stalled(self, since: float | None) -> None:
         """Bytes taken out wait unwritten, with no progress since ``since``; None: none wait.

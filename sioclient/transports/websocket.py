@@ -68,6 +68,7 @@ from .http import (
     DEFAULT_MAX_HEADER,
     _header_list,
     host_header,
+    invalid_request,
     open_connection,
     parse_url,
     time_limit,
@@ -726,7 +727,7 @@ def _handshake(
     try:
         sock.sendall(h.send(h11.Request(method="GET", target=target, headers=req_headers)))
     except h11.LocalProtocolError as exc:
-        raise ValueError(f"invalid handshake request: {exc}") from exc
+        raise invalid_request(exc) from None
     except OSError as exc:
         raise ConnectionError(f"WebSocket handshake failed: {exc}") from exc
 
