@@ -20,7 +20,7 @@ from typing import Any, Callable
 import gevent
 
 from .backoff import Backoff
-from .core.packet import CONNECT, CONNECT_ERROR, Packet
+from .core.packet import CONNECT, CONNECT_ERROR, DISCONNECT, Packet
 from .emitter import Emitter
 from .exceptions import ConnectionError, TimeoutError
 from .options import check, normalize, normalize_socket, validate
@@ -437,7 +437,11 @@ class Manager(Emitter):
         if self._ready_state != "open" or self._parser is None:
             logger.debug("not connected, dropping a %s", summary(packet))
             return
-        self.engine.send(self._parser.encode(packet), compress)
+        if packet.type == DISCONNECT:
+            # from close(), which must not wait for room in the engine's buffers
+            self.engine.send(self._parser.encode(packet), compress, False)
+        else:
+            self.engine.send(self._parser.encode(packet), compress)
 
     # ---- reconnection ----------------------------------------------------------------------
 
