@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .exceptions import (
+    BufferFullError,
     ConnectionError,
     DisconnectedError,
     ProtocolError,
@@ -57,6 +58,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "BufferFullError",
     "ConnectionError",
     "DisconnectedError",
     "Manager",

@@ -55,11 +55,19 @@ class DisconnectedError(SocketIOError):
     """The operation needs a connection that is gone for good."""
 
 
+class BufferFullError(SocketIOError):
+    """An emit made while disconnected found the socket's send buffer full.
+
+    The bound is the Manager option ``max_buffered_emits``; what is already buffered stays.
+    """
+
+
 __all__ = [
     "SocketIOError",
     "ConnectionError",
     "TimeoutError",
     "ProtocolError",
     "DisconnectedError",
+    "BufferFullError",
     "excerpt",
 ]

@@ -68,11 +68,17 @@ class _Link:
 
     def on_engine_ping(self) -> None:
         if self.live:
-            self.manager._emit_all("ping")
+            manager = self.manager
+            if manager._root_joining == 1:
+                manager._root_joining = 2  # this ping left after the CONNECT for `/`
+            manager._emit_all("ping")
 
     def on_engine_pong(self, latency_ms: float) -> None:
         if self.live:
-            self.manager._emit_all("pong", latency_ms)
+            manager = self.manager
+            if manager._root_joining == 2:
+                manager._root_joined()
+            manager._emit_all("pong", latency_ms)
 
 
 def _default_engine_factory(url: str, opts: dict, listener: Any) -> Any:
@@ -127,11 +133,15 @@ class Manager(Emitter):
         self._detected_protocol: int | None = None
         self._session = 0  # counts opened connections (an ack belongs to one)
         self._active: list[Socket] = []
-        self._parser: Any = None
+        self._parser: Any = None  # the parser of the current (or last) connection
+        self._parsers: dict[tuple[str, int], Any] = {}  # built-in parsers by (name, revision)
         self._decoder: Any = None
         # revision 4: a 2.x server connects `/` by itself once per connection
         self._root_connected = False
         self._root_left = False
+        # ... and joins it again silently when asked once more (no `40` unless `/` has a
+        # middleware): 1 = CONNECT sent, 2 = a ping left after it, whose pong proves the join
+        self._root_joining = 0
         if self.opts["auto_connect"]:
             self.open()
 
@@ -285,11 +295,7 @@ class Manager(Emitter):
         self._open_timer = None
         engine = link.engine
         try:
-            parser = self.opts["parser"]
-            if isinstance(parser, str):
-                from . import parsers
-
-                parser = parsers.get(parser, engine.protocol or 5)
+            parser = self._parser_for(engine.protocol or 5)
             self._parser = parser
             self._decoder = parser.decoder()
         except Exception as exc:
@@ -305,6 +311,7 @@ class Manager(Emitter):
         self._session += 1
         self._root_connected = False
         self._root_left = False
+        self._root_joining = 0
         self._dispatch("open")
         for sock in list(self._active):
             sock._on_open()
@@ -398,6 +405,7 @@ class Manager(Emitter):
             if packet.type == CONNECT:
                 self._root_connected = True
                 self._root_left = False
+                self._root_joining = 0
             elif packet.type == CONNECT_ERROR:
                 # a 2.x server reports a failure of `/` (its middleware) to every namespace
                 for member in list(self._active):
@@ -442,6 +450,39 @@ class Manager(Emitter):
             self.engine.send(self._parser.encode(packet), compress, False)
         else:
             self.engine.send(self._parser.encode(packet), compress)
+
+    def _packet_encoded(
+        self, packet: Packet, parser: Any, messages: list[Any], compress: bool = True
+    ) -> None:
+        """Writes a packet encoded while disconnected; encoded again when the revision that
+        the connection speaks needs another parser than the one that encoded it."""
+        if self._ready_state != "open" or self._parser is None:
+            logger.debug("not connected, dropping %r", packet)
+            return
+        if parser is not self._parser:
+            messages = self._parser.encode(packet)
+        self.engine.send(messages, compress)
+
+    def _parser_for(self, revision: int) -> Any:
+        """The parser for a revision: a custom parser object as it is, a built-in one made
+        once per (name, revision) so that packets encoded for it can be sent as they are."""
+        parser = self.opts["parser"]
+        if not isinstance(parser, str):
+            return parser
+        key = (parser, revision)
+        built = self._parsers.get(key)
+        if built is None:
+            from . import parsers
+
+            built = self._parsers[key] = parsers.get(parser, revision)
+        return built
+
+    def _offline_parser(self) -> Any:
+        """The parser that encodes an emit made while disconnected: the last connection's, or
+        before any, that of the revision asked for (5, the likely one, when detecting)."""
+        if self._parser is not None:
+            return self._parser
+        return self._parser_for(self.opts["protocol"] or 5)
 
     # ---- reconnection ----------------------------------------------------------------------
 
@@ -520,6 +561,15 @@ class Manager(Emitter):
             self._active.remove(sock)
             if not self._active:
                 self.close()
+
+    def _root_joined(self) -> None:
+        """Revision 4: the server has processed our CONNECT for `/` (see _root_joining)."""
+        self._root_joining = 0
+        self._root_connected = True
+        self._root_left = False
+        sock = self.nsps.get("/")
+        if sock is not None and sock._active:
+            sock._on_connect(None)
 
     def _will_connect(self) -> bool:
         return self._ready_state != "closed" or self._reconnecting

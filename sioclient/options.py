@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "auth": None,
     "force_new": False,
     "multiplex": True,
+    "max_buffered_emits": 5000,
 }
 
 #: JavaScript name -> (Python name, factor applied to the value: 0.001 turns ms into seconds)
@@ -124,6 +125,17 @@ def _duration(name: str, value: Any, *, allow_none: bool = False) -> float | Non
 def _attempts(name: str, value: Any) -> float:
     # 0, None and infinity all mean "no limit", as in socket.io-client and python-socketio
     if value is None or value == 0 or value == math.inf:
+        return math.inf
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"option {name!r} must be a non-negative integer or None, not {value!r}")
+    return value
+
+
+def _count(name: str, value: Any) -> float:
+    # a bound on a number of things: None or infinity lifts it, 0 means none at all
+    if value is None or value == math.inf:
         return math.inf
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -408,6 +420,7 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "auth": _auth,
     "force_new": _bool,
     "multiplex": _bool,
+    "max_buffered_emits": _count,
 }
 
 

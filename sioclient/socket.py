@@ -29,7 +29,7 @@ from .core.packet import (
 )
 from .emitter import Emitter, submit
 from .emitter import dispatcher as _dispatcher
-from .exceptions import ConnectionError, DisconnectedError, TimeoutError
+from .exceptions import BufferFullError, ConnectionError, DisconnectedError, TimeoutError
 from .redact import summary
 
 if TYPE_CHECKING:
@@ -81,6 +81,23 @@ class _PendingAck:
         self.internal = internal  # call()'s own callback: cheap, never blocks, run in place
         self.sent = False
         self.timer: Any = None  # a libev timer: no greenlet unless it fires
+
+
+class _Flow:
+    """The server events of one connection of a socket that were handed to the dispatcher and
+    whose handlers have not returned yet; the reader waits here when there are too many."""
+
+    __slots__ = ("count", "waiter", "closed")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.waiter: Event | None = None
+        self.closed = False
+
+    def release(self) -> None:
+        self.closed = True
+        if self.waiter is not None:
+            self.waiter.set()
 
 
 class _ServerAck:
@@ -159,6 +176,12 @@ def _refusal(data: Any) -> ConnectionError:
     return ConnectionError(str(data), data)
 
 
+def _resume_level(bound: int) -> int:
+    """Where a reader paused at ``max_pending_events`` goes on: a short pause, since the
+    heartbeat is not read meanwhile, yet not one per event."""
+    return bound - max(1, bound // 10)
+
+
 def _run_callback(callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
         callback(*args)
@@ -167,7 +190,26 @@ def _run_callback(callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
 
 
 class Socket(Emitter):
-    """A namespace of a ``Manager``; obtained from ``io()`` or ``manager.socket()``."""
+    """A namespace of a ``Manager``; obtained from ``io()`` or ``manager.socket()``.
+
+    Two bounds are class attributes (set one on the class for every socket, or on one socket):
+
+    ``max_pending_acks``
+        ack callbacks waiting without a timeout (plain ``emit(..., callback)``).  Beyond it
+        the oldest is given up: its callback is never called, as after a disconnection, and a
+        warning is logged.  ``call()`` and ``timeout()`` callbacks are bounded by their
+        greenlets and timers and are never given up.
+    ``max_pending_events``
+        server events handed to the handlers of one connection whose handlers have not
+        returned yet.  At the bound the connection stops reading until a tenth of them are
+        done: handlers that fall that far behind pause the connection, and if it stays paused
+        past the heartbeat (ping interval plus ping timeout) it is given up and reconnects.
+        It also bounds the events that arrive before ``connect`` (kept for it, cleared when
+        the connection closes); beyond it they are dropped with a warning.
+    """
+
+    max_pending_acks: float = 10_000
+    max_pending_events: int = 10_000
 
     def __init__(self, io: Manager, nsp: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__()
@@ -180,9 +222,14 @@ class Socket(Emitter):
         self.auth: Any = options.get("auth")
         self._ids = itertools.count()
         self._acks: dict[int, _PendingAck] = {}
-        self._send_buffer: list[tuple[Packet, bool]] = []
+        self._plain_acks = 0  # entries of _acks without a timeout (see max_pending_acks)
+        # emits made while disconnected, encoded already: (packet, parser, messages, compress)
+        self._send_buffer: list[tuple[Packet, Any, list[Any], bool]] = []
         self._receive_buffer: list[tuple[Any, ...]] = []  # (event, *args) before `connect`
+        self._flow = _Flow()
+        self._warned_session = -1  # the connection a bound was last reported on
         self._active = False  # wants a connection (socket.io-client: has `subs`)
+        self._opened = False  # open() was called once: a socket not active now is closed
         self._connect_session = -1  # the manager session our CONNECT went out on
         self._changed = Event()
 
@@ -206,6 +253,7 @@ class Socket(Emitter):
         if self.connected:
             return self
         self._active = True
+        self._opened = True
         io = self.io
         io._activate(self)
         if not io._reconnecting:
@@ -219,9 +267,17 @@ class Socket(Emitter):
     def close(self) -> Socket:
         """Leaves the namespace; the manager closes its connection when no socket is left."""
         was_connected = self.connected
+        server_leaves = was_connected
         if was_connected:
-            self._send_packet(Packet(DISCONNECT, self.nsp), True)
-        self._destroy()
+            io = self.io
+            if io.protocol == 4 and self.nsp == "/" and any(s is not self for s in io._active):
+                # A 2.x server holds back the CONNECT of every other namespace while the
+                # connection is not in `/`, and joins `/` again without a word: the socket
+                # leaves `/` on this side only while other namespaces use the connection.
+                server_leaves = False
+            else:
+                self._send_packet(Packet(DISCONNECT, self.nsp), True)
+        self._destroy(server_leaves)
         if was_connected:
             self._on_close("io client disconnect")
         self._pulse()
@@ -238,7 +294,14 @@ class Socket(Emitter):
         return self._emit(_NO_FLAGS, "message", args, ack)
 
     def call(self, event: str, *args: Any, timeout: float | None = None) -> Any:
-        """Emits and waits for the ack: its one argument, a tuple of several, or None."""
+        """Emits and waits for the ack: its one argument, a tuple of several, or None.
+
+        Raises ``TimeoutError`` after ``timeout`` seconds, and ``DisconnectedError`` when the
+        connection drops after the packet left, at once when the socket is closed for good
+        (``close()``, ``reconnect_failed``, a refusal), and at once for ``volatile.call()``
+        while disconnected (the packet is dropped, so no ack can come).  Arguments that
+        cannot be encoded raise ``TypeError``/``ValueError`` here, connected or not.
+        """
         flags = _NO_FLAGS if timeout is None else _Flags(timeout=_check_timeout(timeout))
         return self._call(flags, event, args)
 
@@ -250,7 +313,8 @@ class Socket(Emitter):
 
     @property
     def volatile(self) -> EmitView:
-        """The next emit is dropped, not buffered, when the socket is not connected."""
+        """The next emit is dropped, not buffered, when the socket is not connected
+        (``volatile.call()`` then raises ``DisconnectedError`` at once)."""
         return EmitView(self, _Flags(volatile=True))
 
     def timeout(self, seconds: float) -> EmitView:
@@ -294,21 +358,105 @@ class Socket(Emitter):
         if ack is None and args and callable(args[-1]):
             ack, args = args[-1], args[:-1]
         packet = Packet(EVENT, self.nsp, [event, *args])
-        drop = flags.volatile and not self.connected
-        if ack is not None and not (drop and flags.timeout is None):
-            packet.id = next(self._ids)
-            pending = _PendingAck(ack, internal or flags.timeout is not None, internal)
-            self._acks[packet.id] = pending
-            if flags.timeout is not None:
-                # a loop timer, not spawn_later: a greenlet per call() costs more than the call
-                timer = pending.timer = gevent.get_hub().loop.timer(flags.timeout)
-                timer.start(self._ack_timeout, packet.id)
-        if drop:
-            return
-        if self.connected:
-            self._send_packet(packet, flags.compress)
+        if not self.connected:
+            self._emit_offline(flags, packet, ack, internal)
+        elif ack is None:
+            self.io._packet(packet, flags.compress)
         else:
-            self._send_buffer.append((packet, flags.compress))
+            # registered first: the answer may come while the write below yields
+            self._add_ack(packet, ack, flags.timeout, internal).sent = True
+            try:
+                self.io._packet(packet, flags.compress)
+            except BaseException:
+                self._forget_ack(packet.id)
+                raise
+
+    def _emit_offline(
+        self, flags: _Flags, packet: Packet, ack: Callable[..., Any] | None, internal: bool
+    ) -> None:
+        """An emit while not connected: buffered (encoded now), or dropped when volatile."""
+        with_error = internal or flags.timeout is not None
+        if flags.volatile:
+            if internal:
+                raise DisconnectedError("the socket is not connected (volatile packet dropped)")
+            if ack is not None and flags.timeout is not None:
+                self._add_ack(packet, ack, flags.timeout, False)  # times out, as in JavaScript
+            return
+        if ack is not None and with_error and self._opened and self._finished():
+            # closed for good: no connection will carry it, nobody may wait for it
+            err = DisconnectedError("socket is closed")
+            if internal:
+                raise err
+            submit(_run_callback, ack, (err,))
+            return
+        limit = self.io.opts["max_buffered_emits"]
+        if len(self._send_buffer) >= limit:
+            raise BufferFullError(
+                f"the send buffer of {self.nsp!r} is full: {limit} emits wait for a "
+                "connection (option max_buffered_emits)"
+            )
+        if ack is not None:
+            packet.id = next(self._ids)
+        # encoded now, so that a bad argument raises here and not when the buffer is sent
+        parser = self.io._offline_parser()
+        messages = parser.encode(packet)
+        if ack is not None:
+            self._add_ack(packet, ack, flags.timeout, internal)
+        self._send_buffer.append((packet, parser, messages, flags.compress))
+
+    def _add_ack(
+        self,
+        packet: Packet,
+        ack: Callable[..., Any],
+        timeout: float | None,
+        internal: bool,
+    ) -> _PendingAck:
+        if packet.id is None:
+            packet.id = next(self._ids)
+        pending = _PendingAck(ack, internal or timeout is not None, internal)
+        self._acks[packet.id] = pending
+        if timeout is not None:
+            # a loop timer, not spawn_later: a greenlet per call() costs more than the call
+            timer = pending.timer = gevent.get_hub().loop.timer(timeout)
+            timer.start(self._ack_timeout, packet.id)
+        elif not pending.with_error:
+            self._plain_acks += 1
+            if self._plain_acks > self.max_pending_acks:
+                self._give_up_oldest_ack()
+        return pending
+
+    def _pop_ack(self, ack_id: int) -> _PendingAck | None:
+        pending = self._acks.pop(ack_id, None)
+        if pending is not None and not pending.with_error:
+            self._plain_acks -= 1
+        return pending
+
+    def _forget_ack(self, ack_id: Any) -> None:
+        pending = self._pop_ack(ack_id)
+        if pending is not None and pending.timer is not None:
+            pending.timer.close()
+            pending.timer = None
+
+    def _give_up_oldest_ack(self) -> None:
+        oldest = next((i for i, p in self._acks.items() if not p.with_error), None)
+        if oldest is None:
+            return
+        self._pop_ack(oldest)
+        self._report(
+            "%r: more than %s ack callbacks wait without a timeout; the oldest are given up "
+            "(Socket.max_pending_acks)",
+            self.nsp,
+            self.max_pending_acks,
+        )
+
+    def _report(self, message: str, *args: Any) -> None:
+        """A bound was reached: a warning once per connection, then debug records."""
+        session = self.io._session
+        if self._warned_session != session:
+            self._warned_session = session
+            logger.warning(message, *args)
+        else:
+            logger.debug(message, *args)
 
     def _call(self, flags: _Flags, event: str, args: tuple[Any, ...]) -> Any:
         result: AsyncResult = AsyncResult()
@@ -325,11 +473,24 @@ class Socket(Emitter):
         return result.get()
 
     def _send_packet(self, packet: Packet, compress: bool) -> None:
-        if packet.id is not None and packet.type == EVENT:
-            pending = self._acks.get(packet.id)
+        self.io._packet(packet, compress)
+
+    def _flush_send_buffer(self) -> None:
+        buffered, self._send_buffer = self._send_buffer, []
+        io = self.io
+        for packet, parser, messages, compress in buffered:
+            pending = self._acks.get(packet.id) if packet.id is not None else None
             if pending is not None:
                 pending.sent = True
-        self.io._packet(packet, compress)
+            try:
+                io._packet_encoded(packet, parser, messages, compress)
+            except Exception as exc:
+                # encoded again for another revision than expected, and that failed
+                logger.exception("could not send a buffered packet of %r", self.nsp)
+                if pending is not None:
+                    self._forget_ack(packet.id)
+                    if pending.with_error:
+                        self._call_ack(pending, (exc,))
 
     def _ack_timeout(self, ack_id: int) -> None:
         # runs in the hub (timer callback): only non-blocking work here
@@ -337,7 +498,7 @@ class Socket(Emitter):
         if pending is None:
             return
         # a packet that never left must not leave later: nobody waits for its answer any more
-        self._send_buffer = [(p, c) for p, c in self._send_buffer if p.id != ack_id]
+        self._send_buffer = [b for b in self._send_buffer if b[0].id != ack_id]
         self._call_ack(pending, (TimeoutError("operation has timed out"),))
 
     def _call_ack(self, pending: _PendingAck, args: tuple[Any, ...]) -> None:
@@ -364,6 +525,7 @@ class Socket(Emitter):
                     self._on_connect(None)
                 elif io._root_left:
                     self._send_packet(Packet(CONNECT, "/"), True)
+                    io._root_joining = 1
                 return
             nsp = self.nsp
             if self.query:
@@ -416,17 +578,13 @@ class Socket(Emitter):
         else:
             self.id = sid
         self.connected = True
+        self._flow = _Flow()
         # `connect` first, then the events that came early, then what was emitted meanwhile
         self._dispatch("connect")
         received, self._receive_buffer = self._receive_buffer, []
         for args in received:
             submit(self._emit_any, *args)
-        buffered, self._send_buffer = self._send_buffer, []
-        for packet, compress in buffered:
-            try:
-                self._send_packet(packet, compress)
-            except Exception:
-                logger.exception("could not send the buffered %s", summary(packet))
+        self._flush_send_buffer()
         self._pulse()
 
     def _on_event(self, packet: Packet) -> None:
@@ -441,12 +599,60 @@ class Socket(Emitter):
             else (*data, _ServerAck(self, packet.id, self.io._session))
         )
         if self.connected:
-            _dispatcher().submit(self._emit_any, args)
-        else:
+            flow = self._flow
+            flow.count += 1
+            _dispatcher().submit(self._deliver, (flow, args))
+            if flow.count >= self.max_pending_events:
+                self._hold(flow)
+        elif len(self._receive_buffer) < self.max_pending_events:
             self._receive_buffer.append(args)
+        else:
+            self._report(
+                "%r: more than %s events arrived before `connect`; dropping %r "
+                "(Socket.max_pending_events)",
+                self.nsp,
+                self.max_pending_events,
+                data[0],
+            )
+
+    def _deliver(self, flow: _Flow, args: tuple[Any, ...]) -> None:
+        # Emitter._emit_any, inlined: this runs once per event received
+        event = args[0]
+        try:
+            for fn in self._any:
+                try:
+                    fn(*args)
+                except Exception:
+                    logger.exception("error in the catch-all handler %r for %r", fn, event)
+            for fn in self._handlers.get(event, ()):
+                try:
+                    fn(*args[1:])
+                except Exception:
+                    logger.exception("error in the %r handler %r", event, fn)
+        finally:
+            flow.count -= 1
+            waiter = flow.waiter
+            if waiter is not None and flow.count <= _resume_level(self.max_pending_events):
+                waiter.set()
+
+    def _hold(self, flow: _Flow) -> None:
+        """Too many events wait for their handlers: the reader (this greenlet) stops reading
+        until a tenth of them are done or the connection is gone.  The hub never waits."""
+        if gevent.getcurrent() is gevent.get_hub():
+            return
+        self._report(
+            "%r: %s events wait for their handlers; the connection pauses reading "
+            "(Socket.max_pending_events)",
+            self.nsp,
+            flow.count,
+        )
+        while not flow.closed and flow.count > _resume_level(self.max_pending_events):
+            waiter = flow.waiter = Event()
+            waiter.wait()
+        flow.waiter = None
 
     def _on_ack(self, packet: Packet) -> None:
-        pending = self._acks.pop(packet.id, None) if packet.id is not None else None
+        pending = self._pop_ack(packet.id) if packet.id is not None else None
         if pending is None:
             logger.debug("ignoring an ack nobody waits for: %s", summary(packet))
             return
@@ -477,9 +683,13 @@ class Socket(Emitter):
         self.connected = False
         self.id = None
         self._connect_session = -1
+        # events of this connection not handed out yet go with it (their acks would be dead)
+        self._receive_buffer = []
+        self._flow.release()
         # acks of packets that left with the connection will never come; buffered ones still may
         for ack_id in [i for i, p in self._acks.items() if p.sent]:
-            pending = self._acks.pop(ack_id)
+            pending = self._pop_ack(ack_id)
+            assert pending is not None
             if pending.with_error:
                 self._call_ack(pending, (DisconnectedError("socket has been disconnected"),))
             elif pending.timer is not None:
@@ -488,11 +698,13 @@ class Socket(Emitter):
             self._dispatch("disconnect", reason)
         self._pulse()
 
-    def _destroy(self) -> None:
-        if self.io.protocol == 4 and self.nsp == "/" and self.connected:
+    def _destroy(self, server_leaves: bool = True) -> None:
+        if self.io.protocol == 4 and self.nsp == "/" and server_leaves:
             self.io._root_connected = False
             self.io._root_left = True
         self._active = False
+        self._connect_session = -1  # a later open() asks for the namespace again
+        self._receive_buffer = []
         self.io._deactivate(self)
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -500,7 +712,7 @@ class Socket(Emitter):
     def _pulse(self) -> None:
         changed, self._changed = self._changed, Event()
         changed.set()
-        if self._acks and self._finished():
+        if self._acks and self._opened and self._finished():
             self._abandon_buffered()
 
     def _abandon_buffered(self) -> None:
@@ -510,7 +722,7 @@ class Socket(Emitter):
         ids = {i for i, p in self._acks.items() if not p.sent and p.with_error}
         if not ids:
             return
-        self._send_buffer = [(p, c) for p, c in self._send_buffer if p.id not in ids]
+        self._send_buffer = [b for b in self._send_buffer if b[0].id not in ids]
         for ack_id in ids:
             self._call_ack(self._acks.pop(ack_id), (DisconnectedError("socket is closed"),))
 

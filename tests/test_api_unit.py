@@ -267,10 +267,27 @@ def test_revision4_root_rejoins_after_leaving(server, mkmanager):
     root = connected(server, manager.socket("/"))
     connected(server, manager.socket("/foo"))
     root.disconnect()
-    assert server.wait_received(DISCONNECT, "/")
+    assert not root.connected and root.id is None
     assert manager.ready_state == "open"  # /foo still holds the connection
     connected(server, root.connect())
-    # having left `/`, the client must ask for it again, once
+    # a 2.x server holds back other namespaces while out of `/` and joins it again silently:
+    # with /foo on the connection, `/` is left on the client's side only
+    assert not server.packets(DISCONNECT, "/")
+    assert [p.nsp for p in server.packets(CONNECT)] == ["/foo"]
+
+
+def test_revision4_root_rejoins_after_a_server_disconnect(server, mkmanager):
+    if server.protocol != 4:
+        pytest.skip("revision 4 only")
+    manager = mkmanager()
+    root = connected(server, manager.socket("/"))
+    connected(server, manager.socket("/foo"))
+    gone = AsyncResult()
+    root.once("disconnect", gone.set)
+    server.engine.push_packet(Packet(DISCONNECT, "/"))
+    assert gone.get(timeout=WAIT) == "io server disconnect"
+    connected(server, root.connect())
+    # the server left `/`: the client asks for it again, once
     assert [p.nsp for p in server.packets(CONNECT)] == ["/foo", "/"]
 
 

@@ -20,7 +20,7 @@ if (![2, 3, 4].includes(version)) {
   throw new Error(`unsupported version ${cfg.version}`);
 }
 
-const STATIC_NAMESPACES = ['/', '/admin', '/custom', '/private'];
+const STATIC_NAMESPACES = ['/', '/admin', '/custom', '/private', '/early'];
 // Dynamic namespaces: /dynamic-<anything>; socket.io >= 2.1 accepts a regex in of().
 const DYNAMIC_NAMESPACE = /^\/dynamic-[\w.-]+$/;
 
@@ -135,6 +135,18 @@ function authorize(socket, next) {
   return next(err);
 }
 
+// /early: its middleware emits `early` (i) events, each asking for an ack, before the socket
+// joins; it lets the socket join only when the handshake carries `accept`, and otherwise never
+// answers the CONNECT. `early` and `accept` come from the auth payload or the query.
+function early(socket, next) {
+  const hs = socket.handshake;
+  const get = (k) => (hs.auth && hs.auth[k] !== undefined ? hs.auth[k]
+    : hs.query && hs.query[k]);
+  const n = Number(get('early')) || 0;
+  for (let i = 0; i < n; i++) socket.emit('early', i, () => {});
+  if (get('accept')) next();
+}
+
 function handshakeOf(socket) {
   const hs = socket.handshake;
   return {
@@ -223,6 +235,7 @@ const io = createIo(httpServer, serverOptions());
 for (const name of STATIC_NAMESPACES) {
   const nsp = io.of(name);
   if (guarded.has(name)) nsp.use(authorize);
+  if (name === '/early') nsp.use(early);
   nsp.on('connection', onConnection);
 }
 const dynamic = io.of(DYNAMIC_NAMESPACE);
