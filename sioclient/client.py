@@ -62,7 +62,7 @@ def parse_url(url: str | None) -> ParsedURL:
         raise ValueError(f"unsupported URL scheme {parts.scheme!r} (use http, https, ws or wss)")
     host = parts.hostname
     if not host:
-        raise ValueError(f"no host in URL {url!r}")
+        raise ValueError(f"no host in URL {url.split('?', 1)[0]!r}")  # the query may hold secrets
     port = parts.port  # ValueError for a bad port, as it should
     return ParsedURL(
         scheme=scheme,

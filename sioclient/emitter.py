@@ -104,6 +104,20 @@ def submit(fn: Callable[..., Any], *args: Any) -> None:
     dispatcher().submit(fn, args)
 
 
+# Connection work (heartbeat timers, WebSocket reads) has a runner queue of its own, so that a
+# burst of events whose handlers are slow never delays a ping or its timeout.
+_io_dispatchers: weakref.WeakKeyDictionary[Any, Dispatcher] = weakref.WeakKeyDictionary()
+
+
+def submit_io(fn: Callable[..., Any], *args: Any) -> None:
+    """Like ``submit``, on the runners that do the connections' I/O (never user handlers)."""
+    hub = gevent.get_hub()
+    d = _io_dispatchers.get(hub)
+    if d is None:
+        d = _io_dispatchers[hub] = Dispatcher(hub)
+    d.submit(fn, args)
+
+
 class _Once:
     """Wraps a ``once`` listener so that ``off(event, fn)`` still finds ``fn``."""
 
@@ -233,4 +247,4 @@ class Emitter:
         self._emit_local(event, *args)
 
 
-__all__ = ["Dispatcher", "Emitter", "dispatcher", "submit"]
+__all__ = ["Dispatcher", "Emitter", "dispatcher", "submit", "submit_io"]

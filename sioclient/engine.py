@@ -9,12 +9,34 @@ module owns the sockets, the greenlets and the clock, and reports to a listener 
 Greenlets per connection (bounded): one *reader* (the long-polling GET loop, or the WebSocket
 receive loop) while opening; after that an idle WebSocket parks no greenlet: its reads wait on
 an I/O watcher and the session's deadlines (heartbeat, detection, probe) on a libev timer, and
-either hands its work, when due, to the shared runner greenlets of ``emitter.submit`` (which
-keep order and never let one blocked job stall the others).  Polling adds a short-lived
+either hands its work, when due, to the runner greenlets of ``emitter.submit_io`` (which
+keep order, never let one blocked job stall the others, and never run user handlers: a burst
+of slow handlers cannot delay a ping).  Polling adds a short-lived
 *poster* while a POST is in flight, and an upgrade a *prober* whose WebSocket becomes the
 reader once the upgrade completes.  Sends on WebSocket are written from the caller's greenlet
-(no switch on the hot path), serialised by a lock so that the order of ``send()`` calls is the
-order on the wire.
+(no switch on the hot path) and never block: what the kernel does not take at once waits in
+the WebSocket's buffer, flushed from the event loop, so the order of ``send()`` calls is the
+order on the wire and no greenlet holds anything across a blocking write.
+
+Back-pressure (what ``send()`` does when the peer cannot keep up):
+
+- Two buffers are bounded: the session's queue (messages waiting for a polling POST, or for
+  the upgrade to complete) at ``MAX_QUEUE`` bytes, and the WebSocket's unwritten bytes at
+  ``MAX_WRITE_BUFFER``.  A ``send()`` that finds either full waits, in the caller's greenlet,
+  until there is room, then queues its messages (so each buffer holds at most its bound plus
+  one packet).  ``send()`` never waits in the event loop's greenlet, nor from within the
+  engine's own listener calls (the Manager flushing its offline buffer on connect): those go
+  over the bound, which the offline buffer they come from bounds in turn.
+- Every write is bounded in time: a POST by the request timeout, and WebSocket bytes that make
+  no progress for a heartbeat window (``ping_interval + ping_timeout``) give the connection up
+  (``transport error``, a ``sioclient.TimeoutError``).  The heartbeat and ``close()`` never
+  wait for a write.  So a waiting ``send()`` returns at the latest when the client gives the
+  connection up, whatever the peer does.
+- ``send(messages, compress=True, wait=True)`` returns True once the messages are queued for
+  writing (that is not delivery: a connection lost later loses them), and False when they
+  were not because the engine is not open, or was closed or given up while the caller waited.
+  ``wait=False`` never waits (for small control packets such as a namespace's DISCONNECT sent
+  by ``close()``, which must return at once).
 """
 
 from __future__ import annotations
@@ -25,11 +47,11 @@ from typing import Any, Sequence, Union
 from urllib.parse import quote
 
 import gevent
-import gevent.lock
+import gevent.event
 
 from .core import session as S
-from .emitter import submit
-from .exceptions import ConnectionError, ProtocolError, SocketIOError
+from .emitter import submit_io
+from .exceptions import ConnectionError, ProtocolError, SocketIOError, TimeoutError
 from .transports import websocket as ws_mod
 from .transports.cookies import CookieJar
 from .transports.http import HTTPClient, parse_url
@@ -42,12 +64,20 @@ Frame = Union[str, bytes]
 monotonic = time.monotonic
 
 # engine.io-client keeps this per process ("priorWebsocketSuccess"): with remember_upgrade, a
-# later connection goes straight to WebSocket once one upgrade succeeded.
+# later connection goes straight to WebSocket once one upgrade succeeded, until a transport
+# fails or a connection opens on polling.
 _prior_websocket_success = False
 
 # bounds on waiting for polling to pause during the upgrade (the server ends the pending GET
 # with a noop within ~100 ms of the probe)
 _PAUSE_TIMEOUT = 10.0
+
+#: bound of the session's queue (bytes of messages, see ``Session.queued_size``)
+MAX_QUEUE = S.DEFAULT_MAX_QUEUE
+#: bound of the bytes a WebSocket holds unwritten, beyond what the kernel took
+MAX_WRITE_BUFFER = ws_mod.DEFAULT_MAX_BUFFER
+#: how long the closing handshake of a WebSocket may take after ``close()`` (in the background)
+_CLOSE_GRACE = 2.0
 
 
 def _encode_query(params: dict) -> str:
@@ -81,6 +111,8 @@ class Engine:
         self.ping_interval: float | None = None
         self.ping_timeout: float | None = None
         self.ready_state = "closed"
+        #: True once the server answered (an HTTP response, or a WebSocket connected)
+        self.reached = False
 
         self._session: S.Session | None = None
         self._ssl_context: Any = None
@@ -95,7 +127,10 @@ class Engine:
         self._watcher: Any = None  # readability of the WebSocket (see _ws_read)
         self._poster: gevent.Greenlet | None = None
         self._prober: gevent.Greenlet | None = None
-        self._write_lock = gevent.lock.RLock()
+        # set whenever senders waiting for room should look again (see send())
+        self._room = gevent.event.Event()
+        self._calling: Any = None  # the greenlet calling the listener, if any
+        self._stall_watched = False  # the session knows the WebSocket holds unwritten bytes
         self._finished = False  # the listener got its final report
         self._opened = False
 
@@ -117,31 +152,75 @@ class Engine:
             force_base64=bool(opts.get("force_base64", False)),
             timestamp_requests=bool(opts.get("timestamp_requests", True)),
             timestamp_param=opts.get("timestamp_param") or "t",
+            max_queue=MAX_QUEUE,
         )
         self._session.begin(first)
         self.transport = first
         self.ready_state = "opening"
         self._reader = gevent.spawn(self._run_polling if first == "polling" else self._run_ws)
 
-    def send(self, messages: Sequence[Frame], compress: bool = True) -> None:
-        """Queue the Engine.IO messages of one Socket.IO packet and write them out."""
+    def send(self, messages: Sequence[Frame], compress: bool = True, wait: bool = True) -> bool:
+        """Queue the Engine.IO messages of one Socket.IO packet and write them out.
+
+        True once they are queued; False when they were not (the engine is not open, or was
+        closed or given up while waiting for room).  See "Back-pressure" in the module doc.
+        """
         s = self._session
         if s is None or self.ready_state not in ("open", "opening"):
-            return
-        with self._write_lock:
-            for m in messages:
-                s.send_message(m)
+            return False
+        if wait:
+            ws = self._ws
+            if s.queued_size >= s.max_queue or (
+                ws is not None and ws.buffered_amount >= ws.max_buffer
+            ):
+                if not self._wait_room():
+                    return False
+        for m in messages:
+            s.send_message(m)
+        if s.wants_write:
             self._flush(compress)
+        return True
+
+    def _has_room(self) -> bool:
+        s = self._session
+        assert s is not None
+        ws = self._ws
+        if ws is not None and ws.buffered_amount >= ws.max_buffer and not ws.closed:
+            return False
+        return s.queued_size < s.max_queue
+
+    def _wait_room(self) -> bool:
+        """Waits until the buffers have room (True) or the engine is no longer open."""
+        cur = gevent.getcurrent()
+        if cur is self._calling or cur is gevent.get_hub():
+            return True  # never here: it would stall the reads that make the room
+        room = self._room
+        while True:
+            if self._finished or self.ready_state not in ("open", "opening"):
+                return False
+            if self._has_room():
+                return True
+            room.clear()
+            # woken by every change that may make room; the period only re-checks
+            room.wait(1.0)
+
+    def _wake_senders(self) -> None:
+        room = self._room
+        if not room.is_set():
+            room.set()
 
     def close(self) -> None:
-        """Close the connection: the close packet goes out after what is queued."""
+        """Close the connection: the close packet goes out after what is queued.
+
+        Returns at once: a WebSocket gets up to a couple of seconds in the background to
+        write what it holds and the closing handshake, then is dropped.
+        """
         s = self._session
         if s is None or self._finished:
             return
         self.ready_state = "closing"
-        with self._write_lock:
-            events = s.close()
-            self._flush_close()
+        events = s.close()
+        self._flush_close()
         self._process(events)
 
     # ------------------------------------------------------------------ helpers
@@ -209,6 +288,13 @@ class Engine:
     # ------------------------------------------------------------------ events
 
     def _process(self, events: list) -> None:
+        outer, self._calling = self._calling, gevent.getcurrent()
+        try:
+            self._dispatch_events(events)
+        finally:
+            self._calling = outer
+
+    def _dispatch_events(self, events: list) -> None:
         for ev in events:
             kind = type(ev)
             try:
@@ -231,8 +317,12 @@ class Engine:
                     logger.debug("handshake retried with EIO=4: %s", ev.reason)
                     self._retry_ws()
                 # ProbeSucceeded is handled by the prober itself
-            except Exception:  # noqa: BLE001 - a listener bug must not kill the connection
+            except Exception as exc:  # noqa: BLE001 - a listener bug must not kill the connection
                 logger.exception("error in an engine event handler")
+                try:
+                    self.listener.on_engine_error(exc)  # and the user hears of it
+                except Exception:  # noqa: BLE001
+                    logger.exception("error in an engine event handler")
 
     def _on_opened(self, hs: Any) -> None:
         s = self._session
@@ -244,9 +334,8 @@ class Engine:
         self.transport = s.transport
         self.ready_state = "open"
         self._opened = True
-        if s.transport == "websocket":
-            global _prior_websocket_success
-            _prior_websocket_success = True
+        global _prior_websocket_success
+        _prior_websocket_success = s.transport == "websocket"
         self._schedule()
         self.listener.on_engine_open(self)
         if s.can_upgrade and self._prober is None:
@@ -257,6 +346,12 @@ class Engine:
             return
         self._finished = True
         self.ready_state = "closed"
+        self._wake_senders()
+        if reason == "transport error" or not self._opened:
+            # as engine.io-client's onError: a remembered WebSocket that failed (a proxy that
+            # refuses upgrades, say) is not tried first again; the next attempt polls
+            global _prior_websocket_success
+            _prior_websocket_success = False
         self._teardown()
         if not self._opened:
             err = error
@@ -265,6 +360,7 @@ class Engine:
                 if error is not None:
                     msg += f": {error}"
                 err = ConnectionError(msg)
+                err.__cause__ = error  # the real cause, with its traceback
             self.listener.on_engine_error(err)
         else:
             self.listener.on_engine_close(reason, error)
@@ -275,11 +371,23 @@ class Engine:
         if s is None or self._finished:
             return
         if isinstance(error, ProtocolError):
-            logger.warning("protocol error from %s: %s", self.url, error)
+            # the reason only: the offending input may echo what the client sent
+            logger.warning("protocol error from %s: %s", self.url, error.reason)
         self._process(s.transport_error(error))
+
+    def _guarded(self, work: Any) -> None:
+        """Runs timer work on a shared runner: what it raises fails this connection, reported,
+        rather than end in the runner's log."""
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc)
 
     def _teardown(self) -> None:
         cur = gevent.getcurrent()
+        for ws in (self._ws, self._probe_ws):
+            if ws is not None:
+                ws.on_writable = None
         if self._timer is not None:
             self._timer.close()
             self._timer = None
@@ -317,22 +425,26 @@ class Engine:
         # runs in the hub, which must not block: the work goes to the shared runners
         self._timer_at = None
         if not self._finished:
-            submit(self._tick)
+            submit_io(self._guarded, self._tick)
 
     def _tick(self) -> None:
         s = self._session
         if s is None or self._finished:
             return
-        with self._write_lock:
-            events = s.tick(monotonic())
-            self._flush(True)
+        ws = self._ws
+        if self._stall_watched and ws is not None:
+            since = ws.stalled_since
+            self._stall_watched = since is not None
+            s.write_stalled(since)
+        events = s.tick(monotonic())
+        self._flush(True)
         self._process(events)
         self._schedule()
 
     # ------------------------------------------------------------------ writing
 
     def _flush(self, compress: bool) -> None:
-        """Write what the session has queued (call with the write lock held)."""
+        """Write what the session has queued (never blocks)."""
         s = self._session
         assert s is not None
         if not s.wants_write:
@@ -347,6 +459,11 @@ class Engine:
                 ws.send_many(frames, compress)
             except SocketIOError as exc:
                 gevent.spawn(self._fail, exc)
+            if ws.stalled_since is not None and not self._stall_watched:
+                # bytes wait: the session bounds how long they may (see write_stalled)
+                self._stall_watched = True
+                s.write_stalled(ws.stalled_since)
+                self._schedule()
             if events:
                 self._process(events)
         elif s.polling_active and self._poster is None and self._opened:
@@ -363,7 +480,12 @@ class Engine:
                 ws.send_many(frames)
             except SocketIOError:
                 pass
-            gevent.spawn(ws.close, 1000, "", 1.0)
+            # the closing handshake owns the socket now (the teardown must not abort it): it
+            # writes what is held, then the close frame, and drops the socket after the grace
+            self._ws = None
+            self._stop_watch()
+            ws.on_writable = None
+            gevent.spawn(ws.close, 1000, "", _CLOSE_GRACE)
         elif s.transport == "polling" and self._opened:
             # a payload holds a bounded number of packets: the close packet may need a few
             bodies = []
@@ -381,8 +503,8 @@ class Engine:
                     try:
                         for body in bodies:
                             self._post(http, target, body, timeout=5.0)
-                    except SocketIOError:
-                        pass
+                    except Exception as exc:  # noqa: BLE001 - closing anyway
+                        logger.debug("the close packet was not delivered: %s", type(exc).__name__)
                     finally:
                         http.close()
 
@@ -406,12 +528,12 @@ class Engine:
         assert s is not None
         try:
             while not self._finished:
-                with self._write_lock:
-                    if not s.polling_active or not s.wants_write:
-                        self._poster = None
-                        return
-                    body = s.take_payload(monotonic())
-                    events = s.next_events()
+                if not s.polling_active or not s.wants_write:
+                    self._poster = None
+                    return
+                body = s.take_payload(monotonic())
+                events = s.next_events()
+                self._wake_senders()
                 if events:
                     self._process(events)
                 if body is None:
@@ -419,7 +541,7 @@ class Engine:
                 self._post(
                     self._http_client(), self._target("polling"), body, self._request_timeout()
                 )
-        except SocketIOError as exc:
+        except Exception as exc:  # noqa: BLE001 - reported, never lost with the greenlet
             self._poster = None
             self._fail(exc)
         finally:
@@ -440,6 +562,7 @@ class Engine:
                     self._headers("polling"),
                     timeout=self._request_timeout(),
                 )
+                self.reached = True
                 if self._finished:
                     return
                 if resp.status != 200:
@@ -454,12 +577,15 @@ class Engine:
                     raise ConnectionError(f"GET answered HTTP {resp.status}: {resp.body[:200]!r}")
                 events = s.receive_payload(resp.body, monotonic())
                 self._process(events)
-                with self._write_lock:
-                    self._flush(True)
+                self._flush(True)
         except SocketIOError as exc:
             self._fail(exc)
         except OSError as exc:
-            self._fail(ConnectionError(str(exc)))
+            err = ConnectionError(str(exc))
+            err.__cause__ = exc
+            self._fail(err)
+        except Exception as exc:  # noqa: BLE001 - reported, never lost with the greenlet
+            self._fail(exc)
 
     # ------------------------------------------------------------------ websocket
 
@@ -472,20 +598,42 @@ class Engine:
             try:
                 ws = self._ws_connect(target)
             except ws_mod.HandshakeRefused as exc:
+                self.reached = True
                 err = s.handshake_refused(exc.status, exc.body, None)
                 if err is None:
-                    continue  # detection: ask again with EIO=4
+                    # detection: ask again with EIO=4
+                    logger.debug("handshake retried with EIO=4: HTTP %s", exc.status)
+                    continue
                 self._on_closed("transport error", err)
                 return
+            except TimeoutError as exc:
+                self._on_closed("transport error", exc)
+                return
             except SocketIOError as exc:
+                if s.detecting:
+                    # the EIO=3 attempt failed before any open packet: however the server
+                    # refused it (a close before the 101, say), ask again with EIO=4
+                    logger.debug("handshake retried with EIO=4: %s", type(exc).__name__)
+                    s.transport_error(exc)
+                    continue
+                self._on_closed("transport error", exc)
+                return
+            except Exception as exc:  # noqa: BLE001 - reported, never lost with the greenlet
                 self._on_closed("transport error", exc)
                 return
             # a 2.x server writes its open packet right behind the 101: waiting a few
             # handshake times for it is plenty, and bounds the delay on silent servers
             s.detect_timeout = min(5.0, max(0.5, 4 * (monotonic() - t0)))
+            ws.max_buffer = MAX_WRITE_BUFFER
+            ws.on_writable = self._wake_senders
+            self.reached = True
             self._ws = ws
-            self._process(s.transport_opened(monotonic()))
-            self._schedule()
+            try:
+                self._process(s.transport_opened(monotonic()))
+                self._schedule()
+            except Exception as exc:  # noqa: BLE001
+                self._fail(exc)
+                return
             self._ws_read(ws)
             return
 
@@ -523,14 +671,13 @@ class Engine:
                     if self._ws is not ws or self._finished:
                         return
                 if s.wants_write:
-                    with self._write_lock:
-                        self._flush(True)
+                    self._flush(True)
                 if not ws.closed:
                     # the socket was read until it would block; the (level-triggered) watcher
                     # fires at once if more arrived meanwhile
                     self._watch(ws)
                     return
-        except SocketIOError as exc:
+        except Exception as exc:  # noqa: BLE001 - reported, never lost with the runner
             if self._ws is ws:
                 self._fail(exc)
 
@@ -548,7 +695,7 @@ class Engine:
             watcher.stop()
         if not self._finished and self._ws is ws:
             self._reader = None
-            submit(self._ws_read, ws)
+            submit_io(self._ws_read, ws)
 
     def _stop_watch(self) -> None:
         watcher, self._watcher = self._watcher, None
@@ -558,8 +705,20 @@ class Engine:
     # ------------------------------------------------------------------ upgrade
 
     def _probe(self) -> None:
+        try:
+            self._run_probe()
+        except Exception as exc:  # noqa: BLE001
+            # a network failure only ends the probe (polling carries on); anything else is
+            # no network condition and must not be lost with the greenlet: the connection
+            # fails with it, the user hears it, and reconnection starts over
+            self._prober = None
+            self._fail(exc)
+
+    def _run_probe(self) -> None:
         s = self._session
         assert s is not None
+        global _prior_websocket_success
+        _prior_websocket_success = False  # until this probe succeeds
         try:
             ws = self._ws_connect(self._target("websocket"))
         except SocketIOError as exc:
@@ -602,19 +761,25 @@ class Engine:
                     g.kill(block=False)
         if self._finished:
             return
-        with self._write_lock:
-            frames = s.finish_upgrade(monotonic())
-            events = s.next_events()
-            try:
-                ws.send_many(frames)
-            except SocketIOError as exc:
-                self._probe_ws = None
-                self._ws = ws
-                self._fail(exc)
-                return
-            self._ws = ws
+        frames = s.finish_upgrade(monotonic())
+        events = s.next_events()
+        ws.max_buffer = MAX_WRITE_BUFFER
+        ws.on_writable = self._wake_senders
+        try:
+            ws.send_many(frames)
+        except SocketIOError as exc:
             self._probe_ws = None
-            self.transport = "websocket"
+            self._ws = ws
+            self._fail(exc)
+            return
+        self._ws = ws
+        self._probe_ws = None
+        self.transport = "websocket"
+        self._wake_senders()  # the queue held while paused is now the WebSocket's
+        if ws.stalled_since is not None:
+            self._stall_watched = True
+            s.write_stalled(ws.stalled_since)
+            self._schedule()
         global _prior_websocket_success
         _prior_websocket_success = True
         self._process(events)

@@ -43,6 +43,8 @@ class ProtocolError(SocketIOError):
     """The peer broke the protocol; ``data`` holds the offending input, truncated."""
 
     def __init__(self, message: str, data: Any = None) -> None:
+        #: what was wrong, without the offending input (for logs)
+        self.reason = message
         self.data = excerpt(data)
         if data is not None:
             message = f"{message}: {self.data!r}"

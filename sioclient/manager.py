@@ -13,22 +13,27 @@ their edits of ``opts`` apply to the attempt they announce.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any, Callable
 
 import gevent
 
 from .backoff import Backoff
-from .core.packet import CONNECT, CONNECT_ERROR, Packet
+from .core.packet import CONNECT, CONNECT_ERROR, DISCONNECT, Packet
 from .emitter import Emitter
 from .exceptions import ConnectionError, TimeoutError
-from .options import check, normalize, normalize_socket, parse_query
+from .options import check, normalize, normalize_socket, validate
+from .redact import Secrets, summary
 from .socket import Socket
 from .transports.cookies import CookieJar
 
 logger = logging.getLogger("sioclient")
 
 _MISSING: Any = object()
+
+#: the events whose exception argument is scrubbed of the user's secrets first
+_ERROR_EVENTS = frozenset(("connect_error", "error", "reconnect_error"))
 
 EngineFactory = Callable[[str, dict, Any], Any]
 
@@ -124,6 +129,8 @@ class Manager(Emitter):
         self._open_timer: gevent.Greenlet | None = None
         self._open_callbacks: list[Callable[[BaseException | None], Any]] = []
         self._link: _Link | None = None
+        #: the revision a websocket-only connection detected: later attempts ask for it at once
+        self._detected_protocol: int | None = None
         self._session = 0  # counts opened connections (an ack belongs to one)
         self._active: list[Socket] = []
         self._parser: Any = None  # the parser of the current (or last) connection
@@ -244,20 +251,33 @@ class Manager(Emitter):
 
     def _start(self) -> None:
         opts = self.opts
-        # a reconnect_attempt handler may have put any spelling there
-        opts["query"] = parse_query(opts.get("query"))
-        opts["transports"] = check("transports", opts.get("transports"))
+        try:
+            # a reconnect_attempt handler may have changed any option, in any spelling: a bad
+            # value fails this attempt (reconnect_error) and the next one checks again
+            checked = validate(opts)
+        except ValueError as exc:
+            self._ready_state = "closed"
+            self._open_failed(exc)
+            return
+        opts.clear()
+        opts.update(checked)
+        engine_opts = opts
+        if opts["protocol"] is None and self._detected_protocol is not None:
+            # the probe was paid once; the user's own value stays None in `opts`
+            engine_opts = {**opts, "protocol": self._detected_protocol}
         self._ready_state = "opening"
         link = _Link(self)
         self._link = link
         timeout = opts["timeout"]
         try:
-            engine = self.engine_factory(self.uri, opts, link)
+            engine = self.engine_factory(self.uri, engine_opts, link)
         except Exception as exc:
             link.live = False
             self._ready_state = "closed"
             logger.exception("could not create the engine")
-            self._open_failed(ConnectionError(str(exc)))
+            err = ConnectionError(f"could not create the engine: {type(exc).__name__}")
+            err.__cause__ = exc
+            self._open_failed(err)
             return
         link.engine = engine
         self.engine = engine
@@ -268,7 +288,7 @@ class Manager(Emitter):
         try:
             engine.open()
         except Exception as exc:
-            self._on_engine_error(link, ConnectionError(str(exc)))
+            self._on_engine_error(link, exc)
 
     def _on_engine_open(self, link: _Link) -> None:
         _kill(self._open_timer)
@@ -285,6 +305,8 @@ class Manager(Emitter):
             self._ready_state = "closed"
             self._open_failed(ConnectionError(f"no parser: {exc}"))
             return
+        if self.opts["protocol"] is None and engine.protocol in (4, 5):
+            self._detected_protocol = engine.protocol
         self._ready_state = "open"
         self._session += 1
         self._root_connected = False
@@ -317,9 +339,17 @@ class Manager(Emitter):
             return
         link.live = False
         self._ready_state = "closed"
+        self._forget_protocol(link)
         if not isinstance(error, Exception):
             error = ConnectionError(str(error))
         self._open_failed(error)
+
+    def _forget_protocol(self, link: _Link) -> None:
+        # an attempt that reached a server and failed: it may have been replaced by one of
+        # another generation, so the next attempt detects again (an unreachable server says
+        # nothing about that, and a restart keeps what was learnt)
+        if self._detected_protocol is not None and getattr(link.engine, "reached", True):
+            self._detected_protocol = None
 
     def _open_failed(self, error: BaseException) -> None:
         _kill(self._open_timer)
@@ -357,7 +387,7 @@ class Manager(Emitter):
         try:
             packets = decoder.feed(data)
         except Exception as exc:
-            logger.warning("closing the connection: %s", exc)
+            logger.warning("closing the connection: a packet could not be decoded (%s)", _why(exc))
             self._emit_all("error", exc)
             link.live = False  # the engine's own 'forced close' report is not the reason
             try:
@@ -389,11 +419,17 @@ class Manager(Emitter):
         link.live = False
         if self._ready_state != "open":
             self._ready_state = "closed"
+            self._forget_protocol(link)
             self._open_failed(error if error is not None else ConnectionError(reason))
             return
         self._decoder = None
         self._ready_state = "closed"
         self._backoff.reset()
+        if reason not in ("transport close", "forced close"):
+            # a ping timeout or a malformed packet may mean a server of another generation
+            # now answers there (it accepted the revision asked and cannot speak it): detect
+            # again; a clean close (a restart, say) keeps what was learnt
+            self._detected_protocol = None
         if error is not None:
             # socket.io-client forwards the engine's error (a reset, a malformed payload)
             self._emit_all("error", error)
@@ -407,9 +443,13 @@ class Manager(Emitter):
     def _packet(self, packet: Packet, compress: bool = True) -> None:
         """Encodes and writes one packet of one of our sockets."""
         if self._ready_state != "open" or self._parser is None:
-            logger.debug("not connected, dropping %r", packet)
+            logger.debug("not connected, dropping a %s", summary(packet))
             return
-        self.engine.send(self._parser.encode(packet), compress)
+        if packet.type == DISCONNECT:
+            # from close(), which must not wait for room in the engine's buffers
+            self.engine.send(self._parser.encode(packet), compress, False)
+        else:
+            self.engine.send(self._parser.encode(packet), compress)
 
     def _packet_encoded(
         self, packet: Packet, parser: Any, messages: list[Any], compress: bool = True
@@ -450,16 +490,22 @@ class Manager(Emitter):
         if self._reconnecting or self._skip_reconnect:
             return
         backoff = self._backoff
-        if backoff.attempts >= self.opts["reconnection_attempts"]:
+        # the live options win, so `manager.opts[...] = x` works as well as the setters; a bad
+        # value there is reported and the last good one used (reconnection never dies of it)
+        try:
+            limit = check("reconnection_attempts", self.opts["reconnection_attempts"])
+            backoff.min = check("reconnection_delay", self.opts["reconnection_delay"])
+            backoff.max = check("reconnection_delay_max", self.opts["reconnection_delay_max"])
+            backoff.jitter = check("randomization_factor", self.opts["randomization_factor"])
+        except (KeyError, ValueError) as exc:
+            self._emit_all("reconnect_error", exc)
+            limit = math.inf
+        if backoff.attempts >= limit:
             backoff.reset()
             self._reconnecting = False
             self._emit_all("reconnect_failed")
             self._pulse_all()
             return
-        # the live options win, so `manager.opts[...] = x` works as well as the setters
-        backoff.min = self.opts["reconnection_delay"]
-        backoff.max = self.opts["reconnection_delay_max"]
-        backoff.jitter = self.opts["randomization_factor"]
         delay = backoff.duration()
         self._reconnecting = True
         self._reconnect_timer = gevent.spawn_later(delay, self._attempt, self._generation)
@@ -484,12 +530,27 @@ class Manager(Emitter):
 
     def _emit_all(self, event: str, *args: Any, now: bool = False) -> None:
         """Emits on the manager and on every socket, as socket.io-client 2.x does."""
+        if event in _ERROR_EVENTS:
+            secrets = self._secrets()
+            for arg in args:
+                if isinstance(arg, BaseException):
+                    secrets.scrub_error(arg)
         targets: list[Emitter] = [self, *self.nsps.values()]
         for target in targets:
             if now:
                 target._emit_local(event, *args)
             else:
                 target._dispatch(event, *args)
+
+    def _secrets(self) -> Secrets:
+        """What must not appear in the errors we report (see ``sioclient.redact``)."""
+        socks = list(self.nsps.values())
+        return Secrets.of(
+            self.opts,
+            *(s.query for s in socks if s.query),
+            *(s.auth for s in socks if s.auth is not None),
+            cookies=self.cookies,
+        )
 
     def _activate(self, sock: Socket) -> None:
         if sock not in self._active:
@@ -523,6 +584,12 @@ def _call_open_callback(callback: Callable[..., Any], error: BaseException | Non
         callback(error)
     except Exception:
         logger.exception("error in the open callback %r", callback)
+
+
+def _why(exc: BaseException) -> str:
+    # the exception's kind and its reason, without the input it quotes
+    reason = getattr(exc, "reason", None)
+    return f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
 
 
 def _kill(glet: gevent.Greenlet | None) -> None:

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import ssl
 from collections.abc import Mapping
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote
+
+import h11
 
 _MISSING = object()
 
@@ -149,7 +152,8 @@ def parse_query(value: Any) -> dict[str, str]:
         return dict(parse_qsl(value.lstrip("?"), keep_blank_values=True))
     if isinstance(value, Mapping):
         return {str(k): _query_value(v) for k, v in value.items()}
-    raise ValueError(f"option 'query' must be a dict or a query string, not {value!r}")
+    # the type only: a query holds credentials more often than not
+    raise ValueError(f"option 'query' must be a dict or a query string, not {type(value).__name__}")
 
 
 def _query_value(value: Any) -> str:
@@ -171,12 +175,41 @@ def encode_query(query: Mapping[str, Any]) -> str:
     )
 
 
+#: headers the client writes itself: a second copy would make the request invalid
+_OWN_HEADERS = frozenset(("host", "content-length", "transfer-encoding"))
+
+
 def _headers(name: str, value: Any) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         raise ValueError(f"option {name!r} must be a dict of header names to values")
-    return {str(k): str(v) for k, v in value.items()}
+    out = {str(k): str(v) for k, v in value.items()}
+    for key, item in out.items():
+        _check_header(name, key, item)
+    return out
+
+
+def _check_header(option: str, key: str, value: str) -> None:
+    """Refuses now what the HTTP layer (h11) would refuse when the request is written.
+
+    The messages name the header, never its value: header values are often credentials.
+    """
+    if key.lower() in _OWN_HEADERS:
+        raise ValueError(f"option {option!r}: the client sets the {key!r} header itself")
+    try:
+        h11.Request(method="GET", target="/", headers=[("Host", "h"), (key, value)])
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"option {option!r}: header {key!r} is not ASCII (encode it, as HTTP requires)"
+        ) from None
+    except h11.LocalProtocolError as exc:
+        if "name" in str(exc):
+            raise ValueError(f"option {option!r}: {key!r} is not a valid header name") from None
+        raise ValueError(
+            f"option {option!r}: the value of header {key!r} is not valid in HTTP (control "
+            "characters such as a line break, or spaces at either end)"
+        ) from None
 
 
 def _transports(name: str, value: Any) -> list[str]:
@@ -213,14 +246,62 @@ def _verify(name: str, value: Any) -> Any:
 
 
 def _ca(value: Any) -> Any:
-    # Node's `ca` holds the certificates themselves; a path is accepted too
+    # Node's `ca` holds the certificates themselves (kept as PEM text in `verify`, which the
+    # transports load like a bundle file); a path is accepted too
     if isinstance(value, (bytes, bytearray)):
         value = bytes(value).decode("ascii")
     if isinstance(value, (list, tuple)):
         value = "\n".join(v.decode("ascii") if isinstance(v, bytes) else v for v in value)
-    if isinstance(value, str) and "-----BEGIN" in value:
-        return ssl.create_default_context(cadata=value)
     return _verify("ca", value)
+
+
+def is_pem(value: Any) -> bool:
+    """True for a ``verify`` value that holds PEM certificates rather than a path."""
+    return isinstance(value, str) and "-----BEGIN" in value
+
+
+def _no_password() -> bytes:
+    raise ValueError("the key file is encrypted; give an unencrypted key")
+
+
+def _check_tls(opts: dict[str, Any]) -> None:
+    """``verify``, ``cert`` and ``key`` together: files that exist and load, a valid mix.
+
+    Loading them here turns a missing or broken file into a ValueError when the option is
+    set, rather than a failure in the middle of connecting.
+    """
+    verify, cert, key = opts.get("verify", True), opts.get("cert"), opts.get("key")
+    if isinstance(verify, str):
+        try:
+            if is_pem(verify):
+                ssl.create_default_context(cadata=verify)
+            elif os.path.isdir(verify):
+                ssl.create_default_context(capath=verify)
+            elif os.path.isfile(verify):
+                ssl.create_default_context(cafile=verify)
+            else:
+                raise ValueError(f"option 'verify': no CA bundle file or directory at {verify!r}")
+        except ssl.SSLError as exc:
+            what = "the CA certificates given" if is_pem(verify) else repr(verify)
+            raise ValueError(
+                f"option 'verify': {what} could not be loaded: {exc.reason or exc}"
+            ) from None
+    if key is not None and cert is None:
+        raise ValueError("option 'key' needs 'cert' (the client certificate)")
+    if cert is None:
+        return
+    if isinstance(verify, ssl.SSLContext):
+        # loading a certificate into the caller's context would change it behind their back
+        raise ValueError("with an SSLContext as 'verify', load the client certificate into it")
+    for name, path in (("cert", cert), ("key", key)):
+        if path is not None and not os.path.isfile(path):
+            raise ValueError(f"option {name!r}: no file at {path!r}")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(cert, key, password=_no_password)
+    except ssl.SSLError as exc:
+        raise ValueError(
+            f"option 'cert'/'key': the client certificate could not be loaded: {exc.reason or exc}"
+        ) from None
 
 
 def _parser(name: str, value: Any) -> Any:
@@ -245,10 +326,42 @@ def _auth(name: str, value: Any) -> Any:
     raise ValueError("option 'auth' must be a dict or a callable returning one")
 
 
+#: permessage-deflate settings (RFC 7692 parameters, and Node's ws `threshold`)
+DEFLATE_KEYS = (
+    "client_no_context_takeover",
+    "server_no_context_takeover",
+    "client_max_window_bits",
+    "server_max_window_bits",
+    "threshold",
+)
+
+
 def _per_message_deflate(name: str, value: Any) -> Any:
-    if isinstance(value, bool) or isinstance(value, Mapping):
-        return value if isinstance(value, bool) else dict(value)
-    raise ValueError(f"option {name!r} must be True, False or a dict such as {{'threshold': 1024}}")
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"option {name!r} must be True, False or a dict such as {{'threshold': 1024}}"
+        )
+    out = dict(value)
+    for key, item in out.items():
+        if key not in DEFLATE_KEYS:
+            hint = difflib.get_close_matches(str(key), DEFLATE_KEYS, n=1, cutoff=0.6)
+            message = f"option {name!r}: unknown setting {key!r}"
+            if hint:
+                message += f"; did you mean {hint[0]!r}?"
+            raise ValueError(f"{message} (known: {', '.join(DEFLATE_KEYS)})")
+        if key.endswith("context_takeover"):
+            _bool(f"{name}[{key!r}]", item)
+        elif key == "threshold":
+            if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+                raise ValueError(f"option {name}[{key!r}] must be a non-negative integer")
+        # window bits: zlib's raw deflate goes down to 9; a bare True lets the server choose
+        elif not (key == "client_max_window_bits" and item is True) and (
+            isinstance(item, bool) or not isinstance(item, int) or not 9 <= item <= 15
+        ):
+            raise ValueError(f"option {name}[{key!r}] must be an integer from 9 to 15")
+    return out
 
 
 def _str(name: str, value: Any) -> str:
@@ -378,7 +491,30 @@ def normalize(
             result[name] = list(TRANSPORTS)
         else:
             result[name] = default
+    _check_tls(result)
     return result
+
+
+def validate(opts: Mapping[str, Any]) -> dict[str, Any]:
+    """Checks a normalised options dict again, as it may have been edited since.
+
+    ``manager.opts`` is a plain dict that a ``reconnect_attempt`` handler may change (as in
+    socket.io-client); the Manager checks it with this before each attempt.  Returns the
+    normalised values of the options present; raises ``ValueError`` for a bad one.
+    """
+    out: dict[str, Any] = {}
+    javascript: dict[str, Any] = {}
+    for name, value in opts.items():
+        validator = _VALIDATORS.get(name)
+        if validator is not None:
+            out[name] = validator(name, value)
+        elif name in JS_NAMES:
+            javascript[name] = value  # `opts.extraHeaders = ...` as in JavaScript
+        else:
+            raise _unknown(name, from_kwargs=False)
+    out.update(_convert(javascript, {}))
+    _check_tls(out)
+    return out
 
 
 def normalize_socket(options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -403,4 +539,14 @@ def check(name: str, value: Any) -> Any:
     return _VALIDATORS[name](name, value)
 
 
-__all__ = ["DEFAULTS", "JS_NAMES", "check", "encode_query", "normalize", "normalize_socket"]
+__all__ = [
+    "DEFAULTS",
+    "DEFLATE_KEYS",
+    "JS_NAMES",
+    "check",
+    "encode_query",
+    "is_pem",
+    "normalize",
+    "normalize_socket",
+    "validate",
+]

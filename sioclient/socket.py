@@ -31,6 +31,7 @@ from .core.packet import (
 from .emitter import Emitter, submit
 from .emitter import dispatcher as _dispatcher
 from .exceptions import BufferFullError, ConnectionError, DisconnectedError, TimeoutError
+from .redact import summary
 
 if TYPE_CHECKING:
     from .manager import Manager
@@ -617,7 +618,7 @@ class Socket(Emitter):
     def _on_event(self, packet: Packet) -> None:
         data = packet.data
         if not isinstance(data, list) or not data or not isinstance(data[0], str):
-            logger.warning("ignoring an event without a name: %r", packet)
+            logger.warning("ignoring an event without a name: %s", summary(packet))
             return
         # (event, *args[, ack]): the arguments of _emit_any as they are
         args = (
@@ -681,7 +682,7 @@ class Socket(Emitter):
     def _on_ack(self, packet: Packet) -> None:
         pending = self._pop_ack(packet.id) if packet.id is not None else None
         if pending is None:
-            logger.debug("ignoring an ack nobody waits for: %r", packet)
+            logger.debug("ignoring an ack nobody waits for: %s", summary(packet))
             return
         data = packet.data if isinstance(packet.data, list) else []
         args = (None, *data) if pending.with_error else tuple(data)

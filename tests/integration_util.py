@@ -36,6 +36,25 @@ def expected_protocol(kind: str, mode: str) -> int:
     return 5
 
 
+def background(func: Callable[..., Any], *args: Any, **kwargs: Any) -> AsyncResult:
+    """Runs ``func`` in a greenlet; the AsyncResult gets its return value or its exception.
+
+    For a call a test expects to fail: ``background(sock.call, 'x').get(timeout=WAIT)`` raises
+    what the call raised.  A plain ``gevent.spawn`` would also hand that exception to the hub,
+    which the ``no_hub_errors`` fixture counts as a greenlet dying unnoticed.
+    """
+    result: AsyncResult = AsyncResult()
+
+    def run() -> None:
+        try:
+            result.set(func(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001 - handed to whoever reads the result
+            result.set_exception(exc)
+
+    gevent.spawn(run)
+    return result
+
+
 def expect(emitter: Any, event: str) -> AsyncResult:
     """An AsyncResult that gets the arguments (a tuple) of the next ``event``."""
     result: AsyncResult = AsyncResult()

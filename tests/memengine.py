@@ -184,13 +184,14 @@ class MemEngine:
         self.ready_state = "opening"
         self.server._open(self)
 
-    def send(self, messages: list[str | bytes], compress: bool = True) -> None:
+    def send(self, messages: list[str | bytes], compress: bool = True, wait: bool = True) -> bool:
         if self.ready_state != "open":
             raise AssertionError(f"send on a {self.ready_state} engine: {messages!r}")
         self.sent.append((list(messages), compress))
         for message in messages:
             for packet in self._decoder.feed(message):
                 self.server._received(self, packet, compress)
+        return True
 
     def close(self) -> None:
         if self.ready_state == "closed":

@@ -1,8 +1,10 @@
 """Real Socket.IO servers for the tests, run as subprocesses, and the fixtures that own them.
 
 Kinds: ``node2`` (socket.io 2.5, Engine.IO 3), ``node3`` (3.1), ``node4`` (4.8),
-``node4-eio3`` (4.8 with ``allowEIO3``) and ``python`` (python-socketio on gevent).  Every kind
-answers the same events (``tests/node/README.md``).  A server is a child process that exits when
+``node4-eio3`` (4.8 with ``allowEIO3``), ``python`` (python-socketio on gevent) and
+``python-asgi`` (python-socketio's AsyncServer under uvicorn).  Every kind answers the same events
+(``tests/node/README.md``).  ``any_server`` runs a module on the kinds of ``KINDS``; the ASGI
+server, which differs from ``python`` in how it refuses connections, is asked for by name.  A server is a child process that exits when
 its stdin closes, so a test run that dies leaves none behind.
 
 Waits here are cooperative (``gevent.select``) so that client greenlets in the test process keep
@@ -29,6 +31,7 @@ import gevent.select
 import pytest
 
 __all__ = [
+    "ALL_KINDS",
     "KINDS",
     "NODE_DIR",
     "ServerProcess",
@@ -48,14 +51,18 @@ TESTS_DIR = Path(__file__).resolve().parent
 NODE_DIR = TESTS_DIR / "node"
 NODE_SCRIPT = NODE_DIR / "server.js"
 PY_SCRIPT = TESTS_DIR / "pyserver.py"
+ASGI_SCRIPT = TESTS_DIR / "asgiserver.py"
 
 KINDS = ("node2", "node3", "node4", "node4-eio3", "python")
+#: every kind ServerProcess starts
+ALL_KINDS = (*KINDS, "python-asgi")
 _KIND_CONFIG: dict[str, dict[str, Any]] = {
     "node2": {"version": 2},
     "node3": {"version": 3},
     "node4": {"version": 4},
     "node4-eio3": {"version": 4, "allowEIO3": True},
     "python": {},
+    "python-asgi": {},
 }
 
 START_TIMEOUT = 15.0
@@ -90,7 +97,7 @@ class ServerProcess:
 
     def __init__(self, kind: str = "node4", **config: Any) -> None:
         if kind not in _KIND_CONFIG:
-            raise ValueError(f"unknown server kind {kind!r}; expected one of {KINDS}")
+            raise ValueError(f"unknown server kind {kind!r}; expected one of {ALL_KINDS}")
         self.kind = kind
         self.config: dict[str, Any] = {**_KIND_CONFIG[kind], **config}
         self.host: str = self.config.get("host") or "127.0.0.1"
@@ -162,7 +169,8 @@ class ServerProcess:
             if node is None:
                 raise ServerStartError("node is not installed (needed for the Node test servers)")
             return [node, str(NODE_SCRIPT), arg]
-        return [sys.executable, str(PY_SCRIPT), arg]
+        script = ASGI_SCRIPT if self.kind == "python-asgi" else PY_SCRIPT
+        return [sys.executable, str(script), arg]
 
     def start(self, timeout: float = START_TIMEOUT) -> ServerProcess:
         """Starts the process and waits (bounded) for its listening line."""

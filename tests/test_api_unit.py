@@ -12,6 +12,7 @@ import math
 import gevent
 import pytest
 from gevent.event import AsyncResult
+from integration_util import background
 from memengine import WAIT, MemServer, MiniParser, client_parser_option
 
 import sioclient
@@ -540,8 +541,8 @@ def test_drop_fails_sent_acks_and_keeps_buffered_ones(server, mk):
     plain, timed, call_err = [], AsyncResult(), AsyncResult()
     sock.emit("plain", lambda *a: plain.append(a))
     sock.timeout(WAIT).emit("timed", lambda *a: timed.set(a))
-    caller = gevent.spawn(sock.call, "called")
-    caller.link_exception(lambda g: call_err.set(g.exception))
+    caller = background(sock.call, "called")
+    caller.rawlink(lambda r: call_err.set(r.exception))
     server.wait_received(EVENT, count=3)
     rec = Recorder(server).listen(sock, "disconnect", "connect")
     server.engine.drop()

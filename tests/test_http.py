@@ -18,6 +18,7 @@ import gevent.event
 import pytest
 from gevent import pywsgi
 from gevent.server import StreamServer
+from integration_util import background
 
 import sioclient
 from sioclient.transports.cookies import CookieJar
@@ -331,7 +332,7 @@ def test_two_requests_in_flight(client, app):
 
 
 def test_close_aborts_request_in_flight(client, app):
-    poll = gevent.spawn(client.request, "GET", "/hang", timeout=20)
+    poll = background(client.request, "GET", "/hang", timeout=20)
     assert app.entered.wait(5)
     client.close()
     with pytest.raises(sioclient.ConnectionError):

@@ -15,6 +15,7 @@ from gevent.event import AsyncResult, Event
 from integration_util import (
     WAIT,
     Clients,
+    background,
     clients_fixture,  # noqa: F401 - the `clients` fixture
     collect,
     eventually,
@@ -237,7 +238,7 @@ def test_disconnected_error(any_server: ServerProcess, clients: Clients) -> None
     plain = AsyncResult()
     sock.timeout(WAIT).emit("unknown", lambda *a: flagged.set(a))
     sock.emit("unknown", lambda *a: plain.set(a))
-    caller = gevent.spawn(sock.call, "unknown")
+    caller = background(sock.call, "unknown")
     gevent.sleep(0)  # let the caller send its packet
     sock.call("ack", timeout=WAIT)  # everything above has been written
     sock.io.engine.close()
@@ -350,7 +351,7 @@ def test_call_on_buffered_packet_fails_when_closed_for_good(refused_port: int) -
         sock.close()
 
     sock = sioclient.io(url, force_new=True)
-    caller = gevent.spawn(sock.call, "ack", 2)
+    caller = background(sock.call, "ack", 2)
     eventually(lambda: bool(sock._send_buffer), what="the packet buffered")
     sock.close()
     with pytest.raises(sioclient.DisconnectedError):

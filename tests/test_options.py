@@ -150,22 +150,179 @@ def test_transport_options_nested_javascript_names():
         normalize({"transportOptions": {"pigeon": {}}})
 
 
-def test_tls_names():
+def test_tls_names(tls_files):
     assert normalize({"rejectUnauthorized": False})["verify"] is False
     assert normalize({"rejectUnauthorized": True})["verify"] is True
-    assert normalize({"ca": "/etc/ca.pem"})["verify"] == "/etc/ca.pem"
-    assert normalize(None, {"verify": "/etc/ca.pem", "cert": "c.pem", "key": "k.pem"})["cert"]
+    assert normalize({"ca": tls_files.ca_cert})["verify"] == tls_files.ca_cert
+    opts = normalize(
+        None,
+        {"verify": tls_files.ca_cert, "cert": tls_files.client_cert, "key": tls_files.client_key},
+    )
+    assert opts["cert"] == tls_files.client_cert and opts["key"] == tls_files.client_key
     context = ssl.create_default_context()
     assert normalize(None, {"verify": context})["verify"] is context
 
 
-def test_ca_pem_contents_become_a_context():
-    trustme = pytest.importorskip("trustme")
-    pem = trustme.CA().cert_pem.bytes()
+def test_ca_pem_contents_are_kept_as_pem_text(tls_files):
+    pem = tls_files.ca.cert_pem.bytes()
     opts = normalize({"ca": pem})
-    assert isinstance(opts["verify"], ssl.SSLContext)
+    assert opts["verify"] == pem.decode("ascii")
     # rejectUnauthorized false is the stronger statement
     assert normalize({"ca": pem, "rejectUnauthorized": False})["verify"] is False
+
+
+def test_ca_combines_with_cert_and_key(tls_files):
+    """Node's mutual TLS spelling: `ca` as PEM text (or a path) with `cert` and `key`."""
+    pem = tls_files.ca.cert_pem.bytes().decode("ascii")
+    for ca in (pem, tls_files.ca_cert):
+        opts = normalize({"ca": ca, "cert": tls_files.client_cert, "key": tls_files.client_key})
+        assert opts["verify"] == ca and opts["cert"] == tls_files.client_cert
+        # the context the transports build from these loads all three
+        from sioclient.transports.tls import create_ssl_context
+
+        ctx = create_ssl_context(opts["verify"], opts["cert"], opts["key"])
+        assert ctx.verify_mode == ssl.CERT_REQUIRED
+        assert ctx.get_ca_certs()
+
+
+def test_ca_bundle_must_exist_and_load(tmp_path, tls_files):
+    missing = str(tmp_path / "nowhere.pem")
+    with pytest.raises(ValueError, match="no CA bundle file or directory"):
+        normalize(None, {"verify": missing})
+    with pytest.raises(ValueError, match="no CA bundle file or directory"):
+        normalize({"ca": missing})
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    with pytest.raises(ValueError, match="could not be loaded"):
+        normalize(None, {"verify": str(junk)})
+    with pytest.raises(ValueError, match="could not be loaded"):
+        normalize({"ca": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"})
+    # a directory of hashed certificates is a valid bundle
+    assert normalize(None, {"verify": str(tmp_path)})["verify"] == str(tmp_path)
+
+
+def test_client_certificate_files_must_exist_and_load(tmp_path, tls_files):
+    missing = str(tmp_path / "client.pem")
+    with pytest.raises(ValueError, match="'cert': no file"):
+        normalize(None, {"cert": missing})
+    with pytest.raises(ValueError, match="'key': no file"):
+        normalize(None, {"cert": tls_files.client_cert, "key": missing})
+    with pytest.raises(ValueError, match="needs 'cert'"):
+        normalize(None, {"key": tls_files.client_key})
+    # a certificate with the key of another one
+    with pytest.raises(ValueError, match="could not be loaded"):
+        normalize(None, {"cert": tls_files.client_cert, "key": tls_files.key})
+    # a certificate file without its key, and no key given
+    with pytest.raises(ValueError, match="could not be loaded"):
+        normalize(None, {"cert": tls_files.client_cert})
+    # never a password prompt on the terminal: an encrypted key is refused
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(open(tls_files.client_key, "rb").read(), password=None)
+    encrypted = tmp_path / "encrypted.key"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"pw"),
+        )
+    )
+    with pytest.raises(ValueError, match="encrypted"):
+        normalize(None, {"cert": tls_files.client_cert, "key": str(encrypted)})
+
+
+def test_a_context_of_the_caller_takes_no_cert(tls_files):
+    context = ssl.create_default_context()
+    with pytest.raises(ValueError, match="load the client certificate into it"):
+        normalize(None, {"verify": context, "cert": tls_files.client_cert})
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        ("abc\n", "not valid in HTTP"),
+        ("a\r\nX-Injected: 1", "not valid in HTTP"),
+        ("a\x00b", "not valid in HTTP"),
+        (" padded", "not valid in HTTP"),
+        ("caf\u00e9", "not ASCII"),
+    ],
+)
+def test_header_values_http_forbids(value, match):
+    for given in (
+        {"extraHeaders": {"x-token": value}},
+        {"transportOptions": {"polling": {"extraHeaders": {"x-token": value}}}},
+        {"transportOptions": {"websocket": {"extraHeaders": {"x-token": value}}}},
+    ):
+        with pytest.raises(ValueError, match=match) as info:
+            normalize(given)
+        assert value not in str(info.value)  # header values are often credentials
+        assert "x-token" in str(info.value)
+    with pytest.raises(ValueError, match=match):
+        normalize(None, {"extra_headers": {"x-token": value}})
+
+
+def test_header_names_http_forbids_and_our_own():
+    for name in ("x token", "x:token", "", "x\ntoken"):
+        with pytest.raises(ValueError, match="not a valid header name"):
+            normalize(None, {"extra_headers": {name: "v"}})
+    for name in ("Host", "content-length", "Transfer-Encoding"):
+        with pytest.raises(ValueError, match="sets the"):
+            normalize(None, {"extra_headers": {name: "1"}})
+    # what HTTP allows passes: an empty value, inner spaces and tabs
+    opts = normalize(None, {"extra_headers": {"x-a": "", "x-b": "a b\tc", "Authorization": "t"}})
+    assert opts["extra_headers"]["x-b"] == "a b\tc"
+
+
+def test_per_message_deflate_settings():
+    good = {
+        "threshold": 10,
+        "client_no_context_takeover": True,
+        "server_no_context_takeover": False,
+        "client_max_window_bits": True,
+        "server_max_window_bits": 10,
+    }
+    assert normalize(None, {"per_message_deflate": good})["per_message_deflate"] == good
+    assert normalize({"perMessageDeflate": False})["per_message_deflate"] is False
+    with pytest.raises(ValueError, match="did you mean 'threshold'"):
+        normalize({"perMessageDeflate": {"treshold": 10}})
+    with pytest.raises(ValueError, match="unknown setting 'level'"):
+        normalize(None, {"per_message_deflate": {"level": 9}})
+    for bad in (
+        {"threshold": -1},
+        {"threshold": "1k"},
+        {"client_no_context_takeover": 1},
+        {"server_max_window_bits": 16},
+        {"client_max_window_bits": 8},
+        {"server_max_window_bits": True},
+    ):
+        with pytest.raises(ValueError):
+            normalize(None, {"per_message_deflate": bad})
+
+
+def test_validate_checks_an_edited_options_dict_again():
+    from sioclient.options import validate
+
+    opts = normalize(None, {"query": {"a": 1}})
+    assert validate(opts) == opts
+    opts["query"] = "x=1&y=2"
+    assert validate(opts)["query"] == {"x": "1", "y": "2"}
+    for name, bad in (
+        ("transports", ["carrier-pigeon"]),
+        ("transports", []),
+        ("query", 42),
+        ("extra_headers", {"x-a": "abc\n"}),
+        ("per_message_deflate", {"nope": 1}),
+        ("verify", "/nowhere/ca.pem"),
+    ):
+        edited = dict(opts, **{name: bad})
+        with pytest.raises(ValueError):
+            validate(edited)
+    with pytest.raises(ValueError, match="unknown option"):
+        validate(dict(opts, extra_header={}))
+    # a JavaScript name set on the live options takes effect, in its own unit
+    got = validate(dict(opts, extraHeaders={"x-a": "1"}, reconnectionDelay=500))
+    assert got["extra_headers"] == {"x-a": "1"} and got["reconnection_delay"] == 0.5
+    assert "extraHeaders" not in got
 
 
 def test_browser_only_javascript_options_are_ignored():

@@ -154,7 +154,7 @@ def test_node4_eio3_speaks_both(sio_server):
 
 
 def test_restart_same_port(sio_server):
-    for kind in ("node4", "python"):
+    for kind in ("node4", "python", "python-asgi"):
         server = sio_server(kind)
         port = server.port
         first = RawPolling(server, 4)
@@ -398,7 +398,7 @@ def test_msgpack_parser(sio_server, kind):
         peer.close()
 
 
-@pytest.mark.parametrize("kind", ["node4", "python"])
+@pytest.mark.parametrize("kind", ["node4", "python", "python-asgi"])
 def test_exits_when_stdin_closes(sio_server, kind):
     server = sio_server(kind)
     proc = server.process

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from sioclient import ConnectionError, ProtocolError
+from sioclient import ConnectionError, ProtocolError, TimeoutError
 from sioclient.core import _accel
 from sioclient.core.handshake import error_from_http, is_unsupported_protocol, parse_open
 from sioclient.core.revisions import EIO3, EIO4, by_eio, by_protocol
@@ -18,6 +18,7 @@ from sioclient.core.session import (
     CLOSED,
     CLOSING,
     OPEN,
+    QUEUE_ITEM_OVERHEAD,
     Closed,
     HandshakeRetry,
     Message,
@@ -132,6 +133,18 @@ def test_websocket_only_detection_retries_with_eio4():
     assert isinstance(events[0], Opened)
     assert (s.protocol, s.eio) == (5, 4)
     assert not s.can_upgrade
+
+
+@pytest.mark.parametrize("status", [403, 404, 500, 502])
+def test_websocket_only_detection_retries_whatever_the_refusal(status):
+    # python-engineio under an ASGI server refuses EIO=3 with 403; a proxy may answer anything
+    s = Session(transports=["websocket"])
+    s.begin("websocket")
+    assert s.handshake_refused(status, b"", None) is None
+    assert s.query() == {"EIO": "4", "transport": "websocket"}
+    err = s.handshake_refused(status, b"", None)
+    assert isinstance(err, ConnectionError) and str(status) in str(err)
+    assert s.state == CLOSED
 
 
 def test_websocket_only_detection_second_refusal_is_an_error():
@@ -345,6 +358,91 @@ def test_polling_batches_respect_max_payload():
     s.send_message("y")
     assert s.take_payload(0.0) == "4" + "x" * 500
     assert s.take_payload(0.0) == "4y"
+
+
+def test_queue_size_and_bound_over_polling():
+    s = Session(max_queue=350)
+    open_polling(s, 4)
+    assert (s.queued_size, s.queue_full) == (0, False)
+    s.send_message("a" * 100)
+    s.send_message(b"\x01" * 100)
+    assert s.queued_size == 2 * (100 + QUEUE_ITEM_OVERHEAD) and not s.queue_full
+    s.send_message("b")  # the session never refuses: the I/O layer holds senders back
+    assert s.queue_full
+    s.take_payload(0.0)
+    assert (s.queued_size, s.queue_full) == (0, False)
+    # a body takes 16 packets; what stays is counted until taken, and a pong counts nothing
+    for i in range(20):
+        s.send_message(str(i))
+    s.receive_payload("2", 1.0)
+    s.take_payload(1.0)
+    assert s.queued_size == 4 * QUEUE_ITEM_OVERHEAD + sum(len(str(i)) for i in range(16, 20))
+    assert s.take_payload(1.0).endswith("\x1e3")
+    assert s.queued_size == 0
+    s.send_message("c")
+    s.close()
+    assert s.queued_size == 1 + QUEUE_ITEM_OVERHEAD  # the close packet goes after it
+    s.take_payload(1.0)
+    assert s.queued_size == 0 and s.state == CLOSED
+
+
+def test_queue_fills_while_the_upgrade_pauses_polling():
+    s = Session(max_queue=1000)
+    open_polling(s, 4)
+    s.start_probe(1.0)
+    s.receive_probe_frame("3probe", 1.1)
+    for _ in range(10):
+        s.send_message("x" * 50)
+    assert s.queue_full and not s.wants_write
+    frames = s.finish_upgrade(1.2)
+    assert len(frames) == 11
+    assert s.queued_size == 0 and not s.queue_full
+    s.send_message("y")
+    s.take_frames(1.3)
+    assert s.queued_size == 0
+
+
+def test_queue_is_emptied_when_the_session_fails():
+    s = Session()
+    open_websocket(s)
+    s.send_message("x" * 10)
+    assert s.queued_size
+    error = ConnectionError("reset")
+    assert s.transport_error(error) == [Closed("transport error", error)]
+    assert s.queued_size == 0
+
+
+def test_write_stall_gives_the_connection_up():
+    s = Session(protocol=5, transports=["websocket"])
+    open_websocket(s, now=0.0, interval=1000, timeout=500)
+    assert s.next_deadline() == 1.5  # the heartbeat
+    s.write_stalled(1.0)  # bytes wait unwritten since 1.0: the heartbeat window bounds them
+    assert s.next_deadline() == 1.5
+    s.receive_frame("4keep", 1.25)  # the server still sends: the heartbeat moves on
+    assert s.next_deadline() == 2.5
+    s.write_stalled(1.25)  # some bytes went out at 1.25
+    assert s.next_deadline() == 2.75
+    s.receive_frame("4keep", 2.0)
+    assert s.tick(2.7) == []
+    events = s.tick(2.75)
+    assert len(events) == 1 and events[0].reason == "transport error"
+    assert isinstance(events[0].error, TimeoutError) and "1.5 s" in str(events[0].error)
+    assert s.state == CLOSED and s.next_deadline() is None
+
+
+def test_write_stall_cleared_and_custom_timeout():
+    s = Session(protocol=4, transports=["websocket"], write_timeout=0.25)
+    open_websocket(s, now=0.0, interval=1000, timeout=500)
+    s.write_stalled(0.5)
+    assert s.next_deadline() == 0.75
+    s.write_stalled(None)  # everything went out
+    assert s.next_deadline() == 1.0  # the next client ping (revision 3)
+    assert s.tick(0.8) == []
+    s.write_stalled(0.9)
+    s.close()  # closing stops every timer
+    assert s.next_deadline() is None
+    s.write_stalled(1.0)
+    assert s.next_deadline() is None
 
 
 def test_websocket_frames_per_revision():

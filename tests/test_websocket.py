@@ -10,8 +10,10 @@ import socket
 import subprocess
 
 import gevent
+import gevent.event
 import gevent.socket
 import pytest
+from wsproto.utilities import generate_accept_token
 
 import sioclient
 from sioclient.transports import websocket
@@ -383,3 +385,100 @@ def test_bad_urls():
 
 def test_module_defaults():
     assert websocket.COMPRESS_THRESHOLD == 1024
+
+
+@pytest.fixture
+def stalling_server():
+    """A WebSocket peer that completes the handshake, reads nothing until ``resume`` is set,
+    then counts every byte it gets; ``received(n)`` waits (bounded) until n bytes came."""
+    listener = gevent.socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    class Peer:
+        port = listener.getsockname()[1]
+        resume = gevent.event.Event()
+        total = 0
+        changed = gevent.event.Event()
+
+        def received(self, n: int, timeout: float = 10) -> None:
+            with gevent.Timeout(timeout):
+                while self.total < n:
+                    self.changed.clear()
+                    self.changed.wait()
+
+    peer = Peer()
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(4096)
+            key = [
+                line.split(b":", 1)[1].strip()
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"sec-websocket-key:")
+            ][0]
+            accept = generate_accept_token(key).decode()
+            conn.sendall(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept.encode() + b"\r\n\r\n"
+            )
+            peer.resume.wait()
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                peer.total += len(data)
+                peer.changed.set()
+
+    greenlet = gevent.spawn(serve)
+    yield peer
+    greenlet.kill(timeout=5)
+    listener.close()
+
+
+def test_send_never_blocks_on_a_peer_that_stops_reading(stalling_server):
+    """Sends return at once whatever the peer does: the bytes the kernel does not take wait in
+    the buffer, ``writable`` turns False at ``max_buffer``, and once the peer reads again the
+    buffer drains by itself and ``on_writable`` says so."""
+    peer = stalling_server
+    ws = connect(f"ws://127.0.0.1:{peer.port}/", per_message_deflate=False, timeout=5)
+    try:
+        ws.max_buffer = 256 * 1024
+        woken = []
+        ws.on_writable = lambda: woken.append(ws.buffered_amount)
+        payload = b"x" * 65536
+        frame = 2 + 8 + 4 + len(payload)  # header, 64-bit length, mask
+        sent = 0
+        assert ws.stalled_since is None
+        with gevent.Timeout(10):  # a send that blocked would hang here
+            while ws.writable and sent < 2000:
+                ws.send(payload)
+                sent += 1
+        assert not ws.writable and sent < 2000
+        assert ws.buffered_amount >= ws.max_buffer and ws.stalled_since is not None
+        ws.send("one more")  # still taken: one send may go over the bound
+        assert ws.buffered_amount >= ws.max_buffer + len("one more")
+        peer.resume.set()
+        peer.received(sent * frame + 2 + 4 + len("one more"))
+        assert ws.buffered_amount == 0 and ws.stalled_since is None and ws.writable
+        assert woken and woken[0] < ws.max_buffer
+    finally:
+        ws.abort()
+    assert ws.buffered_amount == 0
+
+
+def test_abort_drops_what_waits(stalling_server):
+    ws = connect(f"ws://127.0.0.1:{stalling_server.port}/", per_message_deflate=False, timeout=5)
+    calls = []
+    ws.on_writable = lambda: calls.append(ws.closed)
+    with gevent.Timeout(10):
+        while ws.buffered_amount == 0:
+            ws.send(b"y" * 65536)
+    ws.abort()
+    assert ws.buffered_amount == 0 and ws.stalled_since is None and calls == [True]
+    with pytest.raises(sioclient.ConnectionError):
+        ws.send("closed")

@@ -27,7 +27,7 @@ Driving it
 
 Websocket-only detection (``protocol=None``): the first connection asks for ``EIO=3``.  A 2.x
 server (or a 4.x one with ``allowEIO3``) answers with an open packet and revision 3 is spoken.
-Newer servers refuse it, each in its own way: an HTTP 400 (report it with
+Newer servers refuse it, each in its own way: an HTTP error, 400 or 403 (report it with
 :meth:`handshake_refused`, which returns None), a 101 followed by a raw HTTP 400 written into the
 stream or by a close (report it with :meth:`transport_error` / :meth:`transport_closed`, or feed
 the odd frame to :meth:`receive_frame`), or a 101 followed by silence (the deadline of
@@ -48,6 +48,15 @@ out exactly once and in order.  :meth:`take_payload`, :meth:`take_frames` and
 * :meth:`next_deadline` -- sleep until then (or until I/O happens), then call :meth:`tick`.
 
 Sending: :meth:`send_message` queues one Engine.IO message (``str`` or ``bytes``).
+:attr:`queued_size` is the size of what waits in the queue (each message counts its length
+plus ``QUEUE_ITEM_OVERHEAD``); the session never refuses a message, the I/O layer holds its
+senders back while :attr:`queue_full` (``queued_size`` at least ``max_queue``).
+
+Write stalls: the I/O layer reports with :meth:`write_stalled` the time since which bytes it
+took out (``take_*``) wait unwritten with no progress (a peer that stopped reading), or None
+once none wait; when ``write_timeout`` (default: the heartbeat window, ``ping_interval +
+ping_timeout``) passes from that time, :meth:`tick` gives the connection up with
+``Closed("transport error", TimeoutError)``.
 
 Heartbeat (follows the revision actually spoken, see ``revisions.py``):
 
@@ -91,7 +100,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Union
 
-from ..exceptions import ConnectionError, ProtocolError
+from ..exceptions import ConnectionError, ProtocolError, TimeoutError
 from . import _accel
 from .handshake import Handshake, error_from_http, parse_open
 from .revisions import EIO3, EIO4, Revision, by_eio, by_protocol
@@ -122,6 +131,10 @@ WEBSOCKET = "websocket"
 # python-engineio drops (with an HTTP 200) a POST payload of more than 16 packets, so a polling
 # body never carries more; the rest goes in the next POST.
 MAX_PAYLOAD_PACKETS = 16
+#: default bound of the outgoing queue, ``max_queue`` (bytes, see ``queued_size``)
+DEFAULT_MAX_QUEUE = 1024 * 1024
+#: what a queued message counts on top of its length (the queue entry itself)
+QUEUE_ITEM_OVERHEAD = 64
 TRANSPORTS = (POLLING, WEBSOCKET)
 
 Frame = Union[str, bytes]
@@ -240,6 +253,8 @@ class Session:
     ``detect_timeout``: websocket-only detection gives up on an ``EIO=3`` connection that
     brought no open packet within this many seconds (a socket.io 3.x server without
     ``allowEIO3`` accepts the WebSocket and then stays silent).
+    ``max_queue``: :attr:`queue_full` once the queued messages reach this size (bytes).
+    ``write_timeout``: seconds a write may make no progress (None: the heartbeat window).
     """
 
     def __init__(
@@ -253,6 +268,8 @@ class Session:
         timestamp_param: str = "t",
         max_payload: int | None = None,
         detect_timeout: float = 5.0,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        write_timeout: float | None = None,
     ) -> None:
         if protocol is not None:
             by_protocol(protocol)  # validates
@@ -269,6 +286,8 @@ class Session:
         self.timestamp_param = timestamp_param
         self.max_payload = max_payload
         self.detect_timeout = detect_timeout
+        self.max_queue = max_queue
+        self.write_timeout = write_timeout
 
         self.state = OPENING
         self.transport: str | None = None
@@ -283,6 +302,9 @@ class Session:
         self._events: list[Event] = []
         # outgoing packets: (type, data, ping arrival time for a revision-4 pong else None)
         self._out: deque[tuple[int, Any, float | None]] = deque()
+        #: size of the queued messages (see the module docstring)
+        self.queued_size = 0
+        self._write_deadline: float | None = None  # unwritten bytes must move by then
 
         # heartbeat
         self._next_ping: float | None = None  # revision 3: when to send the next ping
@@ -355,6 +377,11 @@ class Session:
             return self._upgrade != _UP_PAUSING
         return True
 
+    @property
+    def queue_full(self) -> bool:
+        """True while the queued messages take at least ``max_queue`` bytes."""
+        return self.queued_size >= self.max_queue
+
     def next_deadline(self) -> float | None:
         """The earliest time at which ``tick()`` has work to do, or None."""
         if self.state == OPENING:
@@ -367,6 +394,7 @@ class Session:
             self._pong_deadline,
             self._alive_deadline,
             self._probe_deadline,
+            self._write_deadline,
         ):
             if when is not None and (best is None or when < best):
                 best = when
@@ -432,10 +460,11 @@ class Session:
 
         Returns None when the session wants the handshake asked again (build the request anew
         with ``query()``): that is websocket-only detection, whose ``EIO=3`` attempt a 3.x/4.x
-        server without ``allowEIO3`` refuses with 400.  Otherwise returns the error to report;
-        the session is then closed.
+        server without ``allowEIO3`` refuses, whatever the status (socket.io answers 400,
+        python-engineio under an ASGI server 403).  Otherwise returns the error to report; the
+        session is then closed.
         """
-        if self.detecting and status == 400:
+        if self.detecting:
             self._retry_detection(f"HTTP {status}", None)
             self._events.pop()  # the return value says it
             return None
@@ -589,6 +618,13 @@ class Session:
         if self._alive_deadline is not None and now >= self._alive_deadline:
             self._close("ping timeout", None)
             return self.next_events()
+        if self._write_deadline is not None and now >= self._write_deadline:
+            waited = self._write_window()
+            self._close(
+                "transport error",
+                TimeoutError(f"the server read nothing of what was sent for {waited:g} s"),
+            )
+            return self.next_events()
         if self._probe_deadline is not None and now >= self._probe_deadline:
             self._fail_upgrade("probe timeout", None)
         if self._next_ping is not None and now >= self._next_ping:
@@ -619,6 +655,21 @@ class Session:
             # message in two (a parser's JSON never holds the raw character; a custom one might)
             raise ValueError("a text message holding \\x1e cannot travel over polling (EIO=4)")
         self._out.append((MESSAGE_PACKET, data, None))
+        self.queued_size += len(data) + QUEUE_ITEM_OVERHEAD
+
+    def write_stalled(self, since: float | None) -> None:
+        """Bytes taken out wait unwritten, with no progress since ``since``; None: none wait.
+
+        From ``since + write_timeout`` on, :meth:`tick` gives the connection up."""
+        if since is None or self.state != OPEN:
+            self._write_deadline = None
+        else:
+            self._write_deadline = since + self._write_window()
+
+    def _write_window(self) -> float:
+        if self.write_timeout is not None:
+            return self.write_timeout
+        return self._heartbeat_window()
 
     def take_payload(self, now: float) -> Union[str, bytes] | None:
         """The next polling POST body (or None): the queued packets that fit in the server's
@@ -638,6 +689,8 @@ class Session:
                     break
                 size += item
             self._out.popleft()
+            if ptype == MESSAGE_PACKET:
+                self.queued_size -= len(data) + QUEUE_ITEM_OVERHEAD
             batch.append((ptype, data))
             self._handed_out(ptype, arrived, now)
         body = rev.encode_payload(batch, True)
@@ -661,6 +714,7 @@ class Session:
             ptype, data, arrived = self._out.popleft()
             frames.append(rev.encode_packet(ptype, data, binary_ok))
             self._handed_out(ptype, arrived, now)
+        self.queued_size = 0
         return frames
 
     def _handed_out(self, ptype: int, arrived: float | None, now: float) -> None:
@@ -778,6 +832,7 @@ class Session:
     def _finish_closed(self) -> None:
         self.state = CLOSED
         self._out.clear()
+        self.queued_size = 0
         self._stop_timers()
         if self._upgrade in (_UP_PROBING, _UP_PAUSING):
             self._upgrade = _UP_FAILED
@@ -788,6 +843,7 @@ class Session:
         self._pong_deadline = None
         self._alive_deadline = None
         self._probe_deadline = None
+        self._write_deadline = None
 
 
 __all__ = [

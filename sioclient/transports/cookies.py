@@ -79,6 +79,10 @@ class CookieJar:
         cookie = self._cookies.get(name)
         return None if cookie is None else cookie.value
 
+    def values(self) -> list[str]:
+        """The values of every cookie held (what must never appear in a report)."""
+        return [cookie.value for cookie in self._cookies.values()]
+
     def set(self, name: str, value: str, path: str = "/") -> None:
         """Adds a session cookie by hand (e.g. one the user already holds)."""
         self._cookies[name] = Cookie(name, value, path, None, False)

@@ -79,11 +79,11 @@ def parse_url(url: str) -> tuple[bool, str, int, str]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https", "ws", "wss"):
-        raise ValueError(f"unsupported URL scheme in {url!r}")
+        raise ValueError(f"unsupported URL scheme in {path_of(url)!r}")
     secure = scheme in ("https", "wss")
     host = parts.hostname
     if not host:
-        raise ValueError(f"no host in {url!r}")
+        raise ValueError(f"no host in {path_of(url)!r}")
     port = parts.port or (443 if secure else 80)
     target = parts.path or "/"
     if parts.query:
@@ -156,6 +156,22 @@ def open_connection(
         except BaseException:
             sock.close()
             raise
+
+
+def invalid_request(exc: h11.LocalProtocolError) -> ValueError:
+    """The ValueError for a request h11 will not write, without the value it quotes: header
+    values are often credentials."""
+    text = str(exc)
+    if text.startswith("Illegal header value"):
+        text = "a header value HTTP forbids (a control character, or spaces at either end)"
+    elif text.startswith("Illegal header name"):
+        text = "a header name HTTP forbids"
+    return ValueError(f"invalid request: {text}")
+
+
+def path_of(target: str) -> str:
+    """A request target without its query string (which may hold credentials)."""
+    return target.split("?", 1)[0]
 
 
 def _header_list(headers: Headers) -> list[tuple[str, str]]:
@@ -308,9 +324,9 @@ class HTTPConnection:
         try:
             req = h11.Request(method=bmethod, target=target, headers=hdrs)
         except h11.LocalProtocolError as exc:
-            raise ValueError(f"invalid request: {exc}") from exc
+            raise invalid_request(exc) from None
         limit = self.max_body if max_body is None else max_body
-        with time_limit(timeout, f"{method} {target}"):
+        with time_limit(timeout, f"{method} {path_of(target)}"):
             for attempt in (0, 1):
                 if self._closed:
                     raise ConnectionError("the HTTP connection was closed")
@@ -328,7 +344,7 @@ class HTTPConnection:
                         continue
                     if self._closed:
                         raise ConnectionError("the HTTP connection was closed") from None
-                    raise ConnectionError(f"{method} {target}: {exc}") from None
+                    raise ConnectionError(f"{method} {path_of(target)}: {exc}") from None
                 except BaseException:
                     self._drop()
                     raise

@@ -5,6 +5,8 @@
 - ``verify=True``: the system's trusted CAs, certificate and host name checked (the default);
 - ``verify=False``: no verification at all (a test server with a self-signed certificate);
 - ``verify="<path>"``: trust the CA bundle in that file, or the hashed CA directory;
+- ``verify="-----BEGIN CERTIFICATE-----..."``: trust the certificates in that PEM text (Node's
+  ``ca`` option);
 - ``verify=<ssl.SSLContext>``: the caller's own context, used as it is.
 
 ``cert``/``key`` load a client certificate (``key`` may be omitted when ``cert`` holds both).
@@ -43,6 +45,8 @@ def create_ssl_context(
         ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
+    elif isinstance(verify, str) and "-----BEGIN" in verify:
+        ctx = gevent.ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=verify)
     elif isinstance(verify, (str, os.PathLike)):
         path = os.fspath(verify)
         if os.path.isdir(path):

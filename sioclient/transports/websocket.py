@@ -6,7 +6,7 @@ Engine.IO::
     ws = connect("wss://example.com/socket.io/?EIO=4&transport=websocket",
                  {"Origin": "https://example.com"}, cookies=jar, ssl_context=ctx, timeout=10)
     ws.send("2probe")                    # str -> text frame, bytes -> binary frame
-    ws.send_many(["4a", b"\\x04b"])       # several messages, one sendall
+    ws.send_many(["4a", b"\\x04b"])       # several messages, one write
     msg = ws.receive(timeout=30)         # str | bytes, None once the connection is closed
     ws.close()
 
@@ -26,9 +26,18 @@ wsproto's own extension cannot:
 
 Concurrency: one reader at a time, either a greenlet blocked in ``receive()`` or a caller that
 waits for readability on ``fileno()`` itself and takes ``receive_available()`` (no greenlet
-parked per idle connection); any number of greenlets may send (writes are serialised by a lock,
-which also keeps the compressor's stream in order).  Pings are answered as they are read.  Performance: the socket is read 64 KiB at a time and every decoded
-message queued, and ``send_many`` frames a batch into one ``sendall``.
+parked per idle connection); any number of greenlets may send.  Pings are answered as they are
+read.  Performance: the socket is read 64 KiB at a time and every decoded message queued, and
+``send_many`` frames a batch into one write.
+
+Sending never blocks: a send writes what the kernel takes at once and keeps the rest, in order,
+in a buffer that a write-readiness watcher flushes from the event loop.  ``buffered_amount`` is
+the number of bytes waiting there (as a browser's ``bufferedAmount``), ``writable`` is False
+while it is at least ``max_buffer`` (a sender that wants back-pressure waits then: the buffer
+itself takes every send, so one large message never deadlocks), ``on_writable`` is called
+when it falls below that again or the connection fails, and ``stalled_since`` is the last time
+a byte went out while some wait (None when none wait): a caller bounds how long a peer that
+stopped reading may hold them.  No greenlet ever holds a lock across a blocking write.
 
 Errors: ``sioclient.ConnectionError`` (refused, reset, DNS, TLS, sending on a closed socket),
 ``sioclient.TimeoutError`` (``connect`` or ``receive(timeout=...)``).  A protocol violation by
@@ -45,8 +54,8 @@ from time import monotonic
 from typing import Any, Iterable, Mapping, Sequence, Tuple, Union
 
 import gevent.event
-import gevent.lock
 import h11
+from gevent import get_hub
 from wsproto.extensions import Extension
 from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
 from wsproto.utilities import generate_accept_token, generate_nonce
@@ -59,6 +68,7 @@ from .http import (
     DEFAULT_MAX_HEADER,
     _header_list,
     host_header,
+    invalid_request,
     open_connection,
     parse_url,
     time_limit,
@@ -71,6 +81,8 @@ DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024
 COMPRESS_THRESHOLD = 1024
 #: how much of a refusal's body is kept
 MAX_REFUSAL_BODY = 64 * 1024
+#: default ``max_buffer``: unwritten bytes beyond which ``writable`` is False
+DEFAULT_MAX_BUFFER = 1024 * 1024
 RECV_SIZE = 65536
 
 Headers = Union[Mapping[str, str], Sequence[Tuple[str, str]], None]
@@ -224,6 +236,7 @@ class WebSocket:
         subprotocol: str | None,
         response_headers: list[tuple[str, str]],
         max_message_size: int,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
     ) -> None:
         wsframe = _accel.load("wsframe")
         self._sock = sock
@@ -246,10 +259,23 @@ class WebSocket:
         self._partial_size = 0
         self._inflating = False
         self._state = _ST_OPEN
-        self._write_lock = gevent.lock.Semaphore()
         # a plain gevent socket wraps a non-blocking OS socket that can be used directly for
         # reads and writes that must not wait (TLS sockets cannot: records, not bytes)
         self._raw = None if hasattr(sock, "pending") else getattr(sock, "_sock", None)
+        # unwritten bytes, in order (a TLS write that would block is retried with the same
+        # bytes, so TLS chunks are never split or merged)
+        self._out: deque[Any] = deque()
+        #: bytes waiting in the send buffer
+        self.buffered_amount = 0
+        #: ``writable`` is False while ``buffered_amount`` is at least this
+        self.max_buffer = max_buffer
+        #: with bytes waiting: the last time any went out (or the first one waited); else None
+        self.stalled_since: float | None = None
+        #: called when ``writable`` turns True again, and when the connection fails or closes
+        #: (from the event loop's greenlet: it must not block)
+        self.on_writable: Any = None
+        self._write_watcher: Any = None
+        self._write_error: ConnectionError | None = None
         self._closed = False
         self._closed_event = gevent.event.Event()
         self._reading = False
@@ -276,11 +302,20 @@ class WebSocket:
             parts.append(frame(0x80 | (0x40 if rsv.rsv1 else 0) | int(op), data))
         return b"".join(parts)
 
+    @property
+    def writable(self) -> bool:
+        """False while at least ``max_buffer`` bytes wait to be written (see the module doc)."""
+        return self.buffered_amount < self.max_buffer or self._closed
+
     def _write(self, out: bytes) -> None:
+        """Writes ``out`` after what waits, without blocking; the rest waits in the buffer."""
+        if self._out:
+            self._hold(out)
+            return
         raw = self._raw
         if raw is not None:
-            # gevent's sendall asks the kernel for SO_SNDBUF on every call; one send()
-            # on the non-blocking socket usually takes it all
+            # one send() on the non-blocking socket usually takes it all (gevent's sendall
+            # would ask the kernel for SO_SNDBUF on every call)
             try:
                 sent = raw.send(out)
             except BlockingIOError:
@@ -289,45 +324,126 @@ class WebSocket:
                 raise ConnectionError(f"WebSocket send failed: {exc}") from exc
             if sent == len(out):
                 return
-            out = out[sent:]
+            self._hold(memoryview(out)[sent:] if sent else out)
+        else:
+            try:
+                if self._tls_send(out):
+                    return
+            except OSError as exc:
+                raise ConnectionError(f"WebSocket send failed: {exc}") from exc
+            self._hold(out)
+
+    def _tls_send(self, data: Any) -> bool:
+        """One non-blocking TLS write: True when all of ``data`` went out, False when it would
+        block (retry with the same bytes)."""
+        sock = self._sock
+        sock.settimeout(0.0)
         try:
-            self._sock.sendall(out)
-        except OSError as exc:
-            raise ConnectionError(f"WebSocket send failed: {exc}") from exc
+            return bool(sock.send(data))  # all or nothing (no partial TLS writes)
+        finally:
+            if not self._closed:
+                sock.settimeout(None)
+
+    def _hold(self, out: Any) -> None:
+        self._out.append(out)
+        self.buffered_amount += len(out)
+        if self.stalled_since is None:
+            self.stalled_since = monotonic()
+        watcher = self._write_watcher
+        if watcher is None:
+            watcher = self._write_watcher = get_hub().loop.io(self._sock.fileno(), 2)
+        if not watcher.active:
+            watcher.start(self._flush_out)
+
+    def _flush_out(self) -> None:
+        """Writes what waits until the socket would block (run by the write watcher)."""
+        out = self._out
+        raw = self._raw
+        was_full = self.buffered_amount >= self.max_buffer
+        wrote = False
+        try:
+            while out:
+                chunk = out[0]
+                size = len(chunk)
+                if raw is not None:
+                    try:
+                        sent = raw.send(chunk)
+                    except BlockingIOError:
+                        break
+                else:
+                    sent = size if self._tls_send(chunk) else 0
+                if sent:
+                    wrote = True
+                    self.buffered_amount -= sent
+                if sent < size:
+                    if sent:
+                        out[0] = memoryview(chunk)[sent:]
+                    break
+                out.popleft()
+        except (OSError, ValueError) as exc:
+            self._write_failed(exc)
+            return
+        if not out:
+            self._stop_writing()
+        elif wrote:
+            self.stalled_since = monotonic()
+        if was_full and self.buffered_amount < self.max_buffer and self.on_writable is not None:
+            self.on_writable()
+
+    def _stop_writing(self) -> None:
+        self.stalled_since = None
+        watcher = self._write_watcher
+        if watcher is not None:
+            watcher.stop()
+
+    def _write_failed(self, exc: BaseException) -> None:
+        # the reader sees the same failure (a reset, a closed peer) and reports it
+        self._write_error = ConnectionError(f"WebSocket send failed: {exc}")
+        self._discard_output()
+        if self.on_writable is not None:
+            self.on_writable()
+
+    def _discard_output(self) -> None:
+        self._out.clear()
+        self.buffered_amount = 0
+        self.stalled_since = None
+        watcher, self._write_watcher = self._write_watcher, None
+        if watcher is not None:
+            watcher.close()
 
     def _check_open(self) -> None:
         if self._closed:
             raise ConnectionError("the WebSocket is closed")
         if self._state != _ST_OPEN:
             raise ConnectionError("the WebSocket is closing")
+        if self._write_error is not None:
+            raise self._write_error
 
     def send(self, data: str | bytes, compress: bool = True) -> None:
         """Sends one message: ``str`` as a text frame, bytes-like as a binary one."""
-        with self._write_lock:
-            self._check_open()
-            self._codec.compress_next = compress
-            self._write(self._encode((data,)))
+        self._check_open()
+        self._codec.compress_next = compress
+        self._write(self._encode((data,)))
 
     def send_many(self, messages: Iterable[str | bytes], compress: bool = True) -> None:
-        """Sends several messages, in order, with one ``sendall``."""
-        with self._write_lock:
-            self._check_open()
-            self._codec.compress_next = compress
-            self._write(self._encode(messages))
+        """Sends several messages, in order, in one write."""
+        self._check_open()
+        self._codec.compress_next = compress
+        self._write(self._encode(messages))
 
     def ping(self, payload: bytes = b"") -> None:
         """Sends a WebSocket ping (the answer is consumed by ``receive()``)."""
-        with self._write_lock:
-            self._check_open()
-            self._write(self._writer.frame(0x89, bytes(payload)))
+        self._check_open()
+        self._write(self._writer.frame(0x89, bytes(payload)))
 
     def _send_quietly(self, frame: bytes) -> None:
         # Control answers while closing: a dead socket is not an error worth raising.
-        with self._write_lock:
-            try:
-                self._sock.sendall(frame)
-            except OSError:
-                pass
+        if self._closed or self._write_error is not None:
+            return
+        try:
+            self._write(frame)
+        except ConnectionError:
+            pass
 
     def _send_close(self, code: int, reason: str) -> None:
         """Our close frame (once); the state moves to closing."""
@@ -542,10 +658,13 @@ class WebSocket:
             self.close_reason = reason or ""
         self._closed = True
         self._state = _ST_CLOSED
+        self._discard_output()  # the watcher goes before its descriptor
         try:
             self._sock.close()
         finally:
             self._closed_event.set()
+            if self.on_writable is not None:
+                self.on_writable()
 
     # -- closing ------------------------------------------------------------------------------
 
@@ -603,7 +722,7 @@ def _handshake(
     try:
         sock.sendall(h.send(h11.Request(method="GET", target=target, headers=req_headers)))
     except h11.LocalProtocolError as exc:
-        raise ValueError(f"invalid handshake request: {exc}") from exc
+        raise invalid_request(exc) from None
     except OSError as exc:
         raise ConnectionError(f"WebSocket handshake failed: {exc}") from exc
 
