@@ -44,7 +44,6 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any, Sequence, Union
-from urllib.parse import quote
 
 import gevent
 import gevent.event
@@ -54,8 +53,9 @@ from .emitter import submit_io
 from .exceptions import ConnectionError, ProtocolError, SocketIOError, TimeoutError
 from .transports import websocket as ws_mod
 from .transports.cookies import CookieJar
-from .transports.http import HTTPClient, parse_url
+from .transports.http import HTTPClient
 from .transports.tls import create_ssl_context
+from .url import encode_query, split_url
 
 logger = logging.getLogger("sioclient.engine")
 
@@ -80,24 +80,13 @@ MAX_WRITE_BUFFER = ws_mod.DEFAULT_MAX_BUFFER
 _CLOSE_GRACE = 2.0
 
 
-def _encode_query(params: dict) -> str:
-    parts = []
-    for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        parts.append(f"{quote(str(key), safe='')}={quote(str(value), safe='-_.!~*()')}")
-    return "&".join(parts)
-
-
 class Engine:
     """One Engine.IO session over gevent (see the module docstring)."""
 
     def __init__(
         self, url: str, opts: dict, listener: Any, cookies: CookieJar | None = None
     ) -> None:
-        secure, host, port, _ = parse_url(url)
+        secure, host, port, _ = split_url(url)
         self.url = url
         self.secure = secure
         self.host = host
@@ -251,7 +240,7 @@ class Engine:
         params = dict(o.get("query") or {})
         params.update(topts.get("query") or {})
         params.update(self._session.query(transport))
-        return f"{path}?{_encode_query(params)}"
+        return f"{path}?{encode_query(params)}"
 
     def _request_timeout(self) -> float:
         rt = self.opts.get("request_timeout")

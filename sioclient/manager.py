@@ -27,6 +27,7 @@ from .options import check, normalize, normalize_socket, validate
 from .redact import Secrets, summary
 from .socket import Socket
 from .transports.cookies import CookieJar
+from .url import parse_url
 
 logger = logging.getLogger("sioclient")
 
@@ -104,8 +105,6 @@ class Manager(Emitter):
         super().__init__()
         if isinstance(url, Mapping) and options is None:
             url, options = None, url  # Manager({...}) as in JavaScript
-        from .client import parse_url
-
         parsed = parse_url(url)
         self.opts: dict[str, Any] = normalize(options, kwargs)
         if parsed.query:

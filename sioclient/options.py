@@ -16,9 +16,11 @@ import os
 import ssl
 from collections.abc import Mapping
 from typing import Any, Callable
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 import h11
+
+from .url import encode_query, query_value
 
 _MISSING = object()
 
@@ -151,28 +153,9 @@ def parse_query(value: Any) -> dict[str, str]:
     if isinstance(value, str):
         return dict(parse_qsl(value.lstrip("?"), keep_blank_values=True))
     if isinstance(value, Mapping):
-        return {str(k): _query_value(v) for k, v in value.items()}
+        return {str(k): query_value(v) for k, v in value.items()}
     # the type only: a query holds credentials more often than not
     raise ValueError(f"option 'query' must be a dict or a query string, not {type(value).__name__}")
-
-
-def _query_value(value: Any) -> str:
-    # written as JavaScript would stringify it, so the server reads what a JS client sends
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return ""
-    return str(value)
-
-
-def encode_query(query: Mapping[str, Any]) -> str:
-    """``k=v&...`` with encodeURIComponent's escaping (as socket.io-client's parseqs does)."""
-    safe = "-_.!~*'()"
-    return "&".join(
-        f"{quote(str(k), safe=safe)}={quote(_query_value(v), safe=safe)}" for k, v in query.items()
-    )
 
 
 #: headers the client writes itself: a second copy would make the request invalid

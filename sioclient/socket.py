@@ -32,6 +32,7 @@ from .emitter import Emitter, submit
 from .emitter import dispatcher as _dispatcher
 from .exceptions import BufferFullError, ConnectionError, DisconnectedError, TimeoutError
 from .redact import summary
+from .url import encode_query
 
 if TYPE_CHECKING:
     from .manager import Manager
@@ -546,8 +547,6 @@ class Socket(Emitter):
                 return
             nsp = self.nsp
             if self.query:
-                from .options import encode_query
-
                 nsp = f"{nsp}?{encode_query(self.query)}"
             self._send_packet(Packet(CONNECT, nsp), True)
             return

@@ -62,6 +62,7 @@ from wsproto.utilities import generate_accept_token, generate_nonce
 
 from ..core import _accel
 from ..exceptions import ConnectionError, TimeoutError
+from ..url import split_url
 from .cookies import CookieJar
 from .http import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -70,7 +71,6 @@ from .http import (
     host_header,
     invalid_request,
     open_connection,
-    parse_url,
     time_limit,
 )
 from .tls import Verify, create_ssl_context, server_name
@@ -826,7 +826,7 @@ def connect(
     ``ssl_context``, or is built from ``verify``/``cert``/``key``.
     """
     if url is not None:
-        secure, host, port, target = parse_url(url)
+        secure, host, port, target = split_url(url)
     if host is None:
         raise ValueError("give url or host")
     secure = secure or ssl_context is not None
