@@ -9,7 +9,7 @@ module owns the sockets, the greenlets and the clock, and reports to a listener 
 Greenlets per connection (bounded): one *reader* (the long-polling GET loop, or the WebSocket
 receive loop) while opening; after that an idle WebSocket parks no greenlet: its reads wait on
 an I/O watcher and the session's deadlines (heartbeat, detection, probe) on a libev timer, and
-either hands its work, when due, to the runner greenlets of ``emitter.submit_io`` (which
+either hands its work, when due, to the runner greenlets of ``dispatch.submit_io`` (which
 keep order, never let one blocked job stall the others, and never run user handlers: a burst
 of slow handlers cannot delay a ping).  Polling adds a short-lived
 *poster* while a POST is in flight, and an upgrade a *prober* whose WebSocket becomes the
@@ -49,7 +49,7 @@ import gevent
 import gevent.event
 
 from .core import session as S
-from .emitter import submit_io
+from .dispatch import submit_io
 from .exceptions import ConnectionError, ProtocolError, SocketIOError, TimeoutError
 from .transports import websocket as ws_mod
 from .transports.cookies import CookieJar

@@ -28,8 +28,9 @@ from .core.packet import (
     EVENT,
     Packet,
 )
-from .emitter import Emitter, submit
-from .emitter import dispatcher as _dispatcher
+from .dispatch import dispatcher as _dispatcher
+from .dispatch import submit
+from .emitter import Emitter
 from .exceptions import BufferFullError, ConnectionError, DisconnectedError, TimeoutError
 from .redact import summary
 from .url import encode_query
