@@ -51,6 +51,7 @@ import gevent.event
 from .core import session as S
 from .dispatch import submit_io
 from .exceptions import ConnectionError, ProtocolError, SocketIOError, TimeoutError
+from .options import connect_timeout
 from .transports import websocket as ws_mod
 from .transports.cookies import CookieJar
 from .transports.http import HTTPClient
@@ -131,17 +132,17 @@ class Engine:
         if self.ready_state != "closed" or self._finished:
             return
         opts = self.opts
-        transports = list(opts.get("transports") or ("polling", "websocket"))
+        transports = list(opts["transports"])
         first = transports[0]
-        if opts.get("remember_upgrade") and _prior_websocket_success and "websocket" in transports:
+        if opts["remember_upgrade"] and _prior_websocket_success and "websocket" in transports:
             first = "websocket"
         self._session = S.Session(
-            protocol=opts.get("protocol"),
+            protocol=opts["protocol"],
             transports=tuple(transports),
-            upgrade=bool(opts.get("upgrade", True)),
-            force_base64=bool(opts.get("force_base64", False)),
-            timestamp_requests=bool(opts.get("timestamp_requests", True)),
-            timestamp_param=opts.get("timestamp_param") or "t",
+            upgrade=opts["upgrade"],
+            force_base64=opts["force_base64"],
+            timestamp_requests=bool(opts["timestamp_requests"]),
+            timestamp_param=opts["timestamp_param"],
             max_queue=MAX_QUEUE,
         )
         self._session.begin(first)
@@ -220,36 +221,35 @@ class Engine:
     def _ssl(self) -> Any:
         if self.secure and self._ssl_context is None:
             o = self.opts
-            self._ssl_context = create_ssl_context(
-                o.get("verify", True), o.get("cert"), o.get("key")
-            )
+            self._ssl_context = create_ssl_context(o["verify"], o["cert"], o["key"])
         return self._ssl_context
 
     def _headers(self, transport: str) -> dict:
         o = self.opts
-        headers = dict(o.get("extra_headers") or {})
-        topts = (o.get("transport_options") or {}).get(transport) or {}
-        headers.update(topts.get("extra_headers") or {})
+        headers = dict(o["extra_headers"])
+        # a transport's own options hold only what was given for it
+        topts = o["transport_options"].get(transport, {})
+        headers.update(topts.get("extra_headers", {}))
         return headers
 
     def _target(self, transport: str) -> str:
         assert self._session is not None
         o = self.opts
-        path = (o.get("path") or "/socket.io").rstrip("/") + "/"
-        topts = (o.get("transport_options") or {}).get(transport) or {}
-        params = dict(o.get("query") or {})
-        params.update(topts.get("query") or {})
+        path = o["path"].rstrip("/") + "/"
+        topts = o["transport_options"].get(transport, {})
+        params = dict(o["query"])
+        params.update(topts.get("query", {}))
         params.update(self._session.query(transport))
         return f"{path}?{encode_query(params)}"
 
     def _request_timeout(self) -> float:
-        rt = self.opts.get("request_timeout")
+        rt = self.opts["request_timeout"]
         if rt:
             return float(rt)
         if self.ping_interval is not None:
             # a long-poll GET lasts at most one ping interval on a live server
             return self.ping_interval + (self.ping_timeout or 0) + 5.0
-        return float(self.opts.get("timeout") or 20.0)
+        return connect_timeout(self.opts)
 
     def _http_client(self) -> HTTPClient:
         if self._http is None:
@@ -259,20 +259,19 @@ class Engine:
                 secure=self.secure,
                 ssl_context=self._ssl(),
                 cookies=self.cookies,
-                connect_timeout=float(self.opts.get("timeout") or 20.0),
+                connect_timeout=connect_timeout(self.opts),
             )
         return self._http
 
     def _ws_connect(self, transport_target: str) -> ws_mod.WebSocket:
-        pmd = self.opts.get("per_message_deflate", True)
         return ws_mod.connect(
             host=self.host,
             port=self.port,
             target=transport_target,
             secure=self.secure,
             headers=self._headers("websocket"),
-            per_message_deflate=pmd if pmd is not None else False,
-            timeout=float(self.opts.get("timeout") or 20.0),
+            per_message_deflate=self.opts["per_message_deflate"],
+            timeout=connect_timeout(self.opts),
             ssl_context=self._ssl(),
             cookies=self.cookies,
         )

@@ -486,6 +486,14 @@ def normalize(
     return result
 
 
+def connect_timeout(opts: Mapping[str, Any]) -> float:
+    """The bound of one connect (TCP, TLS and the WebSocket handshake) and of a request made
+    before the server told its ping interval: the ``timeout`` option, or its default when the
+    option is off (None) or 0, so that no connect is ever unbounded."""
+    timeout = opts["timeout"]
+    return float(timeout) if timeout else float(DEFAULTS["timeout"])
+
+
 def validate(opts: Mapping[str, Any]) -> dict[str, Any]:
     """Checks a normalised options dict again, as it may have been edited since.
 
@@ -535,6 +543,7 @@ __all__ = [
     "DEFLATE_KEYS",
     "JS_NAMES",
     "check",
+    "connect_timeout",
     "encode_query",
     "is_pem",
     "normalize",
