@@ -5,13 +5,15 @@ The listener registry only: the greenlets that call listeners are ``dispatch.py`
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, overload
 
 from .dispatch import dispatcher
 
 logger = logging.getLogger("sioclient")
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: the emitter itself (a Manager or a Socket), returned by the chaining methods
+E = TypeVar("E", bound="Emitter")
 
 
 class _Once:
@@ -36,7 +38,13 @@ class Emitter:
         self._handlers: dict[str, list[Callable[..., Any]]] = {}
         self._any: list[Callable[..., Any]] = []
 
-    def on(self, event: str, callback: Callable[..., Any] | None = None) -> Any:
+    @overload
+    def on(self, event: str) -> Callable[[F], F]: ...
+
+    @overload
+    def on(self: E, event: str, callback: Callable[..., Any]) -> E: ...
+
+    def on(self: E, event: str, callback: Callable[..., Any] | None = None) -> E | Callable[[F], F]:
         """Adds a listener; without ``callback`` it is a decorator that returns the function."""
         if callback is None:
 
@@ -48,7 +56,15 @@ class Emitter:
         self._add(event, callback)
         return self
 
-    def once(self, event: str, callback: Callable[..., Any] | None = None) -> Any:
+    @overload
+    def once(self, event: str) -> Callable[[F], F]: ...
+
+    @overload
+    def once(self: E, event: str, callback: Callable[..., Any]) -> E: ...
+
+    def once(
+        self: E, event: str, callback: Callable[..., Any] | None = None
+    ) -> E | Callable[[F], F]:
         """Like ``on``, but the listener is removed before its first call."""
         if callback is None:
 
@@ -60,7 +76,7 @@ class Emitter:
         self._add(event, _Once(self, event, callback))
         return self
 
-    def off(self, event: str | None = None, callback: Callable[..., Any] | None = None) -> Any:
+    def off(self: E, event: str | None = None, callback: Callable[..., Any] | None = None) -> E:
         """Removes one listener, every listener of ``event``, or (no argument) all of them."""
         if event is None:
             self._handlers.clear()
@@ -82,7 +98,13 @@ class Emitter:
     def has_listeners(self, event: str) -> bool:
         return bool(self._handlers.get(event))
 
-    def on_any(self, callback: Callable[..., Any] | None = None) -> Any:
+    @overload
+    def on_any(self) -> Callable[[F], F]: ...
+
+    @overload
+    def on_any(self: E, callback: Callable[..., Any]) -> E: ...
+
+    def on_any(self: E, callback: Callable[..., Any] | None = None) -> E | Callable[[F], F]:
         """Adds a catch-all listener, called as ``callback(event, *args)``; decorator form too."""
         if callback is None:
 
@@ -94,7 +116,7 @@ class Emitter:
         self._any = [*self._any, callback]
         return self
 
-    def off_any(self, callback: Callable[..., Any] | None = None) -> Any:
+    def off_any(self: E, callback: Callable[..., Any] | None = None) -> E:
         """Removes one catch-all listener, or all of them."""
         if callback is None:
             self._any = []

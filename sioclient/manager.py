@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any, Callable, overload
 
 import gevent
 
@@ -36,7 +36,7 @@ _MISSING: Any = object()
 #: the events whose exception argument is scrubbed of the user's secrets first
 _ERROR_EVENTS = frozenset(("connect_error", "error", "reconnect_error"))
 
-EngineFactory = Callable[[str, dict, Any], Any]
+EngineFactory = Callable[[str, dict[str, Any], Any], Any]
 
 
 class _Link:
@@ -82,7 +82,7 @@ class _Link:
             manager._emit_all("pong", latency_ms)
 
 
-def _default_engine_factory(url: str, opts: dict, listener: Any) -> Any:
+def _default_engine_factory(url: str, opts: dict[str, Any], listener: Any) -> Any:
     from .engine import Engine
 
     # one cookie jar per Manager: sticky-session cookies survive reconnections
@@ -97,7 +97,7 @@ class Manager(Emitter):
     """
 
     #: builds the Engine of each attempt; tests replace it with an in-memory one
-    engine_factory: EngineFactory = staticmethod(_default_engine_factory)  # type: ignore[assignment]
+    engine_factory: EngineFactory = staticmethod(_default_engine_factory)
 
     def __init__(
         self, url: str | None = None, options: Mapping[str, Any] | None = None, **kwargs: Any
@@ -155,23 +155,65 @@ class Manager(Emitter):
         self.opts[name] = check(name, value)
         return self
 
-    def reconnection(self, value: bool = _MISSING) -> Any:
-        return self._option("reconnection", value)
+    @overload
+    def reconnection(self) -> bool: ...
 
-    def reconnection_attempts(self, value: float | None = _MISSING) -> Any:
-        return self._option("reconnection_attempts", value)
+    @overload
+    def reconnection(self, value: bool) -> Manager: ...
 
-    def reconnection_delay(self, value: float = _MISSING) -> Any:
-        return self._option("reconnection_delay", value)
+    def reconnection(self, value: bool = _MISSING) -> bool | Manager:
+        result: bool | Manager = self._option("reconnection", value)
+        return result
 
-    def reconnection_delay_max(self, value: float = _MISSING) -> Any:
-        return self._option("reconnection_delay_max", value)
+    @overload
+    def reconnection_attempts(self) -> float: ...
 
-    def randomization_factor(self, value: float = _MISSING) -> Any:
-        return self._option("randomization_factor", value)
+    @overload
+    def reconnection_attempts(self, value: float | None) -> Manager: ...
 
-    def timeout(self, value: float | None = _MISSING) -> Any:
-        return self._option("timeout", value)
+    def reconnection_attempts(self, value: float | None = _MISSING) -> float | Manager:
+        result: float | Manager = self._option("reconnection_attempts", value)
+        return result
+
+    @overload
+    def reconnection_delay(self) -> float: ...
+
+    @overload
+    def reconnection_delay(self, value: float) -> Manager: ...
+
+    def reconnection_delay(self, value: float = _MISSING) -> float | Manager:
+        result: float | Manager = self._option("reconnection_delay", value)
+        return result
+
+    @overload
+    def reconnection_delay_max(self) -> float: ...
+
+    @overload
+    def reconnection_delay_max(self, value: float) -> Manager: ...
+
+    def reconnection_delay_max(self, value: float = _MISSING) -> float | Manager:
+        result: float | Manager = self._option("reconnection_delay_max", value)
+        return result
+
+    @overload
+    def randomization_factor(self) -> float: ...
+
+    @overload
+    def randomization_factor(self, value: float) -> Manager: ...
+
+    def randomization_factor(self, value: float = _MISSING) -> float | Manager:
+        result: float | Manager = self._option("randomization_factor", value)
+        return result
+
+    @overload
+    def timeout(self) -> float | None: ...
+
+    @overload
+    def timeout(self, value: float | None) -> Manager: ...
+
+    def timeout(self, value: float | None = _MISSING) -> float | None | Manager:
+        result: float | None | Manager = self._option("timeout", value)
+        return result
 
     @property
     def ready_state(self) -> str:

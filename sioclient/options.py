@@ -362,16 +362,16 @@ def _timestamp_requests(name: str, value: Any) -> bool | None:
 
 
 def _path(name: str, value: Any) -> str:
-    value = _str(name, value)
-    value = value if value.startswith("/") else "/" + value
+    path = _str(name, value)
+    path = path if path.startswith("/") else "/" + path
     try:
-        h11.Request(method="GET", target=value, headers=[("Host", "h")])
+        h11.Request(method="GET", target=path, headers=[("Host", "h")])
     except (h11.LocalProtocolError, UnicodeEncodeError):
         raise ValueError(
             f"option {name!r} must be a URL path (ASCII, no spaces or control characters; "
-            f"percent-encode the rest), not {value!r}"
+            f"percent-encode the rest), not {path!r}"
         ) from None
-    return value
+    return path
 
 
 #: Python name -> validator(name, value) -> normalised value

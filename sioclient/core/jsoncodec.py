@@ -99,7 +99,7 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def _escape_surrogate(match: re.Match) -> str:
+def _escape_surrogate(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 

@@ -30,7 +30,7 @@ follow the revision actually spoken, never the one first asked for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 from . import _accel
 
@@ -58,16 +58,18 @@ class Revision:
     def query_value(self) -> str:
         return str(self.eio)
 
-    def encode_packet(self, ptype: int, data: Any, binary_ok: bool = True) -> Any:
+    def encode_packet(self, ptype: int, data: Any, binary_ok: bool = True) -> Union[str, bytes]:
         return _accel.load("eio").encode_packet(ptype, data, self.eio, binary_ok)
 
-    def decode_packet(self, frame: Any) -> tuple:
+    def decode_packet(self, frame: Union[str, bytes]) -> tuple[int, Union[str, bytes]]:
         return _accel.load("eio").decode_packet(frame, self.eio)
 
-    def encode_payload(self, packets: list, b64: bool = True) -> Any:
+    def encode_payload(self, packets: list[tuple[int, Any]], b64: bool = True) -> Union[str, bytes]:
         return _accel.load("eio").encode_payload(packets, self.eio, b64)
 
-    def decode_payload(self, body: Any, max_payload: int | None = None) -> list:
+    def decode_payload(
+        self, body: Union[str, bytes], max_payload: int | None = None
+    ) -> list[tuple[int, Union[str, bytes]]]:
         return _accel.load("eio").decode_payload(body, self.eio, max_payload)
 
     def payload_item_size(self, ptype: int, data: Any) -> int:

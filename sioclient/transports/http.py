@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import socket as _stdsocket
 import ssl
-from typing import Iterator, List, Mapping, Sequence, Tuple, Union
+from typing import Any, Iterator, List, Mapping, Sequence, Tuple, Union
 
 import gevent
 import h11
@@ -84,7 +84,7 @@ def host_header(host: str, port: int, secure: bool) -> str:
     return host
 
 
-def _resolve(host: str, port: int) -> list[tuple]:
+def _resolve(host: str, port: int) -> list[tuple[Any, ...]]:
     try:
         # A literal address needs no resolver (nor gevent's resolver thread pool).
         return _stdsocket.getaddrinfo(
@@ -93,7 +93,8 @@ def _resolve(host: str, port: int) -> list[tuple]:
     except _stdsocket.gaierror:
         pass
     try:
-        return gsocket.getaddrinfo(host, port, 0, _stdsocket.SOCK_STREAM)
+        found: list[tuple[Any, ...]] = gsocket.getaddrinfo(host, port, 0, _stdsocket.SOCK_STREAM)
+        return found
     except _stdsocket.gaierror as exc:
         raise ConnectionError(f"cannot resolve {host!r}: {exc}") from exc
 

@@ -39,6 +39,7 @@ def create_ssl_context(
             # Loading a certificate into the caller's context would change it behind their back.
             raise ValueError("with an SSLContext as verify, load the client certificate into it")
         return verify
+    ctx: ssl.SSLContext  # gevent's subclass
     if verify is True:
         ctx = gevent.ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     elif verify is False:
@@ -77,6 +78,7 @@ def wrap_socket(sock: object, context: ssl.SSLContext, server_hostname: str) -> 
     Raises ``sioclient.ConnectionError`` when the handshake or the verification fails.
     """
     hostname = server_name(server_hostname)
+    tls: ssl.SSLSocket  # gevent's subclass
     if isinstance(context, gevent.ssl.SSLContext):
         tls = context.wrap_socket(sock, server_hostname=hostname, do_handshake_on_connect=False)
     else:

@@ -57,7 +57,7 @@ import gevent.event
 import h11
 from gevent import get_hub
 from wsproto.extensions import Extension
-from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
+from wsproto.frame_protocol import CloseReason, FrameDecoder, FrameProtocol, Opcode, RsvBits
 from wsproto.utilities import generate_accept_token, generate_nonce
 
 from ..core import _accel
@@ -181,7 +181,7 @@ class _MessageCodec(Extension):
     def _inflate(self, data: bytes) -> bytes | CloseReason:
         room = self.max_size - self._inflated
         try:
-            out = self._decompressor.decompress(data, room + 1)
+            out: bytes = self._decompressor.decompress(data, room + 1)
         except zlib.error:
             return CloseReason.INVALID_FRAME_PAYLOAD_DATA
         if len(out) > room:
@@ -191,7 +191,14 @@ class _MessageCodec(Extension):
 
     # -- outbound -----------------------------------------------------------------------------
 
-    def frame_outbound(self, proto, opcode, rsv, data, fin):  # type: ignore[no-untyped-def]
+    def frame_outbound(
+        self,
+        proto: FrameDecoder | FrameProtocol | None,
+        opcode: Opcode,
+        rsv: RsvBits,
+        data: bytes,
+        fin: bool,
+    ) -> tuple[RsvBits, bytes]:
         # Only whole messages are sent, so every data frame here is a message of its own.
         if not (self.deflate and self.compress_next) or len(data) < self.threshold:
             return rsv, data
@@ -505,7 +512,8 @@ class WebSocket:
         return None if self._closed else []
 
     def fileno(self) -> int:
-        return self._sock.fileno()
+        fd: int = self._sock.fileno()
+        return fd
 
     def _pump_available(self) -> None:
         """Reads until the socket would block (TLS may hold records the fd does not show)."""
@@ -564,7 +572,7 @@ class WebSocket:
         items = reader.feed(data)
         ready = self._ready
         for item in items:
-            if type(item) is tuple:
+            if isinstance(item, tuple):  # (first byte, payload): a frame left to us
                 if not self._frame(item[0], item[1]):
                     return
             else:
