@@ -186,8 +186,8 @@ class Engine:
         s = self._session
         assert s is not None
         ws = self._ws
-        if ws is not None and ws.buffered_amount >= ws.max_buffer and not ws.closed:
-            return False
+        if ws is not None and (ws.buffered_amount >= ws.max_buffer or ws.broken):
+            return False  # a broken WebSocket: the reader (or the heartbeat) ends the engine
         return s.queued_size < s.max_queue
 
     def _wait_room(self) -> bool:

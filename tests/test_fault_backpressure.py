@@ -69,6 +69,18 @@ class Pump:
 def _stall_and_back(env: Any, **options: Any) -> None:
     sock = env.connect(**options)
     assert sock.call("echo", "before", timeout=WAIT) == "before"
+    # what Engine.send() answers the socket layer: True once queued, False for the send that
+    # waited when the connection was given up
+    engine = sock.io.engine
+    real_send = engine.send
+    answers: list[bool] = []
+
+    def send(messages: Any, compress: bool = True, wait: bool = True) -> bool:
+        answer = real_send(messages, compress, wait)
+        answers.append(answer)
+        return answer
+
+    engine.send = send
     down = expect(sock, "disconnect")
     env.proxy.stop_reading()
     stalled = time.monotonic()
@@ -77,6 +89,7 @@ def _stall_and_back(env: Any, **options: Any) -> None:
         # usually an emit waits for room before the heartbeat gives up (on a loaded machine
         # the heartbeat may come first: the emits after it are buffered, none waits)
         eventually(lambda: pump.waiting() or down.ready(), what="an emit waiting for room")
+        waited = pump.waiting()
         reason = down.get(timeout=DETECT)[0]
         # the client's heartbeat (or the write bound, or the server's own heartbeat, whose
         # close passes the other way) gave the peer up on schedule
@@ -85,6 +98,8 @@ def _stall_and_back(env: Any, **options: Any) -> None:
         # the emit that waited for room returned when the connection was given up
         assert pump.done.wait(PROMPT)
         assert pump.count > 0
+        if waited:
+            assert answers[-1] is False and all(answers[:-1]), answers
     finally:
         pump.stop()
     back = expect(sock, "connect")
