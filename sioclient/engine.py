@@ -291,11 +291,16 @@ class Engine:
     # ------------------------------------------------------------------ events
 
     def _process(self, events: list) -> None:
-        outer, self._calling = self._calling, gevent.getcurrent()
+        if self._calling is not None:
+            # nested (the slot is ours already), or another greenlet is inside the listener
+            # (its sends stay exempt from waiting; this one's may wait, on its own runner)
+            self._dispatch_events(events)
+            return
+        self._calling = gevent.getcurrent()
         try:
             self._dispatch_events(events)
         finally:
-            self._calling = outer
+            self._calling = None
 
     def _dispatch_events(self, events: list) -> None:
         for ev in events:
