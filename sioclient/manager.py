@@ -457,7 +457,7 @@ class Manager(Emitter):
         """Writes a packet encoded while disconnected; encoded again when the revision that
         the connection speaks needs another parser than the one that encoded it."""
         if self._ready_state != "open" or self._parser is None:
-            logger.debug("not connected, dropping %r", packet)
+            logger.debug("not connected, dropping a %s", summary(packet))
             return
         if parser is not self._parser:
             messages = self._parser.encode(packet)

@@ -64,12 +64,15 @@ class Proxied:
 
 @pytest.fixture(name="proxied")
 def proxied_fixture(
+    clients: Clients,
     sio_server: Callable[..., ServerProcess],
     fault_proxy: Callable[..., FaultProxy],
-    clients: Clients,
 ) -> Iterator[Callable[..., Proxied]]:
     """Factory: ``proxied(kind, transports, **server_config)`` starts a server with the fast
-    heartbeat and a proxy in front of it; the fixtures it uses stop both at teardown."""
+    heartbeat and a proxy in front of it; the fixtures it uses stop both at teardown.
+
+    Teardown closes the proxy first, then the server, then the clients, so that a client whose
+    test failed in the middle of a fault is not left talking to it while it closes."""
 
     def factory(kind: str, transports: list[str], **config: Any) -> Proxied:
         server = sio_server(kind, **{**PING, **config})

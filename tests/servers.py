@@ -7,8 +7,9 @@ Kinds: ``node2`` (socket.io 2.5, Engine.IO 3), ``node3`` (3.1), ``node4`` (4.8),
 server, which differs from ``python`` in how it refuses connections, is asked for by name.  A server is a child process that exits when
 its stdin closes, so a test run that dies leaves none behind.
 
-Waits here are cooperative (``gevent.select``) so that client greenlets in the test process keep
-running while a server starts, stops or restarts.
+Waits here are cooperative (a gevent I/O watcher on the child's stdout) so that client greenlets
+in the test process keep running while a server starts, stops or restarts; unlike ``select()``
+they work whatever the descriptor's number (a process holding thousands of client sockets).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import gevent
-import gevent.select
+import gevent.socket
 import pytest
 
 __all__ = [
@@ -77,6 +78,15 @@ class ServerStartError(RuntimeError):
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+
+
+def _readable(fd: int, timeout: float) -> bool:
+    """Waits (cooperatively, at most ``timeout`` s) until ``fd`` can be read."""
+    try:
+        gevent.socket.wait_read(fd, timeout=max(0.0, timeout))
+    except socket.timeout:
+        return False
+    return True
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -209,8 +219,7 @@ class ServerProcess:
                 raise ServerStartError(
                     f"{self.kind} server did not listen within {timeout} s\n{self.stderr_text()}"
                 )
-            ready, _, _ = gevent.select.select([fd], [], [], left)
-            if not ready:
+            if not _readable(fd, left):
                 continue
             chunk = os.read(fd, 4096)
             if not chunk:
@@ -252,8 +261,7 @@ class ServerProcess:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            ready, _, _ = gevent.select.select([fd], [], [], left)
-            if ready and not os.read(fd, 4096):
+            if _readable(fd, left) and not os.read(fd, 4096):
                 break
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))

@@ -111,6 +111,21 @@ function parseCookies(header) {
   return cookies;
 }
 
+// `record`: a file that gets one JSON line [namespace, event, args] per event received, on
+// every namespace, across restarts (it is appended to). Lines are written every few ms and on
+// shutdown, so an event whose ack the client got is in the file once the server has stopped.
+const recordPath = cfg.record || null;
+let recordLines = [];
+
+function flushRecord() {
+  if (!recordPath || recordLines.length === 0) return;
+  const text = recordLines.join('');
+  recordLines = [];
+  fs.appendFileSync(recordPath, text);
+}
+
+if (recordPath) setInterval(flushRecord, 20).unref();
+
 function popAck(args) {
   return typeof args[args.length - 1] === 'function' ? args.pop() : null;
 }
@@ -172,6 +187,7 @@ function onConnection(socket) {
       const args = packet.slice(1);
       popAck(args);
       received.push([packet[0], args]);
+      if (recordPath) recordLines.push(JSON.stringify([nsp.name, packet[0], args]) + '\n');
     }
     next();
   });
@@ -252,6 +268,7 @@ function shutdown(code) {
   } catch (e) {
     // Closing twice or while listening failed: nothing left to release.
   }
+  flushRecord();
   process.exit(code);
 }
 

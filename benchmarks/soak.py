@@ -1,0 +1,525 @@
+"""Soak: N clients against a Node socket.io 4 server for T minutes, with a fault every period.
+
+    .venv/bin/python benchmarks/soak.py                  # 10,000 clients, 10 minutes
+    .venv/bin/python benchmarks/soak.py --quick          # 1 minute, periods of 30 s
+    .venv/bin/python benchmarks/soak.py --clients 500 --minutes 3 --out /tmp/soak
+
+Everything runs on 127.0.0.1: one server (``tests/node/server.js``, socket.io 4.8, started by
+``tests/servers.py``'s ``ServerProcess``) and every client in this one process, over WebSocket,
+with the library's default reconnection settings.  Each client emits the server's ``ack`` event
+with an ack callback at a steady rate (``--rate`` per second, spread evenly over the clients),
+numbering its emits.  The server records every event it receives (its ``record`` file), so
+losses and duplicates are counted on the server side.
+
+Faults, one per period (``--period`` seconds, 60 by default; each comes 10 s into its period), alternately:
+
+- ``restart``: the server is stopped (SIGTERM) and started again on the same port;
+- ``blackhole``: the server process is frozen with SIGSTOP for ``--blackhole`` seconds, then
+  resumed with SIGCONT.  Nothing it receives is read and nothing is sent, connections stay
+  open: a blackhole at the cost of two signals, where a proxy in Python would cost more CPU than
+  the clients for 10,000 connections.  It lasts longer than pingInterval + pingTimeout, so the
+  clients notice it by their heartbeat, and reconnect once the server runs again.
+
+Each period ends with a row: RSS, greenlet objects, open file descriptors, acks completed,
+emits lost (made while disconnected, never seen by the server), emits lost in flight (made
+while the socket looked connected, never acked, never seen: allowed when the server dies),
+emits seen twice by the server, clients connected, and the reconnect times of that period:
+the downtime from ``disconnect`` to ``connect`` (p50/p99) and the longest time a client took to
+be back once the server was available again.  An emit is judged once a later emit of the same
+client was acked (the server handles a client's emits in order).
+
+At the end: the table, the targets with PASS/MISS, a JSON file and a PNG plot of RSS and
+reconnect times (``--out``).  The exit status is 1 when a target was missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, ROOT)
+
+import gevent  # noqa: E402
+import gevent.event  # noqa: E402
+import gevent.pool  # noqa: E402
+import greenlet  # noqa: E402
+from servers import ServerProcess  # noqa: E402
+
+import sioclient  # noqa: E402
+
+#: handshakes in flight while the clients first connect (as benchmarks/e2e.py)
+CONNECT_CONCURRENCY = 200
+#: the emit driver's tick (s): each tick emits for the clients whose turn it is
+TICK = 0.05
+#: the server's heartbeat (ms): a frozen server is noticed within 9 s
+PING_INTERVAL = 5000
+PING_TIMEOUT = 4000
+#: the first fault of a period comes this long after the period started (s)
+FAULT_OFFSET = 10.0
+#: how long the end of the run waits for every client to be back and acked (s)
+SETTLE = 90.0
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def greenlet_count() -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet))
+
+
+def fd_count() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def raise_nofile(wanted: int) -> tuple[int, int]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, wanted)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+@dataclass
+class Period:
+    index: int
+    fault: str
+    started: float
+    fault_end: float | None = None
+    acks: int = 0
+    reconnects: list[float] = field(default_factory=list)  # downtime, s
+    back_after_fault: list[float] = field(default_factory=list)  # s after the server was back
+    row: dict[str, Any] = field(default_factory=dict)
+
+
+class Soak:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.n = args.clients
+        self.out = args.out
+        os.makedirs(self.out, exist_ok=True)
+        self.record = os.path.join(self.out, "record.jsonl")
+        if os.path.exists(self.record):
+            os.unlink(self.record)
+        self.server = ServerProcess(
+            "node4",
+            pingInterval=PING_INTERVAL,
+            pingTimeout=PING_TIMEOUT,
+            record=self.record,
+        )
+        self.socks: list[Any] = []
+        n = self.n
+        self.next_seq = [0] * n
+        self.hi = [-1] * n  # highest acked seq
+        self.offline: list[set[int]] = [set() for _ in range(n)]
+        self.seen = [bytearray() for _ in range(n)]
+        self.checked = [0] * n  # seqs below this were judged
+        self.down_since: list[float | None] = [None] * n
+        self.record_offset = 0
+        self.lost = 0
+        self.lost_in_flight = 0
+        self.duplicated = 0
+        self.acks_total = 0
+        self.emits_total = 0
+        self.periods: list[Period] = []
+        self.rss_samples: list[tuple[float, int]] = []
+        self.reconnect_samples: list[tuple[float, float]] = []
+        self.t0 = 0.0
+        self.connect_all_s = 0.0
+        self.emitting = False
+
+    # -- clients ------------------------------------------------------------------------
+
+    def _on_ack(self, i: int, seq: int) -> None:
+        if seq > self.hi[i]:
+            self.hi[i] = seq
+        self.acks_total += 1
+        if self.periods:
+            self.periods[-1].acks += 1
+
+    def _on_disconnect(self, i: int, reason: str) -> None:
+        self.down_since[i] = time.monotonic()
+
+    def _on_connect(self, i: int) -> None:
+        now = time.monotonic()
+        since = self.down_since[i]
+        if since is None or not self.periods:
+            return
+        self.down_since[i] = None
+        p = self.periods[-1]
+        p.reconnects.append(now - since)
+        self.reconnect_samples.append((now - self.t0, now - since))
+        if p.fault_end is not None:
+            p.back_after_fault.append(max(0.0, now - p.fault_end))
+
+    def connect_all(self) -> None:
+        url = self.server.url
+        pool = gevent.pool.Pool(CONNECT_CONCURRENCY)
+        connected = [0]
+        all_done = gevent.event.Event()
+
+        def one(i: int) -> None:
+            done = gevent.event.Event()
+            sock = sioclient.io(url, transports=["websocket"], force_new=True, auto_connect=False)
+            sock.on("connect", lambda i=i: self._on_connect(i))
+            sock.on("disconnect", lambda reason, i=i: self._on_disconnect(i, reason))
+            sock.once("connect", done.set)
+            self.socks[i] = sock
+            sock.open()
+            if done.wait(120):
+                connected[0] += 1
+                if connected[0] == self.n:
+                    all_done.set()
+
+        self.socks = [None] * self.n
+        started = time.monotonic()
+        for i in range(self.n):
+            pool.spawn(one, i)
+        ok = all_done.wait(max(120.0, self.n / 20))
+        self.connect_all_s = time.monotonic() - started
+        pool.join(timeout=10)
+        if not ok:
+            raise SystemExit(f"only {connected[0]} of {self.n} clients connected")
+
+    def driver(self) -> None:
+        """Emits for the clients whose turn it is, TICK after TICK, round robin."""
+        per_tick = self.n * self.args.rate * TICK
+        owed = 0.0
+        i = 0
+        next_tick = time.monotonic()
+        while self.emitting:
+            owed += per_tick
+            while owed >= 1.0:
+                owed -= 1.0
+                self._emit(i)
+                i = (i + 1) % self.n
+            next_tick += TICK
+            gevent.sleep(max(0.0, next_tick - time.monotonic()))  # the pace of the load
+
+    def _emit(self, i: int) -> None:
+        sock = self.socks[i]
+        seq = self.next_seq[i]
+        self.next_seq[i] = seq + 1
+        if not sock.connected:
+            self.offline[i].add(seq)
+        self.emits_total += 1
+        sock.emit("ack", i, seq, ack=lambda *_, i=i, seq=seq: self._on_ack(i, seq))
+
+    # -- server-side counting -------------------------------------------------------------
+
+    def read_record(self) -> None:
+        try:
+            with open(self.record, "rb") as f:
+                f.seek(self.record_offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        end = data.rfind(b"\n") + 1
+        self.record_offset += end
+        for line in data[:end].splitlines():
+            _, event, args = json.loads(line)
+            if event != "ack" or len(args) != 2:
+                continue
+            i, seq = args
+            seen = self.seen[i]
+            if len(seen) <= seq:
+                seen.extend(bytes(seq + 1 - len(seen)))
+            if seen[seq]:
+                self.duplicated += 1
+            else:
+                seen[seq] = 1
+
+    def judge(self, upto_emitted: bool = False) -> None:
+        """Judges every emit below the highest acked one of its client (or every emit)."""
+        for i in range(self.n):
+            stop = self.next_seq[i] if upto_emitted else self.hi[i]
+            seen = self.seen[i]
+            for seq in range(self.checked[i], stop):
+                if seq < len(seen) and seen[seq]:
+                    continue
+                if seq in self.offline[i]:
+                    self.lost += 1
+                else:
+                    self.lost_in_flight += 1
+            self.checked[i] = max(self.checked[i], stop)
+
+    # -- faults ---------------------------------------------------------------------------
+
+    def fault(self, kind: str, period: Period) -> None:
+        if kind == "restart":
+            self.server.restart()
+        else:
+            proc = self.server.process
+            assert proc is not None
+            os.kill(proc.pid, signal.SIGSTOP)
+            try:
+                gevent.sleep(self.args.blackhole)  # the length of the fault
+            finally:
+                os.kill(proc.pid, signal.SIGCONT)
+        period.fault_end = time.monotonic()
+
+    # -- the run --------------------------------------------------------------------------
+
+    def sampler(self) -> None:
+        while True:
+            self.rss_samples.append((time.monotonic() - self.t0, rss_bytes()))
+            gevent.sleep(5.0)  # the sampling interval
+
+    def run(self) -> int:
+        self.server.start()
+        try:
+            return self._run()
+        finally:
+            self.emitting = False
+            for sock in self.socks:
+                if sock is not None:
+                    try:
+                        sock.io.close()
+                    except Exception:  # noqa: BLE001 - the run is over
+                        pass
+            self.server.close()
+
+    def _run(self) -> int:
+        args = self.args
+        self.connect_all()
+        print(f"# {self.n} clients connected in {self.connect_all_s:.1f} s")
+        self.t0 = time.monotonic()
+        self.emitting = True
+        driver = gevent.spawn(self.driver)
+        sampler = gevent.spawn(self.sampler)
+        gevent.sleep(5.0)  # let the load settle before the baseline
+        base_glets, base_fds, base_rss = greenlet_count(), fd_count(), rss_bytes()
+        print(f"# baseline: RSS {base_rss / 2**20:.0f} MiB, {base_glets} greenlets, {base_fds} fds")
+        header = (
+            f"{'period':>6} {'fault':>9} {'RSS MiB':>8} {'glets':>6} {'fds':>6} "
+            f"{'acks':>8} {'lost':>5} {'inflight':>8} {'dup':>4} {'conn':>6} "
+            f"{'down p50':>8} {'down p99':>8} {'back max':>8}"
+        )
+        print(header)
+        n_periods = max(1, int(round(args.minutes * 60 / args.period)))
+        start = time.monotonic()
+        for k in range(n_periods):
+            kind = "restart" if k % 2 == 0 else "blackhole"
+            period = Period(k + 1, kind, time.monotonic())
+            self.periods.append(period)
+            fault_at = start + k * args.period + FAULT_OFFSET
+            gevent.sleep(max(0.0, fault_at - time.monotonic()))  # the schedule
+            self.fault(kind, period)
+            end_at = start + (k + 1) * args.period
+            gevent.sleep(max(0.0, end_at - time.monotonic()))  # the schedule
+            self.read_record()
+            self.judge()
+            row = {
+                "period": k + 1,
+                "fault": kind,
+                "t": round(time.monotonic() - self.t0, 1),
+                "rss_mib": rss_bytes() / 2**20,
+                "greenlets": greenlet_count(),
+                "fds": fd_count(),
+                "acks": period.acks,
+                "lost": self.lost,
+                "lost_in_flight": self.lost_in_flight,
+                "duplicated": self.duplicated,
+                "connected": sum(1 for s in self.socks if s.connected),
+                "down_p50": pct(period.reconnects, 0.5),
+                "down_p99": pct(period.reconnects, 0.99),
+                "back_max": max(period.back_after_fault, default=float("nan")),
+                "reconnected": len(period.reconnects),
+            }
+            period.row = row
+            print(
+                f"{row['period']:>6} {kind:>9} {row['rss_mib']:>8.1f} {row['greenlets']:>6} "
+                f"{row['fds']:>6} {row['acks']:>8} {row['lost']:>5} {row['lost_in_flight']:>8} "
+                f"{row['duplicated']:>4} {row['connected']:>6} {row['down_p50']:>8.2f} "
+                f"{row['down_p99']:>8.2f} {row['back_max']:>8.2f}",
+                flush=True,
+            )
+        self.emitting = False
+        driver.join(timeout=10)
+        settled = self.settle()
+        sampler.kill()
+        self.server.stop()  # flushes the record
+        self.read_record()
+        self.judge(upto_emitted=settled)
+        return self.report(base_glets, base_fds, settled)
+
+    def settle(self) -> bool:
+        """Waits (bounded) until every client is connected and its last emit acked."""
+        deadline = time.monotonic() + SETTLE
+        while time.monotonic() < deadline:
+            if all(
+                s.connected and self.hi[i] == self.next_seq[i] - 1 for i, s in enumerate(self.socks)
+            ):
+                return True
+            gevent.sleep(0.5)  # re-check; the deadline bounds it
+        return False
+
+    def report(self, base_glets: int, base_fds: int, settled: bool) -> int:
+        args = self.args
+        rows = [p.row for p in self.periods]
+        first_rss = rows[0]["rss_mib"]
+        later = [r["rss_mib"] for r in rows[1:]]
+        rss_ok = all(abs(v - first_rss) <= 0.05 * first_rss for v in later) if later else True
+        glets_ok = all(r["greenlets"] <= base_glets * 1.01 + 20 for r in rows)
+        fds_ok = all(r["fds"] <= base_fds + 10 for r in rows)
+        backoff_max = 5.0  # reconnection_delay_max, the library's default
+        bound = backoff_max + self.connect_all_s
+        back = [b for p in self.periods for b in p.back_after_fault]
+        back_max = max(back, default=0.0)
+        all_back = all(r["connected"] == self.n for r in rows)
+        back_ok = back_max <= bound and all_back
+        lost_ok = self.lost == 0
+        print()
+        print(
+            f"# totals: {self.emits_total} emits, {self.acks_total} acks, lost {self.lost}, "
+            f"lost in flight {self.lost_in_flight}, duplicated {self.duplicated}, "
+            f"settled at the end: {settled}"
+        )
+        targets = [
+            (
+                "RSS flat within 5% after the first period",
+                rss_ok,
+                f"{first_rss:.1f} MiB -> " + ", ".join(f"{v:.1f}" for v in later),
+            ),
+            (
+                "greenlets back to the baseline after each fault",
+                glets_ok,
+                f"baseline {base_glets}, rows {[r['greenlets'] for r in rows]}",
+            ),
+            (
+                "fds back to the baseline after each fault",
+                fds_ok,
+                f"baseline {base_fds}, rows {[r['fds'] for r in rows]}",
+            ),
+            ("0 emits made while disconnected lost", lost_ok, f"{self.lost} lost"),
+            (
+                "every client back within backoff max + connect-all time",
+                back_ok,
+                f"longest {back_max:.1f} s, bound {backoff_max:g} + {self.connect_all_s:.1f} s;"
+                f" all connected at each row: {all_back}",
+            ),
+        ]
+        for name, ok, detail in targets:
+            print(f"# {'PASS' if ok else 'MISS'} {name}: {detail}")
+        summary = {
+            "machine": platform.platform(),
+            "python": sys.version.split()[0],
+            "args": vars(args),
+            "clients": self.n,
+            "connect_all_s": self.connect_all_s,
+            "baseline": {"greenlets": base_glets, "fds": base_fds},
+            "rows": rows,
+            "totals": {
+                "emits": self.emits_total,
+                "acks": self.acks_total,
+                "lost": self.lost,
+                "lost_in_flight": self.lost_in_flight,
+                "duplicated": self.duplicated,
+                "settled": settled,
+            },
+            "targets": {name: ok for name, ok, _ in targets},
+        }
+        with open(os.path.join(self.out, "soak.json"), "w") as f:
+            json.dump(summary, f, indent=1, default=str)
+        self.plot()
+        print(f"# wrote {self.out}/soak.json and {self.out}/soak.png")
+        return 0 if all(ok for _, ok, _ in targets) else 1
+
+    def plot(self) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, (ax1, ax2) = plt.subplots(2, 1, sharex=True, figsize=(9, 6))
+        ts = [t for t, _ in self.rss_samples]
+        ax1.plot(ts, [v / 2**20 for _, v in self.rss_samples], color="tab:blue")
+        ax1.set_ylabel("RSS (MiB)")
+        ax1.set_title(f"sioclient soak: {self.n} clients, socket.io 4 server on 127.0.0.1")
+        for p in self.periods:
+            if p.fault_end is not None:
+                x = p.fault_end - self.t0
+                for ax in (ax1, ax2):
+                    ax.axvline(x, color="grey", lw=0.6, ls=":")
+                ax1.annotate(
+                    f"{p.fault} ends", (x, 0), xycoords=("data", "axes fraction"), fontsize=7
+                )
+        ax1.set_ylim(bottom=0)
+        if self.reconnect_samples:
+            ax2.scatter(
+                [t for t, _ in self.reconnect_samples],
+                [d for _, d in self.reconnect_samples],
+                s=2,
+                alpha=0.3,
+                color="tab:orange",
+                label="downtime per reconnect",
+            )
+        for p in self.periods:
+            if p.reconnects and p.fault_end is not None:
+                x = p.fault_end - self.t0
+                ax2.plot([x], [pct(p.reconnects, 0.5)], "k_", ms=12)
+                ax2.plot([x], [pct(p.reconnects, 0.99)], "r_", ms=12)
+        ax2.set_ylabel("disconnect -> connect (s)")
+        ax2.set_xlabel("time since the load started (s)  (black: p50, red: p99)")
+        fig.tight_layout()
+        fig.savefig(os.path.join(self.out, "soak.png"), dpi=100)
+        plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--clients", type=int, default=10_000)
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--quick", action="store_true", help="1 minute, periods of 30 s")
+    ap.add_argument("--period", type=float, default=60.0, help="seconds between faults")
+    ap.add_argument("--rate", type=float, default=0.2, help="emits per second per client")
+    ap.add_argument("--blackhole", type=float, default=12.0, help="seconds the server is frozen")
+    ap.add_argument("--out", default="/tmp/sioclient-soak", help="folder for JSON and PNG")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.minutes = 1.0
+        args.period = 30.0
+    if args.period < FAULT_OFFSET + args.blackhole + 5:
+        ap.error(f"--period must be at least {FAULT_OFFSET + 5:g} s + --blackhole")
+    # this process holds one descriptor per client (the server, a child, inherits the limit)
+    soft, hard = raise_nofile(args.clients + 1000)
+    print(
+        f"# soak: {args.clients} clients, {args.minutes:g} min, periods of {args.period:g} s, "
+        f"{args.rate:g} emits/s per client, blackhole {args.blackhole:g} s; "
+        f"RLIMIT_NOFILE raised to {soft} (hard limit {hard})"
+    )
+    if soft < args.clients + 200:
+        print(
+            f"# this machine cannot hold {args.clients} clients (RLIMIT_NOFILE {soft}): "
+            f"running {soft - 200}"
+        )
+        args.clients = soft - 200
+    return Soak(args).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
