@@ -127,10 +127,11 @@ class Engine:
         self._watcher: Any = None  # readability of the WebSocket (see _ws_read)
         self._poster: gevent.Greenlet | None = None
         self._prober: gevent.Greenlet | None = None
-        # set whenever senders waiting for room should look again (see send())
-        self._room = gevent.event.Event()
+        # set whenever senders waiting for room should look again (see send()); made when
+        # a sender first waits
+        self._room: gevent.event.Event | None = None
         self._calling: Any = None  # the greenlet calling the listener, if any
-        self._stall_watched = False  # the session knows the WebSocket holds unwritten bytes
+        # (29 attributes: one more and CPython gives every Engine an unshared 1.5 KiB dict)
         self._finished = False  # the listener got its final report
         self._opened = False
 
@@ -185,8 +186,8 @@ class Engine:
         s = self._session
         assert s is not None
         ws = self._ws
-        if ws is not None and ws.buffered_amount >= ws.max_buffer and not ws.closed:
-            return False
+        if ws is not None and (ws.buffered_amount >= ws.max_buffer or ws.broken):
+            return False  # a broken WebSocket: the reader (or the heartbeat) ends the engine
         return s.queued_size < s.max_queue
 
     def _wait_room(self) -> bool:
@@ -195,6 +196,8 @@ class Engine:
         if cur is self._calling or cur is gevent.get_hub():
             return True  # never here: it would stall the reads that make the room
         room = self._room
+        if room is None:
+            room = self._room = gevent.event.Event()
         while True:
             if self._finished or self.ready_state not in ("open", "opening"):
                 return False
@@ -206,7 +209,7 @@ class Engine:
 
     def _wake_senders(self) -> None:
         room = self._room
-        if not room.is_set():
+        if room is not None and not room.is_set():
             room.set()
 
     def close(self) -> None:
@@ -288,11 +291,16 @@ class Engine:
     # ------------------------------------------------------------------ events
 
     def _process(self, events: list) -> None:
-        outer, self._calling = self._calling, gevent.getcurrent()
+        if self._calling is not None:
+            # nested (the slot is ours already), or another greenlet is inside the listener
+            # (its sends stay exempt from waiting; this one's may wait, on its own runner)
+            self._dispatch_events(events)
+            return
+        self._calling = gevent.getcurrent()
         try:
             self._dispatch_events(events)
         finally:
-            self._calling = outer
+            self._calling = None
 
     def _dispatch_events(self, events: list) -> None:
         for ev in events:
@@ -432,10 +440,8 @@ class Engine:
         if s is None or self._finished:
             return
         ws = self._ws
-        if self._stall_watched and ws is not None:
-            since = ws.stalled_since
-            self._stall_watched = since is not None
-            s.write_stalled(since)
+        if ws is not None and s.write_stall_watched:
+            s.write_stalled(ws.stalled_since)
         events = s.tick(monotonic())
         self._flush(True)
         self._process(events)
@@ -459,9 +465,8 @@ class Engine:
                 ws.send_many(frames, compress)
             except SocketIOError as exc:
                 gevent.spawn(self._fail, exc)
-            if ws.stalled_since is not None and not self._stall_watched:
+            if ws.stalled_since is not None and not s.write_stall_watched:
                 # bytes wait: the session bounds how long they may (see write_stalled)
-                self._stall_watched = True
                 s.write_stalled(ws.stalled_since)
                 self._schedule()
             if events:
@@ -777,7 +782,6 @@ class Engine:
         self.transport = "websocket"
         self._wake_senders()  # the queue held while paused is now the WebSocket's
         if ws.stalled_since is not None:
-            self._stall_watched = True
             s.write_stalled(ws.stalled_since)
             self._schedule()
         global _prior_websocket_success

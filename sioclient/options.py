@@ -380,7 +380,15 @@ def _timestamp_requests(name: str, value: Any) -> bool | None:
 
 def _path(name: str, value: Any) -> str:
     value = _str(name, value)
-    return value if value.startswith("/") else "/" + value
+    value = value if value.startswith("/") else "/" + value
+    try:
+        h11.Request(method="GET", target=value, headers=[("Host", "h")])
+    except (h11.LocalProtocolError, UnicodeEncodeError):
+        raise ValueError(
+            f"option {name!r} must be a URL path (ASCII, no spaces or control characters; "
+            f"percent-encode the rest), not {value!r}"
+        ) from None
+    return value
 
 
 #: Python name -> validator(name, value) -> normalised value

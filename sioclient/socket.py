@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
@@ -68,6 +69,12 @@ class _Flags(NamedTuple):
 
 
 _NO_FLAGS = _Flags()
+
+#: after leaving a namespace, the least time before asking for it again on the same connection:
+#: socket.io servers handle a DISCONNECT one tick late, and a CONNECT of that namespace read in
+#: the same tick makes a 4.x server close the connection ("invalid state") and a 2.x server
+#: lose track of the new socket.  Apart, the two are read apart.
+REJOIN_DELAY = 0.1
 
 
 class _PendingAck:
@@ -231,6 +238,8 @@ class Socket(Emitter):
         self._active = False  # wants a connection (socket.io-client: has `subs`)
         self._opened = False  # open() was called once: a socket not active now is closed
         self._connect_session = -1  # the manager session our CONNECT went out on
+        self._left: tuple[int, float] = (-1, 0.0)  # (session, time) of our last DISCONNECT
+        self._rejoin_timer: Any = None
         self._changed = Event()
 
     def __repr__(self) -> str:
@@ -277,6 +286,7 @@ class Socket(Emitter):
                 server_leaves = False
             else:
                 self._send_packet(Packet(DISCONNECT, self.nsp), True)
+                self._left = (io._session, time.monotonic())
         self._destroy(server_leaves)
         if was_connected:
             self._on_close("io client disconnect")
@@ -361,15 +371,30 @@ class Socket(Emitter):
         if not self.connected:
             self._emit_offline(flags, packet, ack, internal)
         elif ack is None:
-            self.io._packet(packet, flags.compress)
+            if not self.io._packet(packet, flags.compress) and not flags.volatile:
+                self._buffer(packet, flags.compress)
         else:
-            # registered first: the answer may come while the write below yields
-            self._add_ack(packet, ack, flags.timeout, internal).sent = True
+            # registered before the write, which may wait for room; marked sent once the
+            # engine took the packet (a disconnection meanwhile leaves an unsent ack waiting)
+            pending = self._add_ack(packet, ack, flags.timeout, internal)
             try:
-                self.io._packet(packet, flags.compress)
+                taken = self.io._packet(packet, flags.compress)
             except BaseException:
                 self._forget_ack(packet.id)
                 raise
+            if taken:
+                pending.sent = True
+            elif flags.volatile:
+                self._forget_ack(packet.id)
+                if pending.with_error:
+                    err = DisconnectedError("the connection was lost (volatile packet dropped)")
+                    if internal:
+                        raise err
+                    submit(_run_callback, ack, (err,))
+            elif packet.id is not None and self._acks.get(packet.id) is pending:
+                # it waited for room and the connection was given up meanwhile: it never
+                # left, so it waits for the next connection like an emit made offline
+                self._buffer(packet, flags.compress)
 
     def _emit_offline(
         self, flags: _Flags, packet: Packet, ack: Callable[..., Any] | None, internal: bool
@@ -403,6 +428,12 @@ class Socket(Emitter):
         if ack is not None:
             self._add_ack(packet, ack, flags.timeout, internal)
         self._send_buffer.append((packet, parser, messages, flags.compress))
+
+    def _buffer(self, packet: Packet, compress: bool) -> None:
+        """A packet that was accepted while connected but never left: sent on the next
+        `connect` (past ``max_buffered_emits`` if need be: the caller was told it was sent)."""
+        parser = self.io._offline_parser()
+        self._send_buffer.append((packet, parser, parser.encode(packet), compress))
 
     def _add_ack(
         self,
@@ -517,6 +548,13 @@ class Socket(Emitter):
         io = self.io
         if self._connect_session == io._session:
             return  # CONNECT already sent on this connection
+        if self._left[0] == io._session:
+            wait = self._left[1] + REJOIN_DELAY - time.monotonic()
+            if wait > 0:
+                if self._rejoin_timer is None:
+                    timer = self._rejoin_timer = gevent.get_hub().loop.timer(wait)
+                    timer.start(self._rejoin_due)
+                return
         self._connect_session = io._session
         if io.protocol == 4:
             if self.nsp == "/":
@@ -546,6 +584,17 @@ class Socket(Emitter):
             self._dispatch("connect_error", ValueError("auth must be a dict"))
             return
         self._send_packet(Packet(CONNECT, self.nsp, dict(auth) if auth else None), True)
+
+    def _rejoin_due(self) -> None:
+        # runs in the hub (timer callback): the CONNECT is written from a runner
+        timer, self._rejoin_timer = self._rejoin_timer, None
+        if timer is not None:
+            timer.close()
+        submit(self._rejoin)
+
+    def _rejoin(self) -> None:
+        if self._active and not self.connected and self.io.ready_state == "open":
+            self._on_open()
 
     def _on_packet(self, packet: Packet) -> None:
         kind = packet.type

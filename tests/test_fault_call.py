@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+import fault_util
 import gevent
 import gevent.event
 import pytest
+from fault_util import proxied_fixture  # noqa: F401 - the `proxied` fixture
 from integration_util import (
     MODES,
     WAIT,
@@ -190,3 +192,34 @@ def test_buffered_emits_follow_the_detected_revision(
     assert [a[0] for a in acks] == [0, 1, 2]
     assert [a[1]["k"] for a in acks] == [b"\x00\x01"] * 3
     assert sock.io.engine.protocol == (4 if kind == "node2" else 5)
+
+
+# ---- through the fault proxy ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", fault_util.KIND_PARAMS)
+@pytest.mark.parametrize("transports", fault_util.TRANSPORT_PARAMS)
+def test_call_without_timeout_on_a_blackholed_network(
+    proxied: Any, kind: str, transports: list[str]
+) -> None:
+    """A call() with no time limit whose packet left into a blackhole: the heartbeat gives the
+    connection up and the call raises DisconnectedError; once the network passes again, calls
+    work."""
+    env = proxied(kind, transports)
+    sock = env.connect()
+    assert sock.call("ack", "before", timeout=WAIT) == "before"
+    env.proxy.blackhole()
+    outcome = gevent.event.AsyncResult()
+
+    def caller() -> None:
+        try:
+            outcome.set(sock.call("ack", "lost"))
+        except sioclient.SocketIOError as exc:
+            outcome.set(exc)
+
+    gevent.spawn(caller)
+    assert isinstance(outcome.get(timeout=fault_util.DETECT), sioclient.DisconnectedError)
+    back = expect(sock, "connect")
+    env.proxy.passthrough()
+    back.get(timeout=fault_util.BACK)
+    assert sock.call("ack", "after", timeout=WAIT) == "after"

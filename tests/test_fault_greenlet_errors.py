@@ -117,6 +117,15 @@ def test_header_value_http_forbids_fails_the_opening(server, transports, where) 
     assert not listener.opened.ready()
 
 
+@pytest.mark.parametrize("transports", [["polling"], ["websocket"]])
+def test_path_http_forbids_fails_the_opening(server, transports) -> None:
+    """_run_polling / _run_ws: a request target h11 refuses (a space in the path)."""
+    engine, listener = _engine(server.url, transports=transports, path="/socket io")
+    engine.open()
+    error = listener.error.get(timeout=PROMPT)
+    assert isinstance(error, sioclient.ConnectionError) and _caused_by(error, ValueError)
+
+
 def test_bad_per_message_deflate_fails_the_opening(server) -> None:
     """_run_ws: the WebSocket's codec refuses the settings."""
     engine, listener = _engine(
@@ -192,6 +201,7 @@ def test_construction_refuses_what_a_greenlet_would_fail_on(mode, tmp_path, tls_
         {"cert": str(tmp_path / "no-cert.pem")},
         {"per_message_deflate": {"treshold": 1}},
         {"verify": ssl.create_default_context(), "cert": tls_files.client_cert},
+        {"path": "/socket io"},
     ]
     for kwargs in cases:
         with pytest.raises(ValueError):

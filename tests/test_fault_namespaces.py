@@ -119,17 +119,20 @@ def test_accepted_refused_accepted(server: ServerProcess, mode: dict, clients: C
 def test_close_and_connect_one_namespace(
     server: ServerProcess, mode: dict, clients: Clients, nsp: str
 ):
+    """connect() right after close(): a server that read the CONNECT in the tick of the
+    DISCONNECT would close the connection (4.x) or lose the new socket (2.x)."""
     root = clients.connect(server.url, **mode)
     engine = root.io.engine
+    closed = collect(root.io, "close")
     sock = root.io.socket(nsp)
-    for _ in range(3):
+    for _ in range(5):
         join(sock)
         works(sock, nsp)
         leave(sock)
         assert root.io.ready_state == "open"
     join(sock)
     works(sock, nsp)
-    assert root.io.engine is engine
+    assert root.io.engine is engine and not closed.calls
     works(root, "/")
 
 

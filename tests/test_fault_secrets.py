@@ -423,3 +423,21 @@ def test_network_fault(proxied, kind, transports, fault, watch, capfd, clients) 
     gone.get(timeout=DETECT)
     _until_given_up(sock)
     _assert_nothing_leaked(watch, capfd)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_buffered_packet_that_cannot_be_sent(sio_server, kind, watch, capfd, clients) -> None:
+    """A buffered emit whose data cannot be encoded is logged by type and namespace only
+    (or refused by emit() itself, which is as good)."""
+    server = sio_server(kind)
+    sock = _client(clients, watch, server.url)
+    try:
+        sock.emit("payload", {"token": SECRETS["auth"]}, object())
+    except (TypeError, ValueError) as exc:
+        watch.texts.append(_describe(exc))
+    connected = expect(sock, "connect")
+    sock.open()
+    connected.get(timeout=WAIT)
+    assert sock.call("ack", "after", timeout=WAIT) == "after"
+    watch.texts.extend(watch.log.texts)  # reported in the log, not by an event
+    _assert_nothing_leaked(watch, capfd)

@@ -345,6 +345,13 @@ def test_path_gets_a_leading_slash():
     assert normalize(None, {"path": "myownpath"})["path"] == "/myownpath"
 
 
+def test_path_must_be_valid_in_a_request():
+    assert normalize(None, {"path": "/a%20b/socket.io"})["path"] == "/a%20b/socket.io"
+    for bad in ("/a b", "/a\nb", "/caf\u00e9", "/tab\there"):
+        with pytest.raises(ValueError, match="URL path"):
+            normalize(None, {"path": bad})
+
+
 def test_normalize_socket():
     assert normalize_socket(None) == {"query": None, "auth": None}
     got = normalize_socket({"query": {"a": "b"}, "auth": {"token": 1}, "forceNew": True})

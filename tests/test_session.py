@@ -416,7 +416,9 @@ def test_write_stall_gives_the_connection_up():
     s = Session(protocol=5, transports=["websocket"])
     open_websocket(s, now=0.0, interval=1000, timeout=500)
     assert s.next_deadline() == 1.5  # the heartbeat
+    assert not s.write_stall_watched
     s.write_stalled(1.0)  # bytes wait unwritten since 1.0: the heartbeat window bounds them
+    assert s.write_stall_watched
     assert s.next_deadline() == 1.5
     s.receive_frame("4keep", 1.25)  # the server still sends: the heartbeat moves on
     assert s.next_deadline() == 2.5
@@ -430,18 +432,22 @@ def test_write_stall_gives_the_connection_up():
     assert s.state == CLOSED and s.next_deadline() is None
 
 
-def test_write_stall_cleared_and_custom_timeout():
-    s = Session(protocol=4, transports=["websocket"], write_timeout=0.25)
+def test_write_stall_cleared():
+    s = Session(protocol=4, transports=["websocket"])
     open_websocket(s, now=0.0, interval=1000, timeout=500)
-    s.write_stalled(0.5)
-    assert s.next_deadline() == 0.75
+    s.write_stalled(0.25)
+    assert s.next_deadline() == 1.0  # the next client ping (revision 3) comes first
+    s.tick(1.0)  # the ping is queued; its pong is due at 1.5
+    assert s.next_deadline() == 1.5
     s.write_stalled(None)  # everything went out
-    assert s.next_deadline() == 1.0  # the next client ping (revision 3)
-    assert s.tick(0.8) == []
-    s.write_stalled(0.9)
+    assert not s.write_stall_watched
+    s.receive_frame("3", 1.1)  # the pong
+    assert s.next_deadline() == 2.1  # the next ping; no write deadline any more
+    s.write_stalled(2.0)
+    assert s.next_deadline() == 2.1
     s.close()  # closing stops every timer
     assert s.next_deadline() is None
-    s.write_stalled(1.0)
+    s.write_stalled(3.0)
     assert s.next_deadline() is None
 
 

@@ -54,9 +54,8 @@ senders back while :attr:`queue_full` (``queued_size`` at least ``max_queue``).
 
 Write stalls: the I/O layer reports with :meth:`write_stalled` the time since which bytes it
 took out (``take_*``) wait unwritten with no progress (a peer that stopped reading), or None
-once none wait; when ``write_timeout`` (default: the heartbeat window, ``ping_interval +
-ping_timeout``) passes from that time, :meth:`tick` gives the connection up with
-``Closed("transport error", TimeoutError)``.
+once none wait; when the heartbeat window (``ping_interval + ping_timeout``) passes from that
+time, :meth:`tick` gives the connection up with ``Closed("transport error", TimeoutError)``.
 
 Heartbeat (follows the revision actually spoken, see ``revisions.py``):
 
@@ -254,8 +253,11 @@ class Session:
     brought no open packet within this many seconds (a socket.io 3.x server without
     ``allowEIO3`` accepts the WebSocket and then stays silent).
     ``max_queue``: :attr:`queue_full` once the queued messages reach this size (bytes).
-    ``write_timeout``: seconds a write may make no progress (None: the heartbeat window).
     """
+
+    #: see ``max_queue`` above (a class attribute unless given: instances stay under 30
+    #: attributes, beyond which CPython gives each its own 1.5 KiB dict)
+    max_queue = DEFAULT_MAX_QUEUE
 
     def __init__(
         self,
@@ -269,7 +271,6 @@ class Session:
         max_payload: int | None = None,
         detect_timeout: float = 5.0,
         max_queue: int = DEFAULT_MAX_QUEUE,
-        write_timeout: float | None = None,
     ) -> None:
         if protocol is not None:
             by_protocol(protocol)  # validates
@@ -286,8 +287,8 @@ class Session:
         self.timestamp_param = timestamp_param
         self.max_payload = max_payload
         self.detect_timeout = detect_timeout
-        self.max_queue = max_queue
-        self.write_timeout = write_timeout
+        if max_queue != DEFAULT_MAX_QUEUE:
+            self.max_queue = max_queue
 
         self.state = OPENING
         self.transport: str | None = None
@@ -619,7 +620,7 @@ class Session:
             self._close("ping timeout", None)
             return self.next_events()
         if self._write_deadline is not None and now >= self._write_deadline:
-            waited = self._write_window()
+            waited = self._heartbeat_window()
             self._close(
                 "transport error",
                 TimeoutError(f"the server read nothing of what was sent for {waited:g} s"),
@@ -657,6 +658,11 @@ class Session:
         self._out.append((MESSAGE_PACKET, data, None))
         self.queued_size += len(data) + QUEUE_ITEM_OVERHEAD
 
+    @property
+    def write_stall_watched(self) -> bool:
+        """True while a write stall reported by :meth:`write_stalled` has a deadline."""
+        return self._write_deadline is not None
+
     def write_stalled(self, since: float | None) -> None:
         """Bytes taken out wait unwritten, with no progress since ``since``; None: none wait.
 
@@ -664,12 +670,7 @@ class Session:
         if since is None or self.state != OPEN:
             self._write_deadline = None
         else:
-            self._write_deadline = since + self._write_window()
-
-    def _write_window(self) -> float:
-        if self.write_timeout is not None:
-            return self.write_timeout
-        return self._heartbeat_window()
+            self._write_deadline = since + self._heartbeat_window()
 
     def take_payload(self, now: float) -> Union[str, bytes] | None:
         """The next polling POST body (or None): the queued packets that fit in the server's

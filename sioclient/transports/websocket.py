@@ -263,8 +263,8 @@ class WebSocket:
         # reads and writes that must not wait (TLS sockets cannot: records, not bytes)
         self._raw = None if hasattr(sock, "pending") else getattr(sock, "_sock", None)
         # unwritten bytes, in order (a TLS write that would block is retried with the same
-        # bytes, so TLS chunks are never split or merged)
-        self._out: deque[Any] = deque()
+        # bytes, so TLS chunks are never split or merged); made when first needed
+        self._out: deque[Any] | None = None
         #: bytes waiting in the send buffer
         self.buffered_amount = 0
         #: ``writable`` is False while ``buffered_amount`` is at least this
@@ -301,6 +301,11 @@ class WebSocket:
             rsv, data = codec.frame_outbound(None, op, _NO_RSV, data, True)
             parts.append(frame(0x80 | (0x40 if rsv.rsv1 else 0) | int(op), data))
         return b"".join(parts)
+
+    @property
+    def broken(self) -> bool:
+        """True once nothing more can be sent: the connection is closed, or a write failed."""
+        return self._closed or self._write_error is not None
 
     @property
     def writable(self) -> bool:
@@ -345,6 +350,8 @@ class WebSocket:
                 sock.settimeout(None)
 
     def _hold(self, out: Any) -> None:
+        if self._out is None:
+            self._out = deque()
         self._out.append(out)
         self.buffered_amount += len(out)
         if self.stalled_since is None:
@@ -358,6 +365,8 @@ class WebSocket:
     def _flush_out(self) -> None:
         """Writes what waits until the socket would block (run by the write watcher)."""
         out = self._out
+        if out is None:
+            return
         raw = self._raw
         was_full = self.buffered_amount >= self.max_buffer
         wrote = False
@@ -391,6 +400,7 @@ class WebSocket:
             self.on_writable()
 
     def _stop_writing(self) -> None:
+        self._out = None
         self.stalled_since = None
         watcher = self._write_watcher
         if watcher is not None:
@@ -404,7 +414,7 @@ class WebSocket:
             self.on_writable()
 
     def _discard_output(self) -> None:
-        self._out.clear()
+        self._out = None
         self.buffered_amount = 0
         self.stalled_since = None
         watcher, self._write_watcher = self._write_watcher, None
