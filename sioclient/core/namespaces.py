@@ -355,6 +355,13 @@ class Connection:
         """A decoded packet from the server."""
         nsp = packet.nsp or "/"
         kind = packet.type
+        if kind == EVENT or kind == BINARY_EVENT:
+            # the hot path first
+            ns = self.namespaces.get(nsp)
+            if ns is not None and ns.state == CONNECTED:
+                data = packet.data
+                if type(data) is list and data and type(data[0]) is str:
+                    return [Received(nsp, data, packet.id, self.session)]
         if nsp == "/" and self.revision.auto_connects_default_namespace:
             if kind == CONNECT:
                 self.root_connected = True
