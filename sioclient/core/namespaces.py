@@ -381,7 +381,7 @@ class Connection:
         if kind == ACK or kind == BINARY_ACK:
             return ns._on_ack(packet, now)
         if kind == CONNECT:
-            if self.revision.auto_connects_default_namespace:
+            if not self.revision.connect_auth:
                 return ns._connect(None)
             data = packet.data
             if isinstance(data, Mapping) and data.get("sid"):
@@ -515,15 +515,16 @@ class Namespace:
                 return []
         self.connect_session = conn.session
         name = self.name
-        if conn.revision.auto_connects_default_namespace:
-            if name == "/":
-                # a 2.x server connects `/` on its own; only a namespace that left it asks again
-                if conn.root_connected:
-                    return self._connect(None)
-                if conn.root_left:
-                    conn.root_joining = 1
-                    return [Send(name, Packet(CONNECT, "/"))]
-                return []
+        revision = conn.revision
+        if name == "/" and revision.auto_connects_default_namespace:
+            # a 2.x server connects `/` on its own; only a namespace that left it asks again
+            if conn.root_connected:
+                return self._connect(None)
+            if conn.root_left:
+                conn.root_joining = 1
+                return [Send(name, Packet(CONNECT, "/"))]
+            return []
+        if not revision.connect_auth:
             if self.query:
                 from ..options import encode_query
 
@@ -745,7 +746,7 @@ class Namespace:
             return [ErrorReceived(self.name, err)]
         # the server refused the namespace: stop asking for it
         events = self._destroy(True, REFUSED)
-        also_error = self.conn.revision.auto_connects_default_namespace
+        also_error = self.conn.revision.refusal_also_error
         events.append(ConnectFailed(self.name, err, also_error, False))
         return events
 
