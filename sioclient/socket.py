@@ -29,6 +29,7 @@ from .core.namespaces import (
     REJOIN_DELAY,
     SEND,
     UNUSED,
+    AckDone,
     Connected,
     Namespace,
     PendingAck,
@@ -487,27 +488,30 @@ class Socket(Emitter):
         if timer is not None:
             timer.close()
         events = self._ns.tick(max(time.monotonic(), self._timer_at))
-        if events:
-            self._apply(events, in_hub=True)
+        rest: list[Any] = []
+        for event in events:
+            if isinstance(event, AckDone):
+                self._call_ack(event.pending, event.args)
+            else:
+                rest.append(event)  # a rejoin: its CONNECT (and more) is written by a runner
+        if rest:
+            submit(self._apply, rest)
         self._arm()
 
     # ---- what the namespace reports (also routed here by the manager) ---------------------
 
-    def _apply(self, events: list[Any], in_hub: bool = False) -> None:
+    def _apply(self, events: list[Any]) -> None:
         for event in events:
-            self._on_core_event(event, in_hub)
+            self._on_core_event(event)
 
-    def _on_core_event(self, ev: Any, in_hub: bool = False) -> None:
+    def _on_core_event(self, ev: Any) -> None:
         kind = ev.kind
         if kind == RECEIVED:
             self._on_event(ev)
         elif kind == ACK_DONE:
             self._call_ack(ev.pending, ev.args)
         elif kind == SEND:
-            if in_hub:
-                submit(self._send_packet, ev.packet, True)
-            else:
-                self._send_packet(ev.packet, True)
+            self._send_packet(ev.packet, True)
         elif kind == CONNECTED_EVENT:
             self._on_connect(ev)
         elif kind == CLOSED:
