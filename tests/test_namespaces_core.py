@@ -452,3 +452,34 @@ def test_event_vectors_same_on_both_revisions(protocol):
     events = w.conn.closed("ping timeout")
     assert events == [Closed("/x", "ping timeout", True)]
     assert ns.state == CONNECTING
+
+
+def test_send_buffer_bound():
+    w = Wire(5)
+    ns = w.conn.namespace("/")
+    ns.activate()
+    assert ns.buffer(Packet(EVENT, "/", ["a"]), None, 2)
+    assert ns.buffer(Packet(EVENT, "/", ["b"]), None, 2)
+    assert not ns.buffer(Packet(EVENT, "/", ["c"]), None, 2)  # full: the caller raises
+    assert ns.buffer(Packet(EVENT, "/", ["c"]), None, None)  # None: no bound
+    assert not ns.buffer(Packet(EVENT, "/", ["d"]), None, 0)  # 0: nothing is buffered
+    w.open()
+    (connected,) = w.server('40{"sid":"S"}')
+    assert [w.wire(p) for p, _ in connected.buffered] == ['42["a"]', '42["b"]', '42["c"]']
+
+
+def test_next_deadline_of_the_connection_and_its_tick():
+    w = Wire(5)
+    a = w.conn.namespace("/a")
+    b = w.conn.namespace("/b")
+    a.activate()
+    b.activate()
+    emit(a, w, ["x"], ack="A", timeout=3.0)
+    emit(b, w, ["y"], ack="B", timeout=2.0)
+    assert w.conn.next_deadline() == 2.0
+    (first,) = w.conn.tick(2.0)
+    assert first.pending.callback == "B"
+    assert w.conn.next_deadline() == 3.0
+    (second,) = w.conn.tick(3.0)
+    assert second.pending.callback == "A" and w.conn.next_deadline() is None
+    assert a.send_buffer == [] and b.send_buffer == []
