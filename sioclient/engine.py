@@ -186,8 +186,8 @@ class Engine:
         s = self._session
         assert s is not None
         ws = self._ws
-        if ws is not None and ws.buffered_amount >= ws.max_buffer and not ws.closed:
-            return False
+        if ws is not None and (ws.buffered_amount >= ws.max_buffer or ws.broken):
+            return False  # a broken WebSocket: the reader (or the heartbeat) ends the engine
         return s.queued_size < s.max_queue
 
     def _wait_room(self) -> bool:
@@ -291,11 +291,16 @@ class Engine:
     # ------------------------------------------------------------------ events
 
     def _process(self, events: list) -> None:
-        outer, self._calling = self._calling, gevent.getcurrent()
+        if self._calling is not None:
+            # nested (the slot is ours already), or another greenlet is inside the listener
+            # (its sends stay exempt from waiting; this one's may wait, on its own runner)
+            self._dispatch_events(events)
+            return
+        self._calling = gevent.getcurrent()
         try:
             self._dispatch_events(events)
         finally:
-            self._calling = outer
+            self._calling = None
 
     def _dispatch_events(self, events: list) -> None:
         for ev in events:

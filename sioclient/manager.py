@@ -427,16 +427,16 @@ class Manager(Emitter):
             self._reconnect()
         self._pulse_all()
 
-    def _packet(self, packet: Packet, compress: bool = True) -> None:
-        """Encodes and writes one packet of one of our sockets."""
+    def _packet(self, packet: Packet, compress: bool = True) -> bool:
+        """Encodes and writes one packet of one of our sockets; False when the engine did not
+        take it (not open, or given up while the packet waited for room)."""
         if self._ready_state != "open" or self._parser is None:
             logger.debug("not connected, dropping a %s", summary(packet))
-            return
+            return False
         if packet.type == DISCONNECT:
             # from close(), which must not wait for room in the engine's buffers
-            self.engine.send(self._parser.encode(packet), compress, False)
-        else:
-            self.engine.send(self._parser.encode(packet), compress)
+            return bool(self.engine.send(self._parser.encode(packet), compress, False))
+        return bool(self.engine.send(self._parser.encode(packet), compress))
 
     def _packet_encoded(
         self, packet: Packet, parser: Any, messages: list[Any], compress: bool = True

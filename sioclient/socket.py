@@ -367,15 +367,30 @@ class Socket(Emitter):
         if ns.state != CONNECTED:
             self._emit_offline(flags, packet, ack, internal)
         elif ack is None:
-            self.io._packet(packet, flags.compress)
+            if not self.io._packet(packet, flags.compress) and not flags.volatile:
+                self._buffer(packet, flags.compress)
         else:
-            # registered first: the answer may come while the write below yields
-            self._add_ack(packet, ack, flags.timeout, internal).sent = True
+            # registered before the write, which may wait for room; marked sent once the
+            # engine took the packet (a disconnection meanwhile leaves an unsent ack waiting)
+            pending = self._add_ack(packet, ack, flags.timeout, internal)
             try:
-                self.io._packet(packet, flags.compress)
+                taken = self.io._packet(packet, flags.compress)
             except BaseException:
                 ns.forget_ack(packet.id)
                 raise
+            if taken:
+                pending.sent = True
+            elif flags.volatile:
+                ns.forget_ack(packet.id)
+                if pending.with_error:
+                    err = DisconnectedError("the connection was lost (volatile packet dropped)")
+                    if internal:
+                        raise err
+                    submit(_run_callback, ack, (err,))
+            elif packet.id is not None and ns.acks.get(packet.id) is pending:
+                # it waited for room and the connection was given up meanwhile: it never
+                # left, so it waits for the next connection like an emit made offline
+                self._buffer(packet, flags.compress)
 
     def _emit_offline(
         self, flags: _Flags, packet: Packet, ack: Callable[..., Any] | None, internal: bool
@@ -410,6 +425,12 @@ class Socket(Emitter):
         if ack is not None:
             self._add_ack(packet, ack, flags.timeout, internal)
         ns.buffer(packet, (parser, messages, flags.compress), None)
+
+    def _buffer(self, packet: Packet, compress: bool) -> None:
+        """A packet that was accepted while connected but never left: sent on the next
+        `connect` (past ``max_buffered_emits`` if need be: the caller was told it was sent)."""
+        parser = self.io._offline_parser()
+        self._ns.buffer(packet, (parser, parser.encode(packet), compress), None)
 
     def _add_ack(
         self,

@@ -69,6 +69,18 @@ class Pump:
 def _stall_and_back(env: Any, **options: Any) -> None:
     sock = env.connect(**options)
     assert sock.call("echo", "before", timeout=WAIT) == "before"
+    # what Engine.send() answers the socket layer: True once queued, False for the send that
+    # waited when the connection was given up
+    engine = sock.io.engine
+    real_send = engine.send
+    answers: list[bool] = []
+
+    def send(messages: Any, compress: bool = True, wait: bool = True) -> bool:
+        answer = real_send(messages, compress, wait)
+        answers.append(answer)
+        return answer
+
+    engine.send = send
     down = expect(sock, "disconnect")
     env.proxy.stop_reading()
     stalled = time.monotonic()
@@ -77,6 +89,7 @@ def _stall_and_back(env: Any, **options: Any) -> None:
         # usually an emit waits for room before the heartbeat gives up (on a loaded machine
         # the heartbeat may come first: the emits after it are buffered, none waits)
         eventually(lambda: pump.waiting() or down.ready(), what="an emit waiting for room")
+        waited = pump.waiting()
         reason = down.get(timeout=DETECT)[0]
         # the client's heartbeat (or the write bound, or the server's own heartbeat, whose
         # close passes the other way) gave the peer up on schedule
@@ -85,6 +98,8 @@ def _stall_and_back(env: Any, **options: Any) -> None:
         # the emit that waited for room returned when the connection was given up
         assert pump.done.wait(PROMPT)
         assert pump.count > 0
+        if waited:
+            assert answers[-1] is False and all(answers[:-1]), answers
     finally:
         pump.stop()
     back = expect(sock, "connect")
@@ -133,3 +148,44 @@ def test_close_returns_while_an_emit_waits(
         assert time.monotonic() - started < PROMPT
     finally:
         pump.stop()
+
+
+def test_emit_that_waited_for_room_is_sent_after_the_reconnect(
+    proxied: Any, kind: str, transports: list[str]
+) -> None:
+    """The engine never took the packet of an emit that waited for room when the connection
+    was given up: it goes out on the next connection, and its ack comes."""
+    env = proxied(kind, transports)
+    sock = env.connect()
+    assert sock.call("echo", "before", timeout=WAIT) == "before"
+    acked: dict[int, Event] = {}
+    waiting_index: list[int] = []
+    down = expect(sock, "disconnect")
+    env.proxy.stop_reading()
+
+    def pump() -> None:
+        i = 0
+        while sock.connected:
+            acked[i] = done = Event()
+            started = time.monotonic()
+            sock.emit("echo", i, PAYLOAD, lambda *args, done=done: done.set())
+            if time.monotonic() - started > WAITING:
+                waiting_index.append(i)
+            i += 1
+            if i % 16 == 0:
+                gevent.sleep(0)
+
+    pumper = gevent.spawn(pump)
+    try:
+        down.get(timeout=DETECT)
+        assert pumper.join(PROMPT) is not None or pumper.dead
+    finally:
+        pumper.kill(timeout=WAIT)
+    back = expect(sock, "connect")
+    env.proxy.passthrough()
+    back.get(timeout=BACK)
+    assert sock.call("echo", "after", timeout=WAIT) == "after"
+    if not waiting_index:
+        pytest.skip("the heartbeat gave the peer up before an emit had to wait for room")
+    # its ack arrives: the packet was sent on the new connection (before the `after` call)
+    assert acked[waiting_index[0]].wait(WAIT)

@@ -478,7 +478,9 @@ def test_abort_drops_what_waits(stalling_server):
     with gevent.Timeout(10):
         while ws.buffered_amount == 0:
             ws.send(b"y" * 65536)
+    assert not ws.broken
     ws.abort()
     assert ws.buffered_amount == 0 and ws.stalled_since is None and calls == [True]
+    assert ws.broken
     with pytest.raises(sioclient.ConnectionError):
         ws.send("closed")

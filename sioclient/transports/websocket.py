@@ -303,6 +303,11 @@ class WebSocket:
         return b"".join(parts)
 
     @property
+    def broken(self) -> bool:
+        """True once nothing more can be sent: the connection is closed, or a write failed."""
+        return self._closed or self._write_error is not None
+
+    @property
     def writable(self) -> bool:
         """False while at least ``max_buffer`` bytes wait to be written (see the module doc)."""
         return self.buffered_amount < self.max_buffer or self._closed
