@@ -1,8 +1,10 @@
 """``Manager``: one Engine.IO connection shared by namespaces (socket.io-client's ``Manager``).
 
 It owns the connection's life: opening an Engine (a new one per attempt), the connect timeout,
-the reconnection loop with its backoff, the parser and a decoder per Engine, and the routing of
-decoded packets to the ``Socket`` of their namespace.
+the reconnection loop with its backoff, and the parser and a decoder per Engine.  The namespaces'
+protocol is a ``core.namespaces.Connection``: the manager feeds it the engine's opening and
+closing, pings, pongs and decoded packets, and hands what it reports to the ``Socket`` of each
+event's namespace.
 
 The Engine calls the ``_Link`` from its own greenlets.  Nothing here blocks: user listeners run
 on greenlets of their own (``Emitter._dispatch``), except those of ``reconnect_attempt`` and
