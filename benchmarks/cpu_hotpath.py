@@ -9,7 +9,8 @@ process of its own) divided by the operations; the median and the least of ``--r
 
 - ``emit``: ``socket.emit('ack', i)`` without a callback (the server sends nothing back);
 - ``event``: the server emits small events (``flood``), each handled by a listener;
-- ``call``: sequential ``socket.call('ack', i)`` round trips, one in flight.
+- ``call``: sequential ``socket.call('ack', i)`` round trips, one in flight;
+- ``acked``: ``socket.emit('ack', i, callback)``, 100 in flight, each callback emitting the next.
 """
 
 from __future__ import annotations
@@ -81,6 +82,27 @@ def cpu_per_call(sock: sioclient.Socket, n: int) -> float:
     return (time.process_time() - start) / n
 
 
+def cpu_per_acked_emit(sock: sioclient.Socket, n: int, window: int = 100) -> float:
+    done = gevent.event.Event()
+    state = [0, 0]  # sent, acked
+
+    def on_ack(*_: object) -> None:
+        state[1] += 1
+        if state[1] == n:
+            done.set()
+        elif state[0] < n:
+            state[0] += 1
+            sock.emit("ack", state[0], on_ack)
+
+    start = time.process_time()
+    for _ in range(min(window, n)):
+        state[0] += 1
+        sock.emit("ack", state[0], on_ack)
+    if not done.wait(60):
+        raise SystemExit("the acks did not come")
+    return (time.process_time() - start) / n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
@@ -93,11 +115,12 @@ def main() -> None:
     server.start()
     try:
         sock = connect(server.url, args.protocol)
-        rows: dict[str, list[float]] = {"emit": [], "event": [], "call": []}
+        rows: dict[str, list[float]] = {"emit": [], "event": [], "call": [], "acked": []}
         for _ in range(args.repeat):
             rows["emit"].append(cpu_per_emit(sock, args.emits))
             rows["event"].append(cpu_per_event(sock, args.events))
             rows["call"].append(cpu_per_call(sock, args.calls))
+            rows["acked"].append(cpu_per_acked_emit(sock, args.emits // 2))
         sock.close()
     finally:
         server.stop()
