@@ -415,7 +415,7 @@ class Socket(Emitter):
             submit(_run_callback, ack, (err,))
             return
         limit = self.io.opts["max_buffered_emits"]
-        if len(ns.send_buffer) >= limit:
+        if ns.buffer_full(limit):
             raise BufferFullError(
                 f"the send buffer of {self.nsp!r} is full: {limit} emits wait for a "
                 "connection (option max_buffered_emits)"

@@ -460,6 +460,7 @@ def test_send_buffer_bound():
     ns.activate()
     assert ns.buffer(Packet(EVENT, "/", ["a"]), None, 2)
     assert ns.buffer(Packet(EVENT, "/", ["b"]), None, 2)
+    assert ns.buffer_full(2) and not ns.buffer_full(3) and not ns.buffer_full(None)
     assert not ns.buffer(Packet(EVENT, "/", ["c"]), None, 2)  # full: the caller raises
     assert ns.buffer(Packet(EVENT, "/", ["c"]), None, None)  # None: no bound
     assert not ns.buffer(Packet(EVENT, "/", ["d"]), None, 0)  # 0: nothing is buffered

@@ -615,9 +615,13 @@ class Namespace:
             self.plain_acks -= 1
         return pending
 
+    def buffer_full(self, limit: float | None) -> bool:
+        """True when ``limit`` emits wait already (None: no bound; 0: nothing is buffered)."""
+        return limit is not None and len(self.send_buffer) >= limit
+
     def buffer(self, packet: Packet, extra: Any, limit: float | None) -> bool:
         """Keep an emit made while not connected; False when ``limit`` emits wait already."""
-        if limit is not None and len(self.send_buffer) >= limit:
+        if self.buffer_full(limit):
             return False
         self.send_buffer.append((packet, extra))
         return True
