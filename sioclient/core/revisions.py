@@ -21,6 +21,11 @@ polling payload        ``<len>:<packet>``, len in       packets joined by ``\\x1
                        (else it sends XHR2 framing)     WebSocket send base64 text
 namespace ``/``        the server connects it by        the client must send ``40``
                        itself (``40`` arrives unasked)
+CONNECT                the namespace's query after      an auth payload: ``40/n,{..}``;
+                       its name: ``40/n?k=v,``; the     the answer carries the
+                       answer has no sid                namespace's sid
+refusal                reported as ``connect_error``    ``connect_error`` only
+                       and ``error`` (client 2.x)
 =====================  ===============================  ===============================
 
 A 4.x server closes a client that pings in the wrong direction, so the heartbeat direction must
@@ -53,6 +58,11 @@ class Revision:
     binary_polling: bool
     #: True: the server connects the default namespace on its own
     auto_connects_default_namespace: bool
+    #: True: CONNECT carries an auth payload and its answer the namespace's sid; False: the
+    #: namespace's query rides in its name and the answer is a bare ``40``
+    connect_auth: bool
+    #: True: a refused namespace is reported as ``error`` too, after ``connect_error``
+    refusal_also_error: bool
 
     @property
     def query_value(self) -> str:
@@ -84,6 +94,8 @@ EIO3 = Revision(
     payload_separator=None,
     binary_polling=True,
     auto_connects_default_namespace=True,
+    connect_auth=False,
+    refusal_also_error=True,
 )
 EIO4 = Revision(
     eio=4,
@@ -93,6 +105,8 @@ EIO4 = Revision(
     payload_separator="\x1e",
     binary_polling=False,
     auto_connects_default_namespace=False,
+    connect_auth=True,
+    refusal_also_error=False,
 )
 
 _BY_EIO = {3: EIO3, 4: EIO4}
