@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     "force_new": False,
     "multiplex": True,
     "max_buffered_emits": 5000,
+    "retries": 0,
+    "ack_timeout": None,
 }
 
 #: JavaScript name -> (Python name, factor applied to the value: 0.001 turns ms into seconds)
@@ -76,6 +78,8 @@ JS_NAMES: dict[str, tuple[str, float | None]] = {
     "requestTimeout": ("request_timeout", 0.001),
     "rejectUnauthorized": ("verify", None),
     "ca": ("verify", None),
+    "retries": ("retries", None),
+    "ackTimeout": ("ack_timeout", 0.001),
 }
 
 #: JavaScript options that only make sense in a browser or in Node's http stack; accepted (so
@@ -95,8 +99,6 @@ JS_IGNORED = frozenset(
         "localAddress",
         "xdomain",
         "xscheme",
-        "ackTimeout",
-        "retries",
     }
 )
 
@@ -144,6 +146,26 @@ def _count(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"option {name!r} must be a non-negative integer or None, not {value!r}")
     return value
+
+
+def _retries(name: str, value: Any) -> int:
+    # how many times an unanswered emit is sent again; JavaScript's `undefined` is 0
+    if value is None:
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"option {name!r} must be a non-negative integer, not {value!r}")
+    return value
+
+
+def _ack_timeout(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    seconds = _number(name, value)
+    if seconds <= 0:
+        raise ValueError(f"option {name!r} must be a positive number of seconds, not {value!r}")
+    return seconds
 
 
 def parse_query(value: Any) -> dict[str, str]:
@@ -404,6 +426,8 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "force_new": _bool,
     "multiplex": _bool,
     "max_buffered_emits": _count,
+    "retries": _retries,
+    "ack_timeout": _ack_timeout,
 }
 
 
