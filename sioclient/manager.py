@@ -470,9 +470,11 @@ class Manager(Emitter):
             # socket.io-client forwards the engine's error (a reset, a malformed payload)
             self._emit_all("error", error)
         self._dispatch("close", reason)
-        self._deliver(self._conn.closed(reason))
+        # scheduled before the sockets hear of it, so that what waits for the next connection
+        # (at-least-once emits) is not taken for closed for good
         if self.opts["reconnection"] and not self._skip_reconnect:
             self._reconnect()
+        self._deliver(self._conn.closed(reason))
         self._pulse_all()
 
     def _packet(self, packet: Packet, compress: bool = True) -> bool:

@@ -270,11 +270,11 @@ class PendingAck:
 class QueuedEmit(PendingAck):
     """An at-least-once emit (``retries`` > 0): its packet, kept until the server acks it.
 
-    ``callback`` is None for an emit without one.  ``tries`` counts the retry rounds it was
+    ``callback`` is None for an emit without one; it is called at the first ack.  ``tries`` counts the retry rounds it was
     sent again in; ``timeout`` is the deadline of each try (None: it waits, and is only sent
     again after a reconnection)."""
 
-    __slots__ = ("packet", "compress", "tries", "timeout")
+    __slots__ = ("packet", "compress", "tries", "timeout", "done")
 
     def __init__(
         self,
@@ -289,6 +289,9 @@ class QueuedEmit(PendingAck):
         self.compress = compress
         self.tries = 0
         self.timeout = timeout
+        #: answered, yet kept in the queue behind an older emit still unanswered: it goes
+        #: again with that one, so that the server's last delivery of each keeps their order
+        self.done = False
 
     def __repr__(self) -> str:
         return f"<QueuedEmit {self.packet.id} sent={self.sent} tries={self.tries}>"
@@ -690,8 +693,8 @@ class Namespace:
         pending = self.acks.pop(ack_id, None)
         if pending is not None and not pending.with_error:
             self.plain_acks -= 1
-        if self.queue:
-            self.queue.pop(ack_id, None)
+        if self.queue and self.queue.pop(ack_id, None) is not None:
+            self._drop_done()
         return pending
 
     def buffer_full(self, limit: float | None) -> bool:
@@ -736,12 +739,15 @@ class Namespace:
         ids = [i for i, p in self.acks.items() if not p.sent and p.with_error]
         if not ids:
             return []
-        self.send_buffer = [b for b in self.send_buffer if b[0].id not in ids]
+        given_up = set(ids)
+        self.send_buffer = [b for b in self.send_buffer if b[0].id not in given_up]
         err = DisconnectedError("socket is closed")
         events: list[Event] = []
+        if self.queue:
+            # answered emits kept behind the given-up ones go too
+            self.queue = {i: e for i, e in self.queue.items() if not e.done and i not in given_up}
         for i in ids:
             pending = self.acks.pop(i)
-            self.queue.pop(i, None)
             if pending.callback is not None:
                 events.append(AckDone(self.name, pending, (err,)))
         return events
@@ -802,10 +808,13 @@ class Namespace:
                 ack_id = head.packet.id
                 queue.pop(ack_id)  # type: ignore[arg-type]
                 self.acks.pop(ack_id, None)  # type: ignore[arg-type]
+                self._drop_done()
                 if head.callback is not None:
                     err = TimeoutError("operation has timed out")
                     events.append(AckDone(self.name, head, (err,)))
                 continue
+            # go back to the oldest unanswered emit: it and everything after it, answered or
+            # not, leave again in order
             entries = [e for e in queue.values() if e.sent]
             for entry in entries:
                 entry.tries += 1
@@ -814,6 +823,15 @@ class Namespace:
             events.append(Resend(self.name, entries))
             break
         return events
+
+    def _drop_done(self) -> None:
+        """Answered emits at the head of the queue have nothing older to wait for."""
+        queue = self.queue
+        while queue:
+            ack_id, entry = next(iter(queue.items()))
+            if not entry.done:
+                break
+            del queue[ack_id]
 
     def _give_up_oldest_ack(self, limit: float) -> list[Event]:
         oldest = next((i for i, p in self.acks.items() if not p.with_error), None)
@@ -867,9 +885,14 @@ class Namespace:
         pending = self.acks.pop(ack_id, None) if ack_id is not None else None
         if pending is None:
             return []
-        if self.queue and self.queue.pop(ack_id, None) is not None:  # type: ignore[arg-type]
+        queue = self.queue
+        if queue and ack_id in queue:
             # an at-least-once emit: answered, even past its deadline (a retry round or its
             # failure would have come first)
+            entry = queue[ack_id]
+            entry.done = True
+            if next(iter(queue)) == ack_id:
+                self._drop_done()
             if pending.callback is None:
                 return []
             data = packet.data if isinstance(packet.data, list) else []
