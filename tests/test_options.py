@@ -366,3 +366,16 @@ def test_check():
         check("randomization_factor", 2)
     with pytest.raises(ValueError, match="unknown"):
         check("nope", 1)
+
+
+def test_retries_and_ack_timeout():
+    opts = normalize({"retries": 3, "ackTimeout": 500})
+    assert opts["retries"] == 3 and opts["ack_timeout"] == 0.5
+    assert normalize(None, {"retries": 2.0, "ack_timeout": 1})["retries"] == 2
+    defaults = normalize()
+    assert defaults["retries"] == 0 and defaults["ack_timeout"] is None
+    for bad in ({"retries": -1}, {"retries": 1.5}, {"retries": True}, {"ack_timeout": 0}):
+        with pytest.raises(ValueError):
+            normalize(None, bad)
+    with pytest.raises(ValueError, match="ackTimeout"):
+        normalize({"ackTimeout": "soon"})
