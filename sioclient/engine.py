@@ -55,6 +55,7 @@ from .exceptions import ConnectionError, ProtocolError, SocketIOError, TimeoutEr
 from .transports import websocket as ws_mod
 from .transports.cookies import CookieJar
 from .transports.http import HTTPClient, parse_url
+from .transports.proxy import Proxy, proxy_for
 from .transports.tls import create_ssl_context
 
 logger = logging.getLogger("sioclient.engine")
@@ -232,9 +233,17 @@ class Engine:
         if self.secure and self._ssl_context is None:
             o = self.opts
             self._ssl_context = create_ssl_context(
-                o.get("verify", True), o.get("cert"), o.get("key")
+                o.get("verify", True),
+                o.get("cert"),
+                o.get("key"),
+                o.get("passphrase"),
+                o.get("ciphers"),
             )
         return self._ssl_context
+
+    def _proxy(self) -> Proxy | None:
+        # read once per connection, so that an environment change shows on the next one
+        return proxy_for(self.opts.get("proxy"), self.host, self.secure)
 
     def _headers(self, transport: str) -> dict:
         o = self.opts
@@ -271,6 +280,8 @@ class Engine:
                 ssl_context=self._ssl(),
                 cookies=self.cookies,
                 connect_timeout=float(self.opts.get("timeout") or 20.0),
+                proxy=self._proxy(),
+                local_address=self.opts.get("local_address"),
             )
         return self._http
 
@@ -286,6 +297,8 @@ class Engine:
             timeout=float(self.opts.get("timeout") or 20.0),
             ssl_context=self._ssl(),
             cookies=self.cookies,
+            proxy=self._proxy(),
+            local_address=self.opts.get("local_address"),
         )
 
     # ------------------------------------------------------------------ events

@@ -9,7 +9,12 @@
   ``ca`` option);
 - ``verify=<ssl.SSLContext>``: the caller's own context, used as it is.
 
-``cert``/``key`` load a client certificate (``key`` may be omitted when ``cert`` holds both).
+``cert``/``key`` load a client certificate (``key`` may be omitted when ``cert`` holds both):
+each is a file path or the PEM text itself (Node's ``cert``/``key`` options hold the PEM text).
+``passphrase`` decrypts an encrypted key.  ``ciphers`` is an OpenSSL cipher list, as Node's
+``ciphers``: the TLS 1.2 names restrict the TLS 1.2 suites; TLS 1.3 stays on only when the list
+names a TLS 1.3 suite (``TLS_AES_128_GCM_SHA256``...), as in Node, and then the TLS 1.3 suites
+are OpenSSL's defaults (Python cannot narrow them).
 
 ``wrap_socket(sock, context, server_hostname)`` performs the handshake cooperatively: a context
 from the standard library wraps its socket in a blocking ``ssl.SSLSocket``, which would stall the
@@ -18,9 +23,11 @@ gevent hub when the process is not monkey-patched, so the socket is always geven
 
 from __future__ import annotations
 
+import contextlib
 import os
 import ssl
-from typing import Union
+import tempfile
+from typing import Any, Union
 
 import gevent.ssl
 
@@ -31,11 +38,15 @@ Verify = Union[bool, str, "os.PathLike[str]", ssl.SSLContext]
 
 
 def create_ssl_context(
-    verify: Verify = True, cert: str | None = None, key: str | None = None
+    verify: Verify = True,
+    cert: str | None = None,
+    key: str | None = None,
+    passphrase: str | bytes | None = None,
+    ciphers: str | None = None,
 ) -> ssl.SSLContext:
     """An ``SSLContext`` for client connections built from the TLS options (see the module)."""
     if isinstance(verify, ssl.SSLContext):
-        if cert is not None or key is not None:
+        if cert is not None or key is not None or ciphers is not None:
             # Loading a certificate into the caller's context would change it behind their back.
             raise ValueError("with an SSLContext as verify, load the client certificate into it")
         return verify
@@ -58,10 +69,64 @@ def create_ssl_context(
     else:
         raise TypeError(f"verify must be a bool, a path or an ssl.SSLContext, not {verify!r}")
     if cert is not None:
-        ctx.load_cert_chain(cert, key)
+        load_client_certificate(ctx, cert, key, passphrase)
     elif key is not None:
         raise ValueError("key given without cert")
+    if ciphers is not None:
+        set_ciphers(ctx, ciphers)
     return ctx
+
+
+def is_pem(value: object) -> bool:
+    """True for a value that holds PEM text rather than a path."""
+    if isinstance(value, (bytes, bytearray)):
+        return b"-----BEGIN" in value
+    return isinstance(value, str) and "-----BEGIN" in value
+
+
+def load_client_certificate(
+    ctx: ssl.SSLContext,
+    cert: str | bytes,
+    key: str | bytes | None = None,
+    passphrase: str | bytes | None = None,
+) -> None:
+    """``ctx.load_cert_chain`` for paths or PEM text (the standard library reads files only:
+    PEM text goes through a private temporary file, removed at once)."""
+    password: Any = passphrase if passphrase is not None else _no_passphrase
+    with contextlib.ExitStack() as stack:
+        cert_path = _as_file(stack, cert)
+        key_path = None if key is None else _as_file(stack, key)
+        ctx.load_cert_chain(cert_path, key_path, password=password)
+
+
+def _no_passphrase() -> bytes:
+    raise ValueError("the key is encrypted; give its passphrase (option 'passphrase')")
+
+
+def _as_file(stack: contextlib.ExitStack, value: str | bytes) -> str:
+    if not is_pem(value):
+        return os.fsdecode(value)
+    data = value.encode("ascii") if isinstance(value, str) else bytes(value)
+    directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="sioclient-"))
+    path = os.path.join(directory, "pem")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return path
+
+
+def set_ciphers(ctx: ssl.SSLContext, ciphers: str) -> None:
+    """Node's ``ciphers`` on ``ctx`` (see the module docstring); ssl.SSLError when OpenSSL
+    knows none of the names."""
+    names = [n for n in ciphers.split(":") if n.strip()]
+    tls13 = [n for n in names if n.strip().startswith("TLS_")]
+    older = [n for n in names if not n.strip().startswith("TLS_")]
+    if older:
+        ctx.set_ciphers(":".join(older))
+    if not tls13:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    elif not older:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
 
 
 def server_name(host: str) -> str:
@@ -98,4 +163,12 @@ def wrap_socket(sock: object, context: ssl.SSLContext, server_hostname: str) -> 
     return tls
 
 
-__all__ = ["Verify", "create_ssl_context", "server_name", "wrap_socket"]
+__all__ = [
+    "Verify",
+    "create_ssl_context",
+    "is_pem",
+    "load_client_certificate",
+    "server_name",
+    "set_ciphers",
+    "wrap_socket",
+]
