@@ -3,7 +3,7 @@
 ``TinyProxy(auth=("user", "secret"))`` writes a config into a temporary directory (a free port
 on 127.0.0.1, no log to syslog), starts ``tinyproxy -d`` and waits until it accepts
 connections.  ``connect_ports=[443]`` limits its CONNECT tunnels to those ports, so that any
-other port gets ``403``.  ``tunnels()`` lists the ``host:port`` of every CONNECT it logged, the
+other port gets ``403``; ``allow`` is the one client address it serves (others get ``403``).  ``tunnels()`` lists the ``host:port`` of every CONNECT it logged, the
 proof that a connection went through it.  The fixture ``tinyproxy`` is a factory; whatever it
 started is stopped at the end of the test.
 """
@@ -32,6 +32,7 @@ class TinyProxy:
         self,
         auth: tuple[str, str] | None = None,
         connect_ports: Sequence[int] = (),
+        allow: str = "127.0.0.1",
     ) -> None:
         binary = shutil.which("tinyproxy") or next(
             (p for p in ("/usr/bin/tinyproxy", "/usr/sbin/tinyproxy") if os.path.exists(p)), None
@@ -49,7 +50,7 @@ class TinyProxy:
             "MaxClients 200",
             f"LogFile {self.log!r}".replace("'", '"'),
             "LogLevel Connect",
-            "Allow 127.0.0.1",
+            f"Allow {allow}",
             "DisableViaHeader Yes",
         ]
         if auth is not None:
