@@ -23,9 +23,10 @@ Faults, one per period (``--period`` seconds, 60 by default; each comes 10 s int
 Each period ends with a row: RSS, greenlet objects, open file descriptors, acks completed,
 emits lost (made while disconnected, never seen by the server), emits lost in flight (made
 while the socket looked connected, never acked, never seen: allowed when the server dies),
-emits seen twice by the server, clients connected, and the reconnect times of that period:
-the downtime from ``disconnect`` to ``connect`` (p50/p99) and the longest time a client took to
-be back once the server was available again.  An emit is judged once a later emit of the same
+emits seen twice by the server, clients connected, clients that reconnected in the period, the
+reconnect times of that period (the downtime from ``disconnect`` to ``connect``, p50/p99, and
+the longest time a client took to be back once the server was available again) and the CPU this
+process used.  An emit is judged once a later emit of the same
 client was acked (the server handles a client's emits in order).
 
 At the end: the table, the targets with PASS/MISS, a JSON file and a PNG plot of RSS and
@@ -317,11 +318,12 @@ class Soak:
         header = (
             f"{'period':>6} {'fault':>9} {'RSS MiB':>8} {'glets':>6} {'fds':>6} "
             f"{'acks':>8} {'lost':>5} {'inflight':>8} {'dup':>4} {'conn':>6} "
-            f"{'down p50':>8} {'down p99':>8} {'back max':>8}"
+            f"{'recon':>6} {'down p50':>8} {'down p99':>8} {'back max':>8} {'cpu %':>6}"
         )
         print(header)
         n_periods = max(1, int(round(args.minutes * 60 / args.period)))
         start = time.monotonic()
+        cpu_mark = time.process_time()
         for k in range(n_periods):
             kind = "restart" if k % 2 == 0 else "blackhole"
             period = Period(k + 1, kind, time.monotonic())
@@ -333,6 +335,9 @@ class Soak:
             gevent.sleep(max(0.0, end_at - time.monotonic()))  # the schedule
             self.read_record()
             self.judge()
+            cpu_now = time.process_time()
+            cpu = 100.0 * (cpu_now - cpu_mark) / max(1e-9, time.monotonic() - period.started)
+            cpu_mark = cpu_now
             row = {
                 "period": k + 1,
                 "fault": kind,
@@ -349,13 +354,15 @@ class Soak:
                 "down_p99": pct(period.reconnects, 0.99),
                 "back_max": max(period.back_after_fault, default=float("nan")),
                 "reconnected": len(period.reconnects),
+                "cpu_percent": cpu,
             }
             period.row = row
             print(
                 f"{row['period']:>6} {kind:>9} {row['rss_mib']:>8.1f} {row['greenlets']:>6} "
                 f"{row['fds']:>6} {row['acks']:>8} {row['lost']:>5} {row['lost_in_flight']:>8} "
-                f"{row['duplicated']:>4} {row['connected']:>6} {row['down_p50']:>8.2f} "
-                f"{row['down_p99']:>8.2f} {row['back_max']:>8.2f}",
+                f"{row['duplicated']:>4} {row['connected']:>6} {row['reconnected']:>6} "
+                f"{row['down_p50']:>8.2f} {row['down_p99']:>8.2f} {row['back_max']:>8.2f} "
+                f"{cpu:>6.0f}",
                 flush=True,
             )
         self.emitting = False
@@ -384,6 +391,11 @@ class Soak:
         first_rss = rows[0]["rss_mib"]
         later = [r["rss_mib"] for r in rows[1:]]
         rss_ok = all(abs(v - first_rss) <= 0.05 * first_rss for v in later) if later else True
+        # how much RSS moves once every kind of fault has happened (from the second period on)
+        settled_rss = [r["rss_mib"] for r in rows[1:]]
+        spread = (
+            (max(settled_rss) - min(settled_rss)) / min(settled_rss) * 100 if settled_rss else 0.0
+        )
         glets_ok = all(r["greenlets"] <= base_glets * 1.01 + 20 for r in rows)
         fds_ok = all(r["fds"] <= base_fds + 10 for r in rows)
         backoff_max = 5.0  # reconnection_delay_max, the library's default
@@ -403,7 +415,9 @@ class Soak:
             (
                 "RSS flat within 5% after the first period",
                 rss_ok,
-                f"{first_rss:.1f} MiB -> " + ", ".join(f"{v:.1f}" for v in later),
+                f"{first_rss:.1f} MiB -> "
+                + ", ".join(f"{v:.1f}" for v in later)
+                + f" (from the second period on, within {spread:.1f}%)",
             ),
             (
                 "greenlets back to the baseline after each fault",

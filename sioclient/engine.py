@@ -9,7 +9,7 @@ module owns the sockets, the greenlets and the clock, and reports to a listener 
 Greenlets per connection (bounded): one *reader* (the long-polling GET loop, or the WebSocket
 receive loop) while opening; after that an idle WebSocket parks no greenlet: its reads wait on
 an I/O watcher and the session's deadlines (heartbeat, detection, probe) on a libev timer, and
-either hands its work, when due, to the runner greenlets of ``emitter.submit_io`` (which
+either hands its work, when due, to the runner greenlets of ``dispatch.submit_io`` (which
 keep order, never let one blocked job stall the others, and never run user handlers: a burst
 of slow handlers cannot delay a ping).  Polling adds a short-lived
 *poster* while a POST is in flight, and an upgrade a *prober* whose WebSocket becomes the
@@ -44,19 +44,19 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any, Sequence, Union
-from urllib.parse import quote
 
 import gevent
 import gevent.event
 
 from .core import session as S
-from .emitter import submit_io
+from .dispatch import submit_io
 from .exceptions import ConnectionError, ProtocolError, SocketIOError, TimeoutError
+from .options import connect_timeout
 from .transports import websocket as ws_mod
 from .transports.cookies import CookieJar
-from .transports.http import HTTPClient, parse_url
-from .transports.proxy import Proxy, proxy_for
+from .transports.http import HTTPClient
 from .transports.tls import create_ssl_context
+from .url import Proxy, encode_query, proxy_for, split_url
 
 logger = logging.getLogger("sioclient.engine")
 
@@ -81,24 +81,13 @@ MAX_WRITE_BUFFER = ws_mod.DEFAULT_MAX_BUFFER
 _CLOSE_GRACE = 2.0
 
 
-def _encode_query(params: dict) -> str:
-    parts = []
-    for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        parts.append(f"{quote(str(key), safe='')}={quote(str(value), safe='-_.!~*()')}")
-    return "&".join(parts)
-
-
 class Engine:
     """One Engine.IO session over gevent (see the module docstring)."""
 
     def __init__(
-        self, url: str, opts: dict, listener: Any, cookies: CookieJar | None = None
+        self, url: str, opts: dict[str, Any], listener: Any, cookies: CookieJar | None = None
     ) -> None:
-        secure, host, port, _ = parse_url(url)
+        secure, host, port, _ = split_url(url)
         self.url = url
         self.secure = secure
         self.host = host
@@ -143,17 +132,17 @@ class Engine:
         if self.ready_state != "closed" or self._finished:
             return
         opts = self.opts
-        transports = list(opts.get("transports") or ("polling", "websocket"))
+        transports = list(opts["transports"])
         first = transports[0]
-        if opts.get("remember_upgrade") and _prior_websocket_success and "websocket" in transports:
+        if opts["remember_upgrade"] and _prior_websocket_success and "websocket" in transports:
             first = "websocket"
         self._session = S.Session(
-            protocol=opts.get("protocol"),
+            protocol=opts["protocol"],
             transports=tuple(transports),
-            upgrade=bool(opts.get("upgrade", True)),
-            force_base64=bool(opts.get("force_base64", False)),
-            timestamp_requests=bool(opts.get("timestamp_requests", True)),
-            timestamp_param=opts.get("timestamp_param") or "t",
+            upgrade=opts["upgrade"],
+            force_base64=opts["force_base64"],
+            timestamp_requests=bool(opts["timestamp_requests"]),
+            timestamp_param=opts["timestamp_param"],
             max_queue=MAX_QUEUE,
         )
         self._session.begin(first)
@@ -233,43 +222,40 @@ class Engine:
         if self.secure and self._ssl_context is None:
             o = self.opts
             self._ssl_context = create_ssl_context(
-                o.get("verify", True),
-                o.get("cert"),
-                o.get("key"),
-                o.get("passphrase"),
-                o.get("ciphers"),
+                o["verify"], o["cert"], o["key"], o["passphrase"], o["ciphers"]
             )
         return self._ssl_context
 
     def _proxy(self) -> Proxy | None:
         # read once per connection, so that an environment change shows on the next one
-        return proxy_for(self.opts.get("proxy"), self.host, self.secure)
+        return proxy_for(self.opts["proxy"], self.host, self.secure)
 
-    def _headers(self, transport: str) -> dict:
+    def _headers(self, transport: str) -> dict[str, str]:
         o = self.opts
-        headers = dict(o.get("extra_headers") or {})
-        topts = (o.get("transport_options") or {}).get(transport) or {}
-        headers.update(topts.get("extra_headers") or {})
+        headers = dict(o["extra_headers"])
+        # a transport's own options hold only what was given for it
+        topts = o["transport_options"].get(transport, {})
+        headers.update(topts.get("extra_headers", {}))
         return headers
 
     def _target(self, transport: str) -> str:
         assert self._session is not None
         o = self.opts
-        path = (o.get("path") or "/socket.io").rstrip("/") + "/"
-        topts = (o.get("transport_options") or {}).get(transport) or {}
-        params = dict(o.get("query") or {})
-        params.update(topts.get("query") or {})
+        path = o["path"].rstrip("/") + "/"
+        topts = o["transport_options"].get(transport, {})
+        params = dict(o["query"])
+        params.update(topts.get("query", {}))
         params.update(self._session.query(transport))
-        return f"{path}?{_encode_query(params)}"
+        return f"{path}?{encode_query(params)}"
 
     def _request_timeout(self) -> float:
-        rt = self.opts.get("request_timeout")
+        rt = self.opts["request_timeout"]
         if rt:
             return float(rt)
         if self.ping_interval is not None:
             # a long-poll GET lasts at most one ping interval on a live server
             return self.ping_interval + (self.ping_timeout or 0) + 5.0
-        return float(self.opts.get("timeout") or 20.0)
+        return connect_timeout(self.opts)
 
     def _http_client(self) -> HTTPClient:
         if self._http is None:
@@ -279,31 +265,30 @@ class Engine:
                 secure=self.secure,
                 ssl_context=self._ssl(),
                 cookies=self.cookies,
-                connect_timeout=float(self.opts.get("timeout") or 20.0),
+                connect_timeout=connect_timeout(self.opts),
                 proxy=self._proxy(),
-                local_address=self.opts.get("local_address"),
+                local_address=self.opts["local_address"],
             )
         return self._http
 
     def _ws_connect(self, transport_target: str) -> ws_mod.WebSocket:
-        pmd = self.opts.get("per_message_deflate", True)
         return ws_mod.connect(
             host=self.host,
             port=self.port,
             target=transport_target,
             secure=self.secure,
             headers=self._headers("websocket"),
-            per_message_deflate=pmd if pmd is not None else False,
-            timeout=float(self.opts.get("timeout") or 20.0),
+            per_message_deflate=self.opts["per_message_deflate"],
+            timeout=connect_timeout(self.opts),
             ssl_context=self._ssl(),
             cookies=self.cookies,
             proxy=self._proxy(),
-            local_address=self.opts.get("local_address"),
+            local_address=self.opts["local_address"],
         )
 
     # ------------------------------------------------------------------ events
 
-    def _process(self, events: list) -> None:
+    def _process(self, events: list[Any]) -> None:
         if self._calling is not None:
             # nested (the slot is ours already), or another greenlet is inside the listener
             # (its sends stay exempt from waiting; this one's may wait, on its own runner)
@@ -315,7 +300,8 @@ class Engine:
         finally:
             self._calling = None
 
-    def _dispatch_events(self, events: list) -> None:
+    def _dispatch_events(self, events: list[Any]) -> None:
+        # the session's events (S.Event), told apart by exact type: cheaper than isinstance
         for ev in events:
             kind = type(ev)
             try:

@@ -1,8 +1,10 @@
 """``Manager``: one Engine.IO connection shared by namespaces (socket.io-client's ``Manager``).
 
 It owns the connection's life: opening an Engine (a new one per attempt), the connect timeout,
-the reconnection loop with its backoff, the parser and a decoder per Engine, and the routing of
-decoded packets to the ``Socket`` of their namespace.
+the reconnection loop with its backoff, and the parser and a decoder per Engine.  The namespaces'
+protocol is a ``core.namespaces.Connection``: the manager feeds it the engine's opening and
+closing, pings, pongs and decoded packets, and hands what it reports to the ``Socket`` of each
+event's namespace.
 
 The Engine calls the ``_Link`` from its own greenlets.  Nothing here blocks: user listeners run
 on greenlets of their own (``Emitter._dispatch``), except those of ``reconnect_attempt`` and
@@ -14,19 +16,22 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any, Callable, overload
 
 import gevent
 
 from .backoff import Backoff
-from .core.packet import CONNECT, CONNECT_ERROR, DISCONNECT, Packet
+from .core.namespaces import Connection, Event, Namespace
+from .core.packet import DISCONNECT, Packet
 from .emitter import Emitter
 from .exceptions import ConnectionError, TimeoutError
 from .options import check, normalize, normalize_socket, validate
 from .redact import Secrets, summary
 from .socket import Socket
 from .transports.cookies import CookieJar
+from .url import parse_url
 
 logger = logging.getLogger("sioclient")
 
@@ -35,7 +40,7 @@ _MISSING: Any = object()
 #: the events whose exception argument is scrubbed of the user's secrets first
 _ERROR_EVENTS = frozenset(("connect_error", "error", "reconnect_error"))
 
-EngineFactory = Callable[[str, dict, Any], Any]
+EngineFactory = Callable[[str, dict[str, Any], Any], Any]
 
 
 class _Link:
@@ -68,20 +73,14 @@ class _Link:
 
     def on_engine_ping(self) -> None:
         if self.live:
-            manager = self.manager
-            if manager._root_joining == 1:
-                manager._root_joining = 2  # this ping left after the CONNECT for `/`
-            manager._emit_all("ping")
+            self.manager._on_engine_ping()
 
     def on_engine_pong(self, latency_ms: float) -> None:
         if self.live:
-            manager = self.manager
-            if manager._root_joining == 2:
-                manager._root_joined()
-            manager._emit_all("pong", latency_ms)
+            self.manager._on_engine_pong(latency_ms)
 
 
-def _default_engine_factory(url: str, opts: dict, listener: Any) -> Any:
+def _default_engine_factory(url: str, opts: dict[str, Any], listener: Any) -> Any:
     from .engine import Engine
 
     # one cookie jar per Manager: sticky-session cookies survive reconnections
@@ -96,7 +95,7 @@ class Manager(Emitter):
     """
 
     #: builds the Engine of each attempt; tests replace it with an in-memory one
-    engine_factory: EngineFactory = staticmethod(_default_engine_factory)  # type: ignore[assignment]
+    engine_factory: EngineFactory = staticmethod(_default_engine_factory)
 
     def __init__(
         self, url: str | None = None, options: Mapping[str, Any] | None = None, **kwargs: Any
@@ -104,8 +103,6 @@ class Manager(Emitter):
         super().__init__()
         if isinstance(url, Mapping) and options is None:
             url, options = None, url  # Manager({...}) as in JavaScript
-        from .client import parse_url
-
         parsed = parse_url(url)
         self.opts: dict[str, Any] = normalize(options, kwargs)
         if parsed.query:
@@ -131,17 +128,11 @@ class Manager(Emitter):
         self._link: _Link | None = None
         #: the revision a websocket-only connection detected: later attempts ask for it at once
         self._detected_protocol: int | None = None
-        self._session = 0  # counts opened connections (an ack belongs to one)
-        self._active: list[Socket] = []
+        #: the namespaces' protocol state (see core/namespaces.py)
+        self._conn = Connection(default_auth=lambda: self.opts.get("auth"))
         self._parser: Any = None  # the parser of the current (or last) connection
         self._parsers: dict[tuple[str, int], Any] = {}  # built-in parsers by (name, revision)
         self._decoder: Any = None
-        # revision 4: a 2.x server connects `/` by itself once per connection
-        self._root_connected = False
-        self._root_left = False
-        # ... and joins it again silently when asked once more (no `40` unless `/` has a
-        # middleware): 1 = CONNECT sent, 2 = a ping left after it, whose pong proves the join
-        self._root_joining = 0
         if self.opts["auto_connect"]:
             self.open()
 
@@ -156,23 +147,65 @@ class Manager(Emitter):
         self.opts[name] = check(name, value)
         return self
 
-    def reconnection(self, value: bool = _MISSING) -> Any:
-        return self._option("reconnection", value)
+    @overload
+    def reconnection(self) -> bool: ...
 
-    def reconnection_attempts(self, value: float | None = _MISSING) -> Any:
-        return self._option("reconnection_attempts", value)
+    @overload
+    def reconnection(self, value: bool) -> Manager: ...
 
-    def reconnection_delay(self, value: float = _MISSING) -> Any:
-        return self._option("reconnection_delay", value)
+    def reconnection(self, value: bool = _MISSING) -> bool | Manager:
+        result: bool | Manager = self._option("reconnection", value)
+        return result
 
-    def reconnection_delay_max(self, value: float = _MISSING) -> Any:
-        return self._option("reconnection_delay_max", value)
+    @overload
+    def reconnection_attempts(self) -> float: ...
 
-    def randomization_factor(self, value: float = _MISSING) -> Any:
-        return self._option("randomization_factor", value)
+    @overload
+    def reconnection_attempts(self, value: float | None) -> Manager: ...
 
-    def timeout(self, value: float | None = _MISSING) -> Any:
-        return self._option("timeout", value)
+    def reconnection_attempts(self, value: float | None = _MISSING) -> float | Manager:
+        result: float | Manager = self._option("reconnection_attempts", value)
+        return result
+
+    @overload
+    def reconnection_delay(self) -> float: ...
+
+    @overload
+    def reconnection_delay(self, value: float) -> Manager: ...
+
+    def reconnection_delay(self, value: float = _MISSING) -> float | Manager:
+        result: float | Manager = self._option("reconnection_delay", value)
+        return result
+
+    @overload
+    def reconnection_delay_max(self) -> float: ...
+
+    @overload
+    def reconnection_delay_max(self, value: float) -> Manager: ...
+
+    def reconnection_delay_max(self, value: float = _MISSING) -> float | Manager:
+        result: float | Manager = self._option("reconnection_delay_max", value)
+        return result
+
+    @overload
+    def randomization_factor(self) -> float: ...
+
+    @overload
+    def randomization_factor(self, value: float) -> Manager: ...
+
+    def randomization_factor(self, value: float = _MISSING) -> float | Manager:
+        result: float | Manager = self._option("randomization_factor", value)
+        return result
+
+    @overload
+    def timeout(self) -> float | None: ...
+
+    @overload
+    def timeout(self, value: float | None) -> Manager: ...
+
+    def timeout(self, value: float | None = _MISSING) -> float | None | Manager:
+        result: float | None | Manager = self._option("timeout", value)
+        return result
 
     @property
     def ready_state(self) -> str:
@@ -235,8 +268,7 @@ class Manager(Emitter):
             if state == "open":
                 self._decoder = None
                 self._dispatch("close", "forced close")
-                for sock in list(self._active):
-                    sock._on_close("forced close")
+                self._deliver(self._conn.closed("forced close"))
             elif state == "opening":
                 err = ConnectionError("the manager was closed before the connection opened")
                 callbacks, self._open_callbacks = self._open_callbacks, []
@@ -308,13 +340,10 @@ class Manager(Emitter):
         if self.opts["protocol"] is None and engine.protocol in (4, 5):
             self._detected_protocol = engine.protocol
         self._ready_state = "open"
-        self._session += 1
-        self._root_connected = False
-        self._root_left = False
-        self._root_joining = 0
         self._dispatch("open")
-        for sock in list(self._active):
-            sock._on_open()
+        self._deliver(self._conn.opened(engine.protocol, engine.id, time.monotonic()))
+        for sock in list(self.nsps.values()):
+            sock._arm()  # a namespace left moments ago asks again after a delay
         self._finish_open(None)
 
     def _on_open_timeout(self, link: _Link) -> None:
@@ -396,24 +425,26 @@ class Manager(Emitter):
                 logger.exception("closing the engine failed")
             self._on_engine_close(link, "parse error", exc)
             return
+        conn = self._conn
+        nsps = self.nsps
+        now = time.monotonic()
         for packet in packets:
-            self._route(packet)
+            for event in conn.receive(packet, now):
+                nsps[event.nsp]._on_core_event(event)
 
-    def _route(self, packet: Packet) -> None:
-        nsp = packet.nsp or "/"
-        if self.protocol == 4 and nsp == "/":
-            if packet.type == CONNECT:
-                self._root_connected = True
-                self._root_left = False
-                self._root_joining = 0
-            elif packet.type == CONNECT_ERROR:
-                # a 2.x server reports a failure of `/` (its middleware) to every namespace
-                for member in list(self._active):
-                    member._on_packet(packet)
-                return
-        sock = self.nsps.get(nsp)
-        if sock is not None and sock._active:
-            sock._on_packet(packet)
+    def _deliver(self, events: list[Event]) -> None:
+        """Hands what the namespaces' state machine reported to the sockets, in order."""
+        nsps = self.nsps
+        for event in events:
+            nsps[event.nsp]._on_core_event(event)
+
+    def _on_engine_ping(self) -> None:
+        self._conn.ping_sent()
+        self._emit_all("ping")
+
+    def _on_engine_pong(self, latency_ms: float) -> None:
+        self._deliver(self._conn.pong_received())
+        self._emit_all("pong", latency_ms)
 
     def _on_engine_close(self, link: _Link, reason: str, error: BaseException | None) -> None:
         link.live = False
@@ -434,8 +465,7 @@ class Manager(Emitter):
             # socket.io-client forwards the engine's error (a reset, a malformed payload)
             self._emit_all("error", error)
         self._dispatch("close", reason)
-        for sock in list(self._active):
-            sock._on_close(reason)
+        self._deliver(self._conn.closed(reason))
         if self.opts["reconnection"] and not self._skip_reconnect:
             self._reconnect()
         self._pulse_all()
@@ -552,24 +582,20 @@ class Manager(Emitter):
             cookies=self.cookies,
         )
 
-    def _activate(self, sock: Socket) -> None:
-        if sock not in self._active:
-            self._active.append(sock)
+    # ---- what a Socket asks of its manager ---------------------------------------------
 
-    def _deactivate(self, sock: Socket) -> None:
-        if sock in self._active:
-            self._active.remove(sock)
-            if not self._active:
-                self.close()
+    def _namespace(self, nsp: str, query: Any, auth: Any, limits: Any) -> Namespace:
+        """The protocol state of namespace ``nsp`` on this manager's connection."""
+        return self._conn.namespace(nsp, query, auth, limits)
 
-    def _root_joined(self) -> None:
-        """Revision 4: the server has processed our CONNECT for `/` (see _root_joining)."""
-        self._root_joining = 0
-        self._root_connected = True
-        self._root_left = False
-        sock = self.nsps.get("/")
-        if sock is not None and sock._active:
-            sock._on_connect(None)
+    def _wanted(self) -> None:
+        """A socket wants the connection: open it, unless a reconnection is on its way."""
+        if not self._reconnecting:
+            self.open()
+
+    def _unused(self) -> None:
+        """No socket wants the connection any more."""
+        self.close()
 
     def _will_connect(self) -> bool:
         return self._ready_state != "closed" or self._reconnecting

@@ -17,12 +17,12 @@ import os
 import ssl
 from collections.abc import Mapping
 from typing import Any, Callable
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 import h11
 
-from .transports.proxy import parse_proxy
-from .transports.tls import is_pem, load_client_certificate, set_ciphers
+from .tlsconfig import is_pem, load_client_certificate, set_ciphers
+from .url import encode_query, parse_proxy, query_value
 
 _MISSING = object()
 
@@ -159,28 +159,9 @@ def parse_query(value: Any) -> dict[str, str]:
     if isinstance(value, str):
         return dict(parse_qsl(value.lstrip("?"), keep_blank_values=True))
     if isinstance(value, Mapping):
-        return {str(k): _query_value(v) for k, v in value.items()}
+        return {str(k): query_value(v) for k, v in value.items()}
     # the type only: a query holds credentials more often than not
     raise ValueError(f"option 'query' must be a dict or a query string, not {type(value).__name__}")
-
-
-def _query_value(value: Any) -> str:
-    # written as JavaScript would stringify it, so the server reads what a JS client sends
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return ""
-    return str(value)
-
-
-def encode_query(query: Mapping[str, Any]) -> str:
-    """``k=v&...`` with encodeURIComponent's escaping (as socket.io-client's parseqs does)."""
-    safe = "-_.!~*'()"
-    return "&".join(
-        f"{quote(str(k), safe=safe)}={quote(_query_value(v), safe=safe)}" for k, v in query.items()
-    )
 
 
 #: headers the client writes itself: a second copy would make the request invalid
@@ -301,12 +282,12 @@ def _passphrase(name: str, value: Any) -> str | bytes | None:
 def _ciphers(name: str, value: Any) -> str | None:
     if value is None:
         return None
-    value = _str(name, value)
+    text: str = _str(name, value)
     try:
-        set_ciphers(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), value)
+        set_ciphers(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), text)
     except ssl.SSLError:
-        raise ValueError(f"option {name!r}: OpenSSL knows none of the ciphers {value!r}") from None
-    return value
+        raise ValueError(f"option {name!r}: OpenSSL knows none of the ciphers {text!r}") from None
+    return text
 
 
 def _proxy(name: str, value: Any) -> str | bool | None:
@@ -454,16 +435,16 @@ def _timestamp_requests(name: str, value: Any) -> bool | None:
 
 
 def _path(name: str, value: Any) -> str:
-    value = _str(name, value)
-    value = value if value.startswith("/") else "/" + value
+    path = _str(name, value)
+    path = path if path.startswith("/") else "/" + path
     try:
-        h11.Request(method="GET", target=value, headers=[("Host", "h")])
+        h11.Request(method="GET", target=path, headers=[("Host", "h")])
     except (h11.LocalProtocolError, UnicodeEncodeError):
         raise ValueError(
             f"option {name!r} must be a URL path (ASCII, no spaces or control characters; "
-            f"percent-encode the rest), not {value!r}"
+            f"percent-encode the rest), not {path!r}"
         ) from None
-    return value
+    return path
 
 
 #: Python name -> validator(name, value) -> normalised value
@@ -516,9 +497,7 @@ def _unknown(key: str, from_kwargs: bool) -> ValueError:
     return ValueError(message)
 
 
-def _convert(
-    given: Mapping[str, Any], kwargs: Mapping[str, Any], *, validate_unknown: bool = True
-) -> dict[str, Any]:
+def _convert(given: Mapping[str, Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in given.items():
         if not isinstance(key, str):
@@ -534,11 +513,8 @@ def _convert(
             name = key
         elif key in JS_IGNORED:
             continue
-        elif validate_unknown:
-            raise _unknown(key, from_kwargs=False)
         else:
-            out[key] = value
-            continue
+            raise _unknown(key, from_kwargs=False)
         out[name] = _VALIDATORS[name](key, value)
     # Node: `ca` names the trusted certificates, `rejectUnauthorized: false` turns checks off
     if "ca" in given:
@@ -580,6 +556,14 @@ def normalize(
             result[name] = default
     _check_tls(result)
     return result
+
+
+def connect_timeout(opts: Mapping[str, Any]) -> float:
+    """The bound of one connect (TCP, TLS and the WebSocket handshake) and of a request made
+    before the server told its ping interval: the ``timeout`` option, or its default when the
+    option is off (None) or 0, so that no connect is ever unbounded."""
+    timeout = opts["timeout"]
+    return float(timeout) if timeout else float(DEFAULTS["timeout"])
 
 
 def validate(opts: Mapping[str, Any]) -> dict[str, Any]:
@@ -631,6 +615,7 @@ __all__ = [
     "DEFLATE_KEYS",
     "JS_NAMES",
     "check",
+    "connect_timeout",
     "encode_query",
     "is_pem",
     "normalize",

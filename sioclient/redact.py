@@ -130,7 +130,7 @@ class Secrets:
 
 def _proxy_credentials(setting: Any) -> list[str]:
     # the proxy option's, or else the environment's: the user name, the password, the token
-    from .transports.proxy import environment_credentials, parse_proxy
+    from .url import environment_credentials, parse_proxy
 
     if isinstance(setting, str):
         try:

@@ -1,7 +1,10 @@
 """``Socket``: one namespace on a ``Manager``'s connection (socket.io-client's ``Socket``).
 
-Threading model: the Manager calls the ``_on_*`` methods from the Engine's greenlets; they only
-update state and never block.  Every user callback (event handlers, ack callbacks, the reserved
+The namespace's protocol (its state, CONNECT, acks, buffers, disconnect reasons) is a
+``core.namespaces.Namespace``; this class is its gevent shell.
+
+Threading model: the Manager hands the namespace's events to ``_on_core_event`` from the
+Engine's greenlets; it never blocks, except a reader held back by ``max_pending_events``.  Every user callback (event handlers, ack callbacks, the reserved
 events) runs on a greenlet of its own, spawned in arrival order, so that handlers start in order
 and a handler that blocks (sleeps, ``call()``, I/O) stalls neither the reads nor the next
 handler.
@@ -9,7 +12,6 @@ handler.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from collections.abc import Mapping
@@ -18,20 +20,29 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 import gevent
 from gevent.event import AsyncResult, Event
 
-from .core.packet import (
-    ACK,
-    BINARY_ACK,
-    BINARY_EVENT,
-    CONNECT,
-    CONNECT_ERROR,
-    DISCONNECT,
-    EVENT,
-    Packet,
+from .core.namespaces import (
+    ACK_DONE,
+    BOUND_REACHED,
+    CLOSED,
+    CONNECT_FAILED,
+    CONNECTED,
+    CONNECTED_EVENT,
+    ERROR_RECEIVED,
+    RECEIVED,
+    REJOIN_DELAY,
+    SEND,
+    UNUSED,
+    AckDone,
+    Connected,
+    Namespace,
+    PendingAck,
+    Received,
 )
-from .emitter import Emitter, submit
-from .emitter import dispatcher as _dispatcher
-from .exceptions import BufferFullError, ConnectionError, DisconnectedError, TimeoutError
-from .redact import summary
+from .core.packet import EVENT, Packet
+from .dispatch import dispatcher as _dispatcher
+from .dispatch import submit
+from .emitter import Emitter
+from .exceptions import BufferFullError, DisconnectedError
 
 if TYPE_CHECKING:
     from .manager import Manager
@@ -70,25 +81,6 @@ class _Flags(NamedTuple):
 
 _NO_FLAGS = _Flags()
 
-#: after leaving a namespace, the least time before asking for it again on the same connection:
-#: socket.io servers handle a DISCONNECT one tick late, and a CONNECT of that namespace read in
-#: the same tick makes a 4.x server close the connection ("invalid state") and a 2.x server
-#: lose track of the new socket.  Apart, the two are read apart.
-REJOIN_DELAY = 0.1
-
-
-class _PendingAck:
-    """An emitted packet's ack callback, waiting for the server's answer."""
-
-    __slots__ = ("callback", "with_error", "internal", "sent", "timer")
-
-    def __init__(self, callback: Callable[..., Any], with_error: bool, internal: bool) -> None:
-        self.callback = callback
-        self.with_error = with_error  # callback(err, *args) rather than callback(*args)
-        self.internal = internal  # call()'s own callback: cheap, never blocks, run in place
-        self.sent = False
-        self.timer: Any = None  # a libev timer: no greenlet unless it fires
-
 
 class _Flow:
     """The server events of one connection of a socket that were handed to the dispatcher and
@@ -123,8 +115,9 @@ class _ServerAck:
             return
         self.used = True
         sock = self.socket
-        if sock.connected and sock.io._session == self.session:
-            sock._send_packet(Packet(ACK, sock.nsp, list(args), self.id), True)
+        packet = sock._ns.ack(self.id, list(args), self.session)
+        if packet is not None:
+            sock._send_packet(packet, True)
 
     def __repr__(self) -> str:
         return f"<ack {self.id} for {self.socket.nsp}>"
@@ -174,15 +167,6 @@ def _check_timeout(seconds: Any) -> float:
     return float(seconds)
 
 
-def _refusal(data: Any) -> ConnectionError:
-    """The server's namespace refusal as the exception users see."""
-    if isinstance(data, Mapping) and "message" in data:
-        return ConnectionError(str(data["message"]), data.get("data"))
-    if isinstance(data, str):
-        return ConnectionError(data)
-    return ConnectionError(str(data), data)
-
-
 def _resume_level(bound: int) -> int:
     """Where a reader paused at ``max_pending_events`` goes on: a short pause, since the
     heartbeat is not read meanwhile, yet not one per event."""
@@ -199,13 +183,17 @@ def _run_callback(callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
 class Socket(Emitter):
     """A namespace of a ``Manager``; obtained from ``io()`` or ``manager.socket()``.
 
+    The namespace's protocol state (connecting, connected, acks, buffers) is a
+    ``core.namespaces.Namespace``; this class turns calls into its intents, runs its deadlines on
+    a timer, hands its events to the listeners, and blocks the caller of ``call()``/``wait()``.
+
     Two bounds are class attributes (set one on the class for every socket, or on one socket):
 
     ``max_pending_acks``
         ack callbacks waiting without a timeout (plain ``emit(..., callback)``).  Beyond it
         the oldest is given up: its callback is never called, as after a disconnection, and a
         warning is logged.  ``call()`` and ``timeout()`` callbacks are bounded by their
-        greenlets and timers and are never given up.
+        deadlines and are never given up.
     ``max_pending_events``
         server events handed to the handlers of one connection whose handlers have not
         returned yet.  At the bound the connection stops reading until a tenth of them are
@@ -223,23 +211,10 @@ class Socket(Emitter):
         options = options or {}
         self.io = io
         self.nsp = nsp
-        self.id: str | None = None
-        self.connected = False
-        self.query: dict[str, str] | None = options.get("query")
-        self.auth: Any = options.get("auth")
-        self._ids = itertools.count()
-        self._acks: dict[int, _PendingAck] = {}
-        self._plain_acks = 0  # entries of _acks without a timeout (see max_pending_acks)
-        # emits made while disconnected, encoded already: (packet, parser, messages, compress)
-        self._send_buffer: list[tuple[Packet, Any, list[Any], bool]] = []
-        self._receive_buffer: list[tuple[Any, ...]] = []  # (event, *args) before `connect`
+        self._ns: Namespace = io._namespace(nsp, options.get("query"), options.get("auth"), self)
         self._flow = _Flow()
-        self._warned_session = -1  # the connection a bound was last reported on
-        self._active = False  # wants a connection (socket.io-client: has `subs`)
-        self._opened = False  # open() was called once: a socket not active now is closed
-        self._connect_session = -1  # the manager session our CONNECT went out on
-        self._left: tuple[int, float] = (-1, 0.0)  # (session, time) of our last DISCONNECT
-        self._rejoin_timer: Any = None
+        self._timer: Any = None  # a libev timer for the namespace's next deadline
+        self._timer_at = 0.0
         self._changed = Event()
 
     def __repr__(self) -> str:
@@ -247,13 +222,53 @@ class Socket(Emitter):
         return f"<sioclient.Socket {self.nsp!r} {state} id={self.id!r}>"
 
     @property
+    def query(self) -> dict[str, str] | None:
+        """The namespace's query (revision 4 sends it with the CONNECT); may be changed."""
+        return self._ns.query  # type: ignore[return-value]
+
+    @query.setter
+    def query(self, value: dict[str, str] | None) -> None:
+        self._ns.query = value
+
+    @property
+    def auth(self) -> Any:
+        """The namespace's auth payload, or a callable giving it (revision 5); may be changed."""
+        return self._ns.auth
+
+    @auth.setter
+    def auth(self, value: Any) -> None:
+        self._ns.auth = value
+
+    @property
+    def connected(self) -> bool:
+        return self._ns.state == CONNECTED
+
+    @property
     def disconnected(self) -> bool:
-        return not self.connected
+        return self._ns.state != CONNECTED
+
+    @property
+    def id(self) -> str | None:
+        """The namespace's session id (None until connected and again after a disconnect)."""
+        return self._ns.id
 
     @property
     def active(self) -> bool:
         """True while the socket wants a connection (it reconnects when the manager does)."""
-        return self._active
+        return self._ns.active
+
+    # what waits in the namespace, for tests and debugging
+    @property
+    def _acks(self) -> dict[int, PendingAck]:
+        return self._ns.acks
+
+    @property
+    def _send_buffer(self) -> list[tuple[Packet, Any]]:
+        return self._ns.send_buffer
+
+    @property
+    def _receive_buffer(self) -> list[Any]:
+        return self._ns.receive_buffer
 
     # ---- public API ------------------------------------------------------------------------
 
@@ -261,35 +276,19 @@ class Socket(Emitter):
         """Connects the namespace (or reconnects it after ``disconnect()``)."""
         if self.connected:
             return self
-        self._active = True
-        self._opened = True
+        self._ns.activate()
         io = self.io
-        io._activate(self)
-        if not io._reconnecting:
-            io.open()
+        io._wanted()
         if io.ready_state == "open":
-            self._on_open()
+            self._apply(self._ns.join(time.monotonic()))
+            self._arm()
         return self
 
     connect = open
 
     def close(self) -> Socket:
         """Leaves the namespace; the manager closes its connection when no socket is left."""
-        was_connected = self.connected
-        server_leaves = was_connected
-        if was_connected:
-            io = self.io
-            if io.protocol == 4 and self.nsp == "/" and any(s is not self for s in io._active):
-                # A 2.x server holds back the CONNECT of every other namespace while the
-                # connection is not in `/`, and joins `/` again without a word: the socket
-                # leaves `/` on this side only while other namespaces use the connection.
-                server_leaves = False
-            else:
-                self._send_packet(Packet(DISCONNECT, self.nsp), True)
-                self._left = (io._session, time.monotonic())
-        self._destroy(server_leaves)
-        if was_connected:
-            self._on_close("io client disconnect")
+        self._apply(self._ns.leave(time.monotonic()))
         self._pulse()
         return self
 
@@ -368,7 +367,8 @@ class Socket(Emitter):
         if ack is None and args and callable(args[-1]):
             ack, args = args[-1], args[:-1]
         packet = Packet(EVENT, self.nsp, [event, *args])
-        if not self.connected:
+        ns = self._ns
+        if ns.state != CONNECTED:
             self._emit_offline(flags, packet, ack, internal)
         elif ack is None:
             if not self.io._packet(packet, flags.compress) and not flags.volatile:
@@ -380,18 +380,18 @@ class Socket(Emitter):
             try:
                 taken = self.io._packet(packet, flags.compress)
             except BaseException:
-                self._forget_ack(packet.id)
+                ns.forget_ack(packet.id)
                 raise
             if taken:
                 pending.sent = True
             elif flags.volatile:
-                self._forget_ack(packet.id)
+                ns.forget_ack(packet.id)
                 if pending.with_error:
                     err = DisconnectedError("the connection was lost (volatile packet dropped)")
                     if internal:
                         raise err
                     submit(_run_callback, ack, (err,))
-            elif packet.id is not None and self._acks.get(packet.id) is pending:
+            elif packet.id is not None and ns.acks.get(packet.id) is pending:
                 # it waited for room and the connection was given up meanwhile: it never
                 # left, so it waits for the next connection like an emit made offline
                 self._buffer(packet, flags.compress)
@@ -407,7 +407,8 @@ class Socket(Emitter):
             if ack is not None and flags.timeout is not None:
                 self._add_ack(packet, ack, flags.timeout, False)  # times out, as in JavaScript
             return
-        if ack is not None and with_error and self._opened and self._finished():
+        ns = self._ns
+        if ack is not None and with_error and ns.opened and self._finished():
             # closed for good: no connection will carry it, nobody may wait for it
             err = DisconnectedError("socket is closed")
             if internal:
@@ -415,25 +416,25 @@ class Socket(Emitter):
             submit(_run_callback, ack, (err,))
             return
         limit = self.io.opts["max_buffered_emits"]
-        if len(self._send_buffer) >= limit:
+        if ns.buffer_full(limit):
             raise BufferFullError(
                 f"the send buffer of {self.nsp!r} is full: {limit} emits wait for a "
                 "connection (option max_buffered_emits)"
             )
         if ack is not None:
-            packet.id = next(self._ids)
+            packet.id = ns.next_ack_id()
         # encoded now, so that a bad argument raises here and not when the buffer is sent
         parser = self.io._offline_parser()
         messages = parser.encode(packet)
         if ack is not None:
             self._add_ack(packet, ack, flags.timeout, internal)
-        self._send_buffer.append((packet, parser, messages, flags.compress))
+        ns.buffer(packet, (parser, messages, flags.compress), None)
 
     def _buffer(self, packet: Packet, compress: bool) -> None:
         """A packet that was accepted while connected but never left: sent on the next
         `connect` (past ``max_buffered_emits`` if need be: the caller was told it was sent)."""
         parser = self.io._offline_parser()
-        self._send_buffer.append((packet, parser, parser.encode(packet), compress))
+        self._ns.buffer(packet, (parser, parser.encode(packet), compress), None)
 
     def _add_ack(
         self,
@@ -441,53 +442,15 @@ class Socket(Emitter):
         ack: Callable[..., Any],
         timeout: float | None,
         internal: bool,
-    ) -> _PendingAck:
-        if packet.id is None:
-            packet.id = next(self._ids)
-        pending = _PendingAck(ack, internal or timeout is not None, internal)
-        self._acks[packet.id] = pending
-        if timeout is not None:
-            # a loop timer, not spawn_later: a greenlet per call() costs more than the call
-            timer = pending.timer = gevent.get_hub().loop.timer(timeout)
-            timer.start(self._ack_timeout, packet.id)
-        elif not pending.with_error:
-            self._plain_acks += 1
-            if self._plain_acks > self.max_pending_acks:
-                self._give_up_oldest_ack()
+    ) -> PendingAck:
+        if timeout is None:
+            pending, events = self._ns.add_ack(packet, ack, None, internal, 0.0)
+            if events:
+                self._apply(events)
+            return pending
+        pending, _ = self._ns.add_ack(packet, ack, timeout, internal, time.monotonic())
+        self._arm()
         return pending
-
-    def _pop_ack(self, ack_id: int) -> _PendingAck | None:
-        pending = self._acks.pop(ack_id, None)
-        if pending is not None and not pending.with_error:
-            self._plain_acks -= 1
-        return pending
-
-    def _forget_ack(self, ack_id: Any) -> None:
-        pending = self._pop_ack(ack_id)
-        if pending is not None and pending.timer is not None:
-            pending.timer.close()
-            pending.timer = None
-
-    def _give_up_oldest_ack(self) -> None:
-        oldest = next((i for i, p in self._acks.items() if not p.with_error), None)
-        if oldest is None:
-            return
-        self._pop_ack(oldest)
-        self._report(
-            "%r: more than %s ack callbacks wait without a timeout; the oldest are given up "
-            "(Socket.max_pending_acks)",
-            self.nsp,
-            self.max_pending_acks,
-        )
-
-    def _report(self, message: str, *args: Any) -> None:
-        """A bound was reached: a warning once per connection, then debug records."""
-        session = self.io._session
-        if self._warned_session != session:
-            self._warned_session = session
-            logger.warning(message, *args)
-        else:
-            logger.debug(message, *args)
 
     def _call(self, flags: _Flags, event: str, args: tuple[Any, ...]) -> Any:
         result: AsyncResult = AsyncResult()
@@ -506,11 +469,11 @@ class Socket(Emitter):
     def _send_packet(self, packet: Packet, compress: bool) -> None:
         self.io._packet(packet, compress)
 
-    def _flush_send_buffer(self) -> None:
-        buffered, self._send_buffer = self._send_buffer, []
+    def _flush(self, buffered: list[tuple[Packet, Any]]) -> None:
         io = self.io
-        for packet, parser, messages, compress in buffered:
-            pending = self._acks.get(packet.id) if packet.id is not None else None
+        acks = self._ns.acks
+        for packet, (parser, messages, compress) in buffered:
+            pending = acks.get(packet.id) if packet.id is not None else None
             if pending is not None:
                 pending.sent = True
             try:
@@ -519,150 +482,107 @@ class Socket(Emitter):
                 # encoded again for another revision than expected, and that failed
                 logger.exception("could not send a buffered packet of %r", self.nsp)
                 if pending is not None:
-                    self._forget_ack(packet.id)
+                    self._ns.forget_ack(packet.id)
                     if pending.with_error:
                         self._call_ack(pending, (exc,))
 
-    def _ack_timeout(self, ack_id: int) -> None:
-        # runs in the hub (timer callback): only non-blocking work here
-        pending = self._acks.pop(ack_id, None)
-        if pending is None:
-            return
-        # a packet that never left must not leave later: nobody waits for its answer any more
-        self._send_buffer = [b for b in self._send_buffer if b[0].id != ack_id]
-        self._call_ack(pending, (TimeoutError("operation has timed out"),))
-
-    def _call_ack(self, pending: _PendingAck, args: tuple[Any, ...]) -> None:
-        if pending.timer is not None:
-            pending.timer.close()
-            pending.timer = None
+    def _call_ack(self, pending: PendingAck, args: tuple[Any, ...]) -> None:
         if pending.internal:
             pending.callback(*args)
         else:
             submit(_run_callback, pending.callback, args)
 
-    # ---- events from the manager (Engine greenlets; never block) ------------------------
+    # ---- the namespace's deadlines ---------------------------------------------------------
 
-    def _on_open(self) -> None:
-        """The manager's connection is open: ask for the namespace."""
-        io = self.io
-        if self._connect_session == io._session:
-            return  # CONNECT already sent on this connection
-        if self._left[0] == io._session:
-            wait = self._left[1] + REJOIN_DELAY - time.monotonic()
-            if wait > 0:
-                if self._rejoin_timer is None:
-                    timer = self._rejoin_timer = gevent.get_hub().loop.timer(wait)
-                    timer.start(self._rejoin_due)
-                return
-        self._connect_session = io._session
-        if io.protocol == 4:
-            if self.nsp == "/":
-                # a 2.x server connects `/` on its own; only a socket that left it must ask again
-                if io._root_connected:
-                    self._on_connect(None)
-                elif io._root_left:
-                    self._send_packet(Packet(CONNECT, "/"), True)
-                    io._root_joining = 1
-                return
-            nsp = self.nsp
-            if self.query:
-                from .options import encode_query
-
-                nsp = f"{nsp}?{encode_query(self.query)}"
-            self._send_packet(Packet(CONNECT, nsp), True)
+    def _arm(self) -> None:
+        """Runs the timer for the namespace's next deadline (ack timeouts, a rejoin)."""
+        due = self._ns.next_deadline()
+        if due is None or (self._timer is not None and self._timer_at <= due):
             return
-        auth = self.auth if self.auth is not None else io.opts.get("auth")
-        if callable(auth):
-            try:
-                auth = auth()
-            except Exception as exc:
-                logger.exception("the auth callable of %r failed", self.nsp)
-                self._dispatch("connect_error", exc)
-                return
-        if auth is not None and not isinstance(auth, Mapping):
-            self._dispatch("connect_error", ValueError("auth must be a dict"))
-            return
-        self._send_packet(Packet(CONNECT, self.nsp, dict(auth) if auth else None), True)
+        if self._timer is not None:
+            self._timer.close()
+        # a loop timer, not spawn_later: a greenlet per call() costs more than the call
+        timer = self._timer = gevent.get_hub().loop.timer(max(0.0, due - time.monotonic()))
+        self._timer_at = due
+        timer.start(self._deadline_reached)
 
-    def _rejoin_due(self) -> None:
-        # runs in the hub (timer callback): the CONNECT is written from a runner
-        timer, self._rejoin_timer = self._rejoin_timer, None
+    def _deadline_reached(self) -> None:
+        # runs in the hub (timer callback): only non-blocking work here; packets are written
+        # from a runner
+        timer, self._timer = self._timer, None
         if timer is not None:
             timer.close()
-        submit(self._rejoin)
-
-    def _rejoin(self) -> None:
-        if self._active and not self.connected and self.io.ready_state == "open":
-            self._on_open()
-
-    def _on_packet(self, packet: Packet) -> None:
-        kind = packet.type
-        if kind == EVENT or kind == BINARY_EVENT:
-            self._on_event(packet)
-        elif kind == ACK or kind == BINARY_ACK:
-            self._on_ack(packet)
-        elif kind == CONNECT:
-            if self.io.protocol == 4:
-                self._on_connect(None)
-            elif isinstance(packet.data, Mapping) and packet.data.get("sid"):
-                self._on_connect(str(packet.data["sid"]))
+        events = self._ns.tick(max(time.monotonic(), self._timer_at))
+        rest: list[Any] = []
+        for event in events:
+            if isinstance(event, AckDone):
+                self._call_ack(event.pending, event.args)
             else:
-                self._dispatch(
-                    "connect_error",
-                    ConnectionError("the server answered CONNECT without a sid (a 2.x server?)"),
-                )
-        elif kind == DISCONNECT:
-            self._on_server_disconnect()
-        elif kind == CONNECT_ERROR:
-            self._on_error_packet(packet.data)
+                rest.append(event)  # a rejoin: its CONNECT (and more) is written by a runner
+        if rest:
+            submit(self._apply, rest)
+        self._arm()
 
-    def _on_connect(self, sid: str | None) -> None:
-        if self.connected or not self._active:
-            return
-        io = self.io
-        engine_id = io.engine.id if io.engine is not None else None
-        if sid is None:
-            self.id = engine_id if self.nsp == "/" else f"{self.nsp}#{engine_id}"
-        else:
-            self.id = sid
-        self.connected = True
+    # ---- what the namespace reports (also routed here by the manager) ---------------------
+
+    def _apply(self, events: list[Any]) -> None:
+        for event in events:
+            self._on_core_event(event)
+
+    def _on_core_event(self, ev: Any) -> None:
+        kind = ev.kind
+        if kind == RECEIVED:
+            self._on_event(ev)
+        elif kind == ACK_DONE:
+            self._call_ack(ev.pending, ev.args)
+        elif kind == SEND:
+            self._send_packet(ev.packet, True)
+        elif kind == CONNECTED_EVENT:
+            self._on_connect(ev)
+        elif kind == CLOSED:
+            self._flow.release()
+            if ev.was_connected:
+                self._dispatch("disconnect", ev.reason)
+            self._pulse()
+        elif kind == CONNECT_FAILED:
+            err = ev.error
+            if ev.log:
+                logger.error("the auth callable of %r failed", self.nsp, exc_info=err)
+            self._dispatch("connect_error", err)
+            if ev.also_error:
+                self._dispatch("error", err)
+            self._pulse()
+        elif kind == ERROR_RECEIVED:
+            self._dispatch("error", ev.error)
+        elif kind == BOUND_REACHED:
+            if ev.first:
+                logger.warning(ev.message, *ev.args)
+            else:
+                logger.debug(ev.message, *ev.args)
+        elif kind == UNUSED:
+            self.io._unused()
+
+    def _on_connect(self, ev: Connected) -> None:
         self._flow = _Flow()
         # `connect` first, then the events that came early, then what was emitted meanwhile
         self._dispatch("connect")
-        received, self._receive_buffer = self._receive_buffer, []
-        for args in received:
+        for data, ack_id, session in ev.early:
+            args = tuple(data) if ack_id is None else (*data, _ServerAck(self, ack_id, session))
             submit(self._emit_any, *args)
-        self._flush_send_buffer()
+        self._flush(ev.buffered)
         self._pulse()
 
-    def _on_event(self, packet: Packet) -> None:
-        data = packet.data
-        if not isinstance(data, list) or not data or not isinstance(data[0], str):
-            logger.warning("ignoring an event without a name: %s", summary(packet))
-            return
+    def _on_event(self, ev: Received) -> None:
         # (event, *args[, ack]): the arguments of _emit_any as they are
+        ack_id = ev.ack_id
         args = (
-            tuple(data)
-            if packet.id is None
-            else (*data, _ServerAck(self, packet.id, self.io._session))
+            tuple(ev.data) if ack_id is None else (*ev.data, _ServerAck(self, ack_id, ev.session))
         )
-        if self.connected:
-            flow = self._flow
-            flow.count += 1
-            _dispatcher().submit(self._deliver, (flow, args))
-            if flow.count >= self.max_pending_events:
-                self._hold(flow)
-        elif len(self._receive_buffer) < self.max_pending_events:
-            self._receive_buffer.append(args)
-        else:
-            self._report(
-                "%r: more than %s events arrived before `connect`; dropping %r "
-                "(Socket.max_pending_events)",
-                self.nsp,
-                self.max_pending_events,
-                data[0],
-            )
+        flow = self._flow
+        flow.count += 1
+        _dispatcher().submit(self._deliver, (flow, args))
+        if flow.count >= self.max_pending_events:
+            self._hold(flow)
 
     def _deliver(self, flow: _Flow, args: tuple[Any, ...]) -> None:
         # Emitter._emit_any, inlined: this runs once per event received
@@ -689,96 +609,32 @@ class Socket(Emitter):
         until a tenth of them are done or the connection is gone.  The hub never waits."""
         if gevent.getcurrent() is gevent.get_hub():
             return
-        self._report(
-            "%r: %s events wait for their handlers; the connection pauses reading "
-            "(Socket.max_pending_events)",
-            self.nsp,
-            flow.count,
+        self._on_core_event(
+            self._ns.report(
+                "%r: %s events wait for their handlers; the connection pauses reading "
+                "(Socket.max_pending_events)",
+                self.nsp,
+                flow.count,
+            )
         )
         while not flow.closed and flow.count > _resume_level(self.max_pending_events):
             waiter = flow.waiter = Event()
             waiter.wait()
         flow.waiter = None
 
-    def _on_ack(self, packet: Packet) -> None:
-        pending = self._pop_ack(packet.id) if packet.id is not None else None
-        if pending is None:
-            logger.debug("ignoring an ack nobody waits for: %s", summary(packet))
-            return
-        data = packet.data if isinstance(packet.data, list) else []
-        args = (None, *data) if pending.with_error else tuple(data)
-        self._call_ack(pending, args)
-
-    def _on_error_packet(self, data: Any) -> None:
-        err = _refusal(data)
-        if self.connected:
-            self._dispatch("error", err)
-            return
-        # the server refused the namespace: stop asking for it
-        self._destroy()
-        self._dispatch("connect_error", err)
-        if self.io.protocol == 4:
-            self._dispatch("error", err)
-        self._pulse()
-
-    def _on_server_disconnect(self) -> None:
-        self._destroy()
-        self._on_close("io server disconnect")
-        self._pulse()
-
-    def _on_close(self, reason: str) -> None:
-        """The namespace is gone: the connection closed, or one side left it."""
-        was_connected = self.connected
-        self.connected = False
-        self.id = None
-        self._connect_session = -1
-        # events of this connection not handed out yet go with it (their acks would be dead)
-        self._receive_buffer = []
-        self._flow.release()
-        # acks of packets that left with the connection will never come; buffered ones still may
-        for ack_id in [i for i, p in self._acks.items() if p.sent]:
-            pending = self._pop_ack(ack_id)
-            assert pending is not None
-            if pending.with_error:
-                self._call_ack(pending, (DisconnectedError("socket has been disconnected"),))
-            elif pending.timer is not None:
-                pending.timer.close()
-        if was_connected:
-            self._dispatch("disconnect", reason)
-        self._pulse()
-
-    def _destroy(self, server_leaves: bool = True) -> None:
-        if self.io.protocol == 4 and self.nsp == "/" and server_leaves:
-            self.io._root_connected = False
-            self.io._root_left = True
-        self._active = False
-        self._connect_session = -1  # a later open() asks for the namespace again
-        self._receive_buffer = []
-        self.io._deactivate(self)
-
     # ---- helpers ---------------------------------------------------------------------------
 
     def _pulse(self) -> None:
         changed, self._changed = self._changed, Event()
         changed.set()
-        if self._acks and self._opened and self._finished():
-            self._abandon_buffered()
-
-    def _abandon_buffered(self) -> None:
-        """Gone for good: whoever waits on an ack of a still-buffered packet (``call()``, a
-        timeout ack) hears DisconnectedError, and that packet will not leave later.  Plain
-        emits stay buffered with their callbacks, for an ``open()`` that may come."""
-        ids = {i for i, p in self._acks.items() if not p.sent and p.with_error}
-        if not ids:
-            return
-        self._send_buffer = [b for b in self._send_buffer if b[0].id not in ids]
-        for ack_id in ids:
-            self._call_ack(self._acks.pop(ack_id), (DisconnectedError("socket is closed"),))
+        ns = self._ns
+        if ns.acks and ns.opened and self._finished():
+            self._apply(ns.give_up_buffered())
 
     def _finished(self) -> bool:
-        if self.connected:
+        if self._ns.state == CONNECTED:
             return False
-        return not self._active or not self.io._will_connect()
+        return not self._ns.active or not self.io._will_connect()
 
 
-__all__ = ["EmitView", "RESERVED_EVENTS", "Socket"]
+__all__ = ["REJOIN_DELAY", "EmitView", "RESERVED_EVENTS", "Socket"]

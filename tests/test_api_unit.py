@@ -17,8 +17,8 @@ from memengine import WAIT, MemServer, MiniParser, client_parser_option
 
 import sioclient
 from sioclient import Manager, Socket, client
-from sioclient.client import parse_url
 from sioclient.core.packet import ACK, CONNECT, CONNECT_ERROR, DISCONNECT, EVENT, Packet
+from sioclient.url import parse_url
 
 URL = "http://srv.test"
 

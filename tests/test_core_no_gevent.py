@@ -14,6 +14,7 @@ SCRIPT = textwrap.dedent(
     import sioclient
     import sioclient.core._eio_py
     import sioclient.core.handshake
+    import sioclient.core.namespaces
     import sioclient.core.revisions
     import sioclient.core.session
     import sioclient.parsers
@@ -24,6 +25,12 @@ SCRIPT = textwrap.dedent(
     s.begin("polling")
     s.receive_payload('0{"sid":"a","upgrades":[],"pingInterval":1,"pingTimeout":1}', 0.0)
     assert s.protocol == 5 and sioclient.protocol == 5
+    from sioclient.core.packet import Packet
+    conn = sioclient.core.namespaces.Connection()
+    ns = conn.namespace("/")
+    ns.activate()
+    assert [e.packet.type for e in conn.opened(5, "a", 0.0)] == [0]
+    assert type(conn.receive(Packet(0, "/", {"sid": "x"}), 0.0)[0]).__name__ == "Connected"
     loaded = sorted(m for m in sys.modules if m == "gevent" or m.startswith("gevent."))
     assert loaded == ["gevent"] and sys.modules["gevent"] is None, loaded
     print("ok")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gevent
 import gevent.event
 
-from sioclient.emitter import Dispatcher, submit
+from sioclient.dispatch import Dispatcher, submit
 
 
 def test_callbacks_run_later_in_order_on_another_greenlet():

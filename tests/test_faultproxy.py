@@ -12,6 +12,7 @@ import pytest
 from faultproxy import DOWN, MODES, UP, FaultProxy
 from gevent import socket
 from gevent.event import Event
+from integration_util import eventually
 
 WAIT = 5.0
 #: how long "nothing arrives" is watched for
@@ -189,7 +190,7 @@ def test_blackhole_both_then_pass(proxy: FaultProxy, connect: Any, upstream: Ups
     peer.sock.sendall(b"also lost")
     assert quiet(s)
     assert bytes(peer.received) == b"a"
-    assert proxy.dropped_up == 4 and proxy.dropped_down == 9
+    eventually(lambda: proxy.dropped_up == 4 and proxy.dropped_down == 9, WAIT, "the drops counted")
     proxy.passthrough()
     s.sendall(b"b")
     assert recv_exactly(s, 1) == b"b"

@@ -27,8 +27,8 @@ from sioclient.transports.http import (
     HTTPConnection,
     host_header,
     open_connection,
-    parse_url,
 )
+from sioclient.url import split_url
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -357,11 +357,11 @@ def test_ipv6_host_header(app):
 
 
 def test_url_and_host_helpers():
-    assert parse_url("https://[::1]:8443/a?b=1") == (True, "::1", 8443, "/a?b=1")
-    assert parse_url("ws://example.com") == (False, "example.com", 80, "/")
-    assert parse_url("wss://example.com/x") == (True, "example.com", 443, "/x")
+    assert split_url("https://[::1]:8443/a?b=1") == (True, "::1", 8443, "/a?b=1")
+    assert split_url("ws://example.com") == (False, "example.com", 80, "/")
+    assert split_url("wss://example.com/x") == (True, "example.com", 443, "/x")
     with pytest.raises(ValueError):
-        parse_url("ftp://x/")
+        split_url("ftp://x/")
     assert host_header("::1", 80, False) == "[::1]"
     assert host_header("[::1]", 8080, False) == "[::1]:8080"
     assert host_header("example.com", 443, True) == "example.com"

@@ -20,8 +20,8 @@ from integration_util import (
 from servers import ServerProcess
 
 import sioclient
-from sioclient.client import parse_url
 from sioclient.transports.cookies import CookieJar
+from sioclient.url import encode_query, parse_url
 
 
 def test_url_parsing() -> None:
@@ -95,6 +95,25 @@ def test_headers_and_query(any_server: ServerProcess, mode: str, clients: Client
     assert headers["x-all"] == "a"
     assert headers.get("x-polling") == ("p" if mode == "polling" else None)
     assert headers.get("x-websocket") == ("w" if mode == "websocket" else None)
+
+
+#: every character class encodeURIComponent treats apart: kept (!'()*~), escaped (&=?#+ space)
+_AWKWARD = {"k!'()*~": "v!'()*~", "a&=?#+ b": "c&=?#+ d", "é": "ü/%"}
+
+
+@pytest.mark.parametrize("kind", ["node2", "node4", "python"])
+@pytest.mark.parametrize("mode", ["polling", "websocket"])
+def test_query_escaping_round_trips(sio_server, kind: str, mode: str, clients: Clients) -> None:
+    """The handshake's query (and, on revision 4, the CONNECT packet's) is written with
+    encodeURIComponent's rules, as socket.io-client writes it, and every server reads back what
+    was given."""
+    server = sio_server(kind)
+    sock = clients.connect(server.url, **MODES[mode], query=_AWKWARD)
+    hs = sock.call("get-handshake", timeout=WAIT)
+    for key, value in _AWKWARD.items():
+        assert hs["query"][key] == value
+    assert encode_query(_AWKWARD) in hs["url"]
+    sock.close()
 
 
 @pytest.mark.parametrize("kind", [pytest.param("node4", marks=pytest.mark.node), "python"])

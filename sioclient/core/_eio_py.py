@@ -38,8 +38,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import List, Tuple, Union
 
 from ..exceptions import ProtocolError
+
+#: what a packet carries: text, bytes, or (for ping, pong... without data) nothing
+Data = Union[str, bytes, bytearray, memoryview, None]
+#: a decoded packet: ``(type, data)``, the data as text or bytes
+Decoded = Tuple[int, Union[str, bytes]]
 
 OPEN = 0
 CLOSE = 1
@@ -111,7 +117,7 @@ def encode_packet(
     return "b" + _b64encode(raw)
 
 
-def _decode_text(text: str, revision: int) -> tuple:
+def _decode_text(text: str, revision: int) -> Decoded:
     """One packet written as text (a WebSocket text frame or one packet of a payload)."""
     n = len(text)
     if n == 0:
@@ -132,7 +138,7 @@ def _decode_text(text: str, revision: int) -> tuple:
     return (ptype, text[1:])
 
 
-def decode_packet(frame: str | bytes | bytearray | memoryview, revision: int) -> tuple:
+def decode_packet(frame: str | bytes | bytearray | memoryview, revision: int) -> Decoded:
     if isinstance(frame, str):
         return _decode_text(frame, revision)
     raw = _as_bytes(frame)
@@ -174,7 +180,7 @@ def _encode_text_v3(ptype: int, data: str | bytes | bytearray | memoryview | Non
     return "b" + _TYPE_DIGITS[ptype] + _b64encode(_as_bytes(data))
 
 
-def _encode_binary_v3(packets: list) -> bytes:
+def _encode_binary_v3(packets: List[Tuple[int, Data]]) -> bytes:
     """The XHR2 framing: kind byte, one byte per length digit, 0xFF, then the packet."""
     out = bytearray()
     for item in packets:
@@ -197,7 +203,7 @@ def _encode_binary_v3(packets: list) -> bytes:
     return bytes(out)
 
 
-def encode_payload(packets: list, revision: int, b64: bool = True) -> object:
+def encode_payload(packets: List[Tuple[int, Data]], revision: int, b64: bool = True) -> str | bytes:
     parts = []
     if revision == 3:
         if not b64:
@@ -240,7 +246,7 @@ def _has_astral(text: str) -> bool:
     return len(text.encode("utf-16-le", "surrogatepass")) != 2 * len(text)
 
 
-def _decode_text_v3(body: str) -> list:
+def _decode_text_v3(body: str) -> List[Decoded]:
     end = len(body)
     if end == 0:
         raise ProtocolError("empty Engine.IO payload", body)
@@ -285,7 +291,7 @@ def _decode_text_v3(body: str) -> list:
     return packets
 
 
-def _decode_binary_v3(body: bytes) -> list:
+def _decode_binary_v3(body: bytes) -> List[Decoded]:
     end = len(body)
     packets = []
     pos = 0
@@ -329,7 +335,7 @@ def _decode_binary_v3(body: bytes) -> list:
     return packets
 
 
-def _decode_text_v4(body: str) -> list:
+def _decode_text_v4(body: str) -> List[Decoded]:
     packets = []
     for part in body.split(SEPARATOR):
         packets.append(_decode_text(part, 4))
@@ -338,7 +344,7 @@ def _decode_text_v4(body: str) -> list:
 
 def decode_payload(
     body: str | bytes | bytearray | memoryview, revision: int, max_payload: int | None = None
-) -> list:
+) -> List[Decoded]:
     if not isinstance(body, str):
         raw = _as_bytes(body)
         if max_payload is not None and len(raw) > max_payload:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime
 import struct
+from typing import Any, NoReturn
 
 import msgpack
 
@@ -79,7 +80,7 @@ UNDEFINED = _Undefined()
 # encoding
 
 
-def _is_index_key(key):
+def _is_index_key(key: str) -> bool:
     # "0", "1", ... "4294967294" without leading zeros: JS objects list these first, ascending.
     n = len(key)
     if n == 0 or n > 10 or not key.isdigit() or not key.isascii():
@@ -89,7 +90,7 @@ def _is_index_key(key):
     return int(key) <= _INDEX_MAX
 
 
-def _norm_key(key):
+def _norm_key(key: object) -> str:
     if type(key) is str:
         return key
     if isinstance(key, str):
@@ -103,7 +104,7 @@ def _norm_key(key):
     raise TypeError(f"cannot encode a map key of type {type(key).__name__}")
 
 
-def _norm_dict(value, depth):
+def _norm_dict(value: dict[Any, Any], depth: int) -> dict[str, Any]:
     changed = False
     has_index = False
     items = []
@@ -135,7 +136,7 @@ def _norm_dict(value, depth):
     return dict(items)
 
 
-def _norm_list(value, depth):
+def _norm_list(value: list[Any] | tuple[Any, ...], depth: int) -> list[Any] | tuple[Any, ...]:
     out = None
     n = len(value)
     i = 0
@@ -152,7 +153,7 @@ def _norm_list(value, depth):
     return value
 
 
-def _norm(value, depth):
+def _norm(value: Any, depth: int) -> Any:
     """``value`` as notepack would see it; the same object when nothing had to change."""
     t = type(value)
     if t is str or t is bool or value is None or t is bytes:
@@ -176,7 +177,7 @@ def _norm(value, depth):
     return _norm_other(value, depth)
 
 
-def _norm_other(value, depth):
+def _norm_other(value: object, depth: int) -> Any:
     # Subclasses and the less common types, off the fast path.
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
@@ -202,11 +203,11 @@ def _norm_other(value, depth):
     raise TypeError(f"cannot encode a value of type {type(value).__name__}")
 
 
-def packet_map(ptype, nsp, data, pid, normalise):
+def packet_map(ptype: int, nsp: str, data: Any, pid: int | None, normalise: bool) -> dict[str, Any]:
     """The packet object as socket.io-client builds it; ``normalise`` for notepack parity."""
     if normalise and data is not None:
         data = _norm(data, 1)
-    out = {"type": ptype}
+    out: dict[str, Any] = {"type": ptype}
     if ptype == ACK or ptype == BINARY_ACK:
         if pid is not None:
             out["id"] = pid
@@ -225,22 +226,24 @@ def packet_map(ptype, nsp, data, pid, normalise):
 # decoding
 
 
-def _fail(message, raw):
+def _fail(message: str, raw: object) -> NoReturn:
     raise ProtocolError(message, raw)
 
 
-def _need(pos, n, end, raw):
+def _need(pos: int, n: int, end: int, raw: bytes) -> None:
     if n > end - pos:
         _fail("truncated msgpack message", raw)
 
 
-def _u32(buf, pos):
+def _u32(buf: bytes, pos: int) -> int:
     # the first byte is widened (typed in the .pxd) before the shift: 0x80 << 24 overflows a C int
     hi = buf[pos]
     return (hi << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
 
 
-def _skip_items(buf, pos, end, count, depth, kinds, raw):
+def _skip_items(
+    buf: bytes, pos: int, end: int, count: int, depth: int, kinds: list[int], raw: bytes
+) -> int:
     """Walks ``count`` msgpack objects from ``pos``; returns the position after them."""
     if depth > MAX_DEPTH:
         _fail(f"msgpack data nested deeper than {MAX_DEPTH} levels", raw)
@@ -339,9 +342,9 @@ def _skip_items(buf, pos, end, count, depth, kinds, raw):
     return pos
 
 
-def scan(buf):
+def scan(buf: bytes) -> list[int]:
     """Checks the structure of one msgpack message; the kinds of its type-0 extensions."""
-    kinds = []
+    kinds: list[int] = []
     end = len(buf)
     if end == 0:
         _fail("empty msgpack message", buf)
@@ -354,12 +357,12 @@ def scan(buf):
 class _ExtHook:
     """msgpack's ext_hook, told by :func:`scan` which header each type-0 extension had."""
 
-    def __init__(self, kinds):
+    def __init__(self, kinds: list[int]) -> None:
         self.kinds = kinds
         self.next = 0
         self.undefined = False
 
-    def __call__(self, code, data):
+    def __call__(self, code: int, data: bytes) -> Any:
         if code != 0:
             return [code, data]
         kind = self.kinds[self.next]
@@ -378,12 +381,12 @@ class _ExtHook:
         return [0, data]
 
 
-def _ext_plain(code, data):
+def _ext_plain(code: int, data: bytes) -> list[Any]:
     # Used when the message holds no type-0 extension at all.
     return [code, data]
 
 
-def _replace_undefined(value):
+def _replace_undefined(value: Any) -> Any:
     # Inside data, JavaScript's undefined becomes None (as JSON.stringify would make it null).
     if value is UNDEFINED:
         return None
@@ -400,7 +403,7 @@ def _replace_undefined(value):
     return value
 
 
-def unpack(buf):
+def unpack(buf: bytes | bytearray | memoryview) -> Any:
     """One msgpack message as notepack.io would decode it; ProtocolError on anything amiss."""
     if type(buf) is not bytes:
         buf = bytes(buf)
@@ -437,11 +440,12 @@ def unpack(buf):
     return obj
 
 
-def _as_int(value):
+def _as_int(value: Any) -> int | None:
     """``value`` as an int when JavaScript's Number.isInteger would accept it, else None."""
     t = type(value)
     if t is int:
-        return value
+        exact: int = value
+        return exact
     if t is float:
         if value.is_integer():
             return int(value)
@@ -451,7 +455,7 @@ def _as_int(value):
     return None
 
 
-def _data_valid(ptype, data, protocol, flavour):
+def _data_valid(ptype: int, data: object, protocol: int, flavour: int) -> bool:
     if ptype == CONNECT:
         if protocol == 4:
             return data is UNDEFINED
@@ -472,7 +476,7 @@ def _data_valid(ptype, data, protocol, flavour):
     return True
 
 
-def map_to_packet(obj, protocol, flavour, raw):
+def map_to_packet(obj: object, protocol: int, flavour: int, raw: object) -> Packet:
     """Validates a decoded packet object as the npm decoders do and returns the Packet."""
     if type(obj) is not dict:
         _fail("invalid packet type", raw)
@@ -497,7 +501,7 @@ def map_to_packet(obj, protocol, flavour, raw):
     return Packet(ptype, nsp, data, pid)
 
 
-def check_depth(value, limit, raw):
+def check_depth(value: Any, limit: int, raw: object) -> None:
     """Raises ProtocolError when ``value`` nests lists/dicts deeper than ``limit``."""
     t = type(value)
     if t is list:

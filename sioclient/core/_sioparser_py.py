@@ -36,7 +36,7 @@ no generators or closures; the types live in the .pxd.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, List, Union
 
 from sioclient.core import jsoncodec
 from sioclient.core.packet import Packet
@@ -48,6 +48,9 @@ DEFAULT_MAX_ATTACHMENTS = 1000
 #: default cap on the nesting depth searched for placeholders in a binary packet; data nested
 #: deeper than this with binary inside is far more likely an attack than a real message
 DEFAULT_MAX_DEPTH = 32
+
+#: the Engine.IO messages of one packet: text first, then its binary attachments
+Messages = List[Union[str, bytes]]
 #: nesting depth beyond which ``deconstruct`` refuses the data to be sent
 ENCODE_MAX_DEPTH = 500
 MAX_ID_DIGITS = 16  # every id up to 2**53 (JavaScript's exact integers) fits
@@ -208,7 +211,7 @@ class _Attachments:
     def __init__(self) -> None:
         self.buffers: list[bytes] | None = None
 
-    def __call__(self, obj: Any) -> dict:
+    def __call__(self, obj: Any) -> dict[str, Any]:
         if not _is_binary(obj):
             raise TypeError(f"Type is not JSON serializable: {type(obj).__name__}")
         buffers = self.buffers
@@ -238,7 +241,7 @@ def has_binary(data: Any, max_depth: int = ENCODE_MAX_DEPTH) -> bool:
     return _has_bin(data, 1, max_depth)
 
 
-def _deconstruct(obj: Any, buffers: list, depth: int) -> Any:
+def _deconstruct(obj: Any, buffers: list[bytes], depth: int) -> Any:
     """``obj`` with its buffers replaced by placeholders; containers are copied only on the
     paths that lead to a buffer, so data without binary comes back as the very same object."""
     tp = type(obj)
@@ -278,15 +281,15 @@ def _deconstruct(obj: Any, buffers: list, depth: int) -> Any:
     return obj
 
 
-def deconstruct(data: Any) -> tuple:
+def deconstruct(data: Any) -> tuple[Any, list[bytes]]:
     """``(data_with_placeholders, buffers)``: every bytes/bytearray/memoryview in ``data`` is
     replaced by ``{"_placeholder": True, "num": N}``, numbered depth-first (list order, then dict
     insertion order); ``buffers`` holds them as ``bytes``.  ``data`` itself is never modified."""
-    buffers: list = []
+    buffers: list[bytes] = []
     return _deconstruct(data, buffers, 1), buffers
 
 
-def _placeholder_num(obj: dict, count: int) -> int:
+def _placeholder_num(obj: dict[str, Any], count: int) -> int:
     """The attachment index of placeholder ``obj``, or -1 when ``obj`` is not a placeholder."""
     if obj.get("_placeholder") is not True:
         return -1
@@ -297,7 +300,7 @@ def _placeholder_num(obj: dict, count: int) -> int:
     return num
 
 
-def _replace(node: Any, buffers: list, count: int, depth: int, max_depth: int) -> int:
+def _replace(node: Any, buffers: list[bytes], count: int, depth: int, max_depth: int) -> int:
     # In place, on decoded JSON (exact lists and dicts).  The recursion is bounded by
     # max_depth, checked first, so neither the Python nor the C stack can be exhausted.
     if depth > max_depth:
@@ -329,7 +332,7 @@ def _replace(node: Any, buffers: list, count: int, depth: int, max_depth: int) -
     return 0
 
 
-def reconstruct(data: Any, buffers: list, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+def reconstruct(data: Any, buffers: list[bytes], max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """``data`` (as decoded from JSON) with each placeholder replaced by its buffer; containers
     are changed in place.  ProtocolError on a placeholder whose ``num`` is not an int in
     ``range(len(buffers))`` or on nesting deeper than ``max_depth``."""
@@ -348,7 +351,7 @@ def reconstruct(data: Any, buffers: list, max_depth: int = DEFAULT_MAX_DEPTH) ->
 # encoding
 
 
-def encode(packet: Packet, protocol: int) -> list:
+def encode(packet: Packet, protocol: int) -> Messages:
     """The Engine.IO messages that carry ``packet``: the text packet, then its attachments.
 
     An EVENT/ACK whose data holds bytes, bytearray or memoryview goes out as a
@@ -359,7 +362,7 @@ def encode(packet: Packet, protocol: int) -> list:
     return _encode(packet, protocol, _Attachments())
 
 
-def _encode(packet: Packet, protocol: int, hook: _Attachments) -> list:
+def _encode(packet: Packet, protocol: int, hook: _Attachments) -> Messages:
     tobj = packet.type
     if type(tobj) is not int or tobj < 0 or tobj > 6:
         raise ValueError(f"unknown packet type {tobj!r}")
@@ -444,7 +447,7 @@ class Encoder:
         self.protocol = protocol
         self._hook = _Attachments()
 
-    def encode(self, packet: Packet) -> list:
+    def encode(self, packet: Packet) -> Messages:
         return _encode(packet, self.protocol, self._hook)
 
 
@@ -587,7 +590,7 @@ class Decoder:
         self._pending = None
         self._buffers = None
 
-    def feed(self, message: Any) -> list:
+    def feed(self, message: Any) -> list[Packet]:
         if type(message) is str:
             if self._pending is not None:
                 self.reset()

@@ -20,6 +20,7 @@ largest cost; this loop, compiled, took a server-to-client flood from about 27,0
 from __future__ import annotations
 
 import os
+from typing import Iterable, Tuple, Union
 
 try:  # Cython's pure-Python shim: True only in the compiled twin
     import cython
@@ -34,6 +35,9 @@ OP_BINARY = 2
 OP_CLOSE = 8
 OP_PING = 9
 OP_PONG = 10
+
+#: what ``FrameReader.feed`` returns: a whole message, or ``(first_byte, payload)``
+Message = Union[str, bytes, Tuple[int, bytes]]
 
 _MASK_POOL = 512  # bytes of urandom fetched at once (128 mask keys): small per connection
 
@@ -56,9 +60,11 @@ class FrameReader:
         self._fragmented = False  # a fragmented message is being received
         #: the FrameError that stopped the parsing, if any (nothing more is parsed after it)
         self.error: FrameError | None = None
-        self._partial_out: list | None = None  # the output of a feed() cut short by an error
+        self._partial_out: list[Message] | None = (
+            None  # the output of a feed() cut short by an error
+        )
 
-    def feed(self, data: bytes) -> list:
+    def feed(self, data: bytes) -> list[Message]:
         if self.error is not None:
             return []
         try:
@@ -70,11 +76,11 @@ class FrameReader:
             # _feed sets it before anything can raise, so it is never None here
             return partial if partial is not None else []
 
-    def _feed(self, data: bytes) -> list:
+    def _feed(self, data: bytes) -> list[Message]:
         buf = self._buf + data if self._buf else data
         n = len(buf)
         pos = 0
-        out: list[str | bytes | tuple[int, bytes]] = []
+        out: list[Message] = []
         self._partial_out = out
         fragmented = self._fragmented
         while n - pos >= 2:
@@ -165,7 +171,7 @@ class FrameWriter:
         masked = (int.from_bytes(payload, "little") ^ k).to_bytes(n, "little")
         return head + key + masked
 
-    def encode(self, messages: list) -> bytes:
+    def encode(self, messages: Iterable[str | bytes | bytearray | memoryview]) -> bytes:
         """Frames ``str`` messages as text and bytes-like ones as binary, in order."""
         parts = []
         for m in messages:

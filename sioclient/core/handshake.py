@@ -40,7 +40,7 @@ class Handshake:
     revision: int
 
 
-def _duration(obj: dict, key: str, data: str) -> float:
+def _duration(obj: dict[str, Any], key: str, data: str) -> float:
     value = obj.get(key)
     # bool is an int in Python but never a valid duration
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
@@ -50,7 +50,7 @@ def _duration(obj: dict, key: str, data: str) -> float:
     return value / 1000.0
 
 
-def parse_open(data: str, revision: int) -> Handshake:
+def parse_open(data: object, revision: int) -> Handshake:
     """The handshake carried by an open packet's ``data`` (the JSON after the ``0``)."""
     if not isinstance(data, str):
         raise ProtocolError("open packet: expected text", data)

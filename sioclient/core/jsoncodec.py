@@ -131,7 +131,7 @@ def js_number(value: float) -> str:
 _SMALL_FLOAT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?[0-9]+(?:\.[0-9]+)?e-[0-9]+)')
 
 
-def _small_float(match: re.Match) -> str:
+def _small_float(match: re.Match[str]) -> str:
     number = match.group(1)
     return match.group() if number is None else js_number(float(number))
 
@@ -149,7 +149,7 @@ def _js_floats(obj: Any) -> Any:
     return _accel.load("sioparser").js_floats(obj)
 
 
-def _escape_surrogate(match: re.Match) -> str:
+def _escape_surrogate(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 

@@ -21,6 +21,11 @@ polling payload        ``<len>:<packet>``, len in       packets joined by ``\\x1
                        (else it sends XHR2 framing)     WebSocket send base64 text
 namespace ``/``        the server connects it by        the client must send ``40``
                        itself (``40`` arrives unasked)
+CONNECT                the namespace's query after      an auth payload: ``40/n,{..}``;
+                       its name: ``40/n?k=v,``; the     the answer carries the
+                       answer has no sid                namespace's sid
+refusal                reported as ``connect_error``    ``connect_error`` only
+                       and ``error`` (client 2.x)
 =====================  ===============================  ===============================
 
 A 4.x server closes a client that pings in the wrong direction, so the heartbeat direction must
@@ -30,7 +35,7 @@ follow the revision actually spoken, never the one first asked for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 from . import _accel
 
@@ -53,21 +58,28 @@ class Revision:
     binary_polling: bool
     #: True: the server connects the default namespace on its own
     auto_connects_default_namespace: bool
+    #: True: CONNECT carries an auth payload and its answer the namespace's sid; False: the
+    #: namespace's query rides in its name and the answer is a bare ``40``
+    connect_auth: bool
+    #: True: a refused namespace is reported as ``error`` too, after ``connect_error``
+    refusal_also_error: bool
 
     @property
     def query_value(self) -> str:
         return str(self.eio)
 
-    def encode_packet(self, ptype: int, data: Any, binary_ok: bool = True) -> Any:
+    def encode_packet(self, ptype: int, data: Any, binary_ok: bool = True) -> Union[str, bytes]:
         return _accel.load("eio").encode_packet(ptype, data, self.eio, binary_ok)
 
-    def decode_packet(self, frame: Any) -> tuple:
+    def decode_packet(self, frame: Union[str, bytes]) -> tuple[int, Union[str, bytes]]:
         return _accel.load("eio").decode_packet(frame, self.eio)
 
-    def encode_payload(self, packets: list, b64: bool = True) -> Any:
+    def encode_payload(self, packets: list[tuple[int, Any]], b64: bool = True) -> Union[str, bytes]:
         return _accel.load("eio").encode_payload(packets, self.eio, b64)
 
-    def decode_payload(self, body: Any, max_payload: int | None = None) -> list:
+    def decode_payload(
+        self, body: Union[str, bytes], max_payload: int | None = None
+    ) -> list[tuple[int, Union[str, bytes]]]:
         return _accel.load("eio").decode_payload(body, self.eio, max_payload)
 
     def payload_item_size(self, ptype: int, data: Any) -> int:
@@ -82,6 +94,8 @@ EIO3 = Revision(
     payload_separator=None,
     binary_polling=True,
     auto_connects_default_namespace=True,
+    connect_auth=False,
+    refusal_also_error=True,
 )
 EIO4 = Revision(
     eio=4,
@@ -91,6 +105,8 @@ EIO4 = Revision(
     payload_separator="\x1e",
     binary_polling=False,
     auto_connects_default_namespace=False,
+    connect_auth=True,
+    refusal_also_error=False,
 )
 
 _BY_EIO = {3: EIO3, 4: EIO4}

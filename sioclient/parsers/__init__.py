@@ -20,7 +20,7 @@ protocol revision 4 (socket.io 2.x servers) or 5 (3.x and 4.x servers).
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Union
+from typing import Protocol, Union
 
 from ..core.packet import (
     ACK,
@@ -50,7 +50,7 @@ class Parser(Protocol):
 NAMES = ("default", "json", "msgpack")
 
 
-def get(name: str, protocol: int = 5) -> Any:
+def get(name: str, protocol: int = 5) -> Parser:
     """The built-in parser ``name`` ('default', 'json' or 'msgpack') for revision 4 or 5."""
     if protocol not in (4, 5):
         raise ValueError(f"unknown Socket.IO protocol revision {protocol!r} (expected 4 or 5)")

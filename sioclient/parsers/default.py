@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..core import _accel
 from ..core.packet import Packet
+
+if TYPE_CHECKING:
+    from ..core import _sioparser_py as sioparser
 
 
 class DefaultParser:
@@ -16,7 +19,7 @@ class DefaultParser:
     switching implementations (``SIOCLIENT_NO_EXTENSIONS``, tests) takes effect for new parsers.
     """
 
-    encode: Callable[[Packet], list]
+    encode: Callable[[Packet], sioparser.Messages]
 
     def __init__(
         self,
@@ -25,7 +28,7 @@ class DefaultParser:
         max_depth: int | None = None,
     ) -> None:
         mod = _accel.load("sioparser")
-        self._mod = mod
+        self._decoder_type = mod.Decoder
         self.protocol = protocol
         self.max_attachments = (
             mod.DEFAULT_MAX_ATTACHMENTS if max_attachments is None else max_attachments
@@ -35,9 +38,9 @@ class DefaultParser:
         # Python-level frame sits between the caller and the (compiled) encoder.
         self.encode = mod.Encoder(protocol).encode
 
-    def decoder(self) -> Any:
+    def decoder(self) -> sioparser.Decoder:
         """A new decoder for one connection; its ``feed(message)`` returns completed packets."""
-        return self._mod.Decoder(self.protocol, self.max_attachments, self.max_depth)
+        return self._decoder_type(self.protocol, self.max_attachments, self.max_depth)
 
     def __repr__(self) -> str:
         return f"DefaultParser(protocol={self.protocol})"

@@ -72,7 +72,7 @@ class JsonParser:
 class JsonDecoder:
     """Turns each text message into one packet."""
 
-    def __init__(self, protocol: int, impl: Any) -> None:
+    def __init__(self, protocol: int, impl: _accel.HotMsgpack) -> None:
         self.protocol = protocol
         self._impl = impl
 

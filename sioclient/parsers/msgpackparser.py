@@ -29,6 +29,7 @@ from ..exceptions import ProtocolError
 
 Message = Any  # str | bytes
 
+
 #: revision-4 packet types that socket.io-msgpack-parser 2.x sends as JSON text
 _JSON_TYPES_V4 = (CONNECT, DISCONNECT, CONNECT_ERROR)
 
@@ -87,7 +88,7 @@ class MsgpackParser:
 class MsgpackDecoder:
     """Turns each message into one packet (the format has no multi-message packets)."""
 
-    def __init__(self, protocol: int, impl: Any) -> None:
+    def __init__(self, protocol: int, impl: _accel.HotMsgpack) -> None:
         self.protocol = protocol
         self._impl = impl
 
@@ -104,7 +105,7 @@ class MsgpackDecoder:
         return [impl.map_to_packet(obj, self.protocol, impl.FLAVOUR_MSGPACK, message)]
 
 
-def load_json(message: Message, impl: Any) -> Any:
+def load_json(message: Message, impl: _accel.HotMsgpack) -> Any:
     """The JSON text ``message`` decoded, nesting bounded; ProtocolError when invalid."""
     try:
         obj = jsoncodec.loads(message)

@@ -21,7 +21,7 @@ Errors: ``sioclient.ConnectionError`` for refused, reset, DNS and TLS failures;
 ``sioclient.TimeoutError`` when ``connect_timeout`` or a request's ``timeout`` passes;
 ``sioclient.ProtocolError`` for a malformed response or one over ``max_header``/``max_body``.
 
-Helpers shared with the WebSocket client: ``parse_url()``, ``host_header()``,
+Helpers shared with the WebSocket client: ``host_header()``,
 ``open_connection()`` and ``time_limit()``.
 """
 
@@ -30,8 +30,7 @@ from __future__ import annotations
 import contextlib
 import socket as _stdsocket
 import ssl
-from typing import Iterator, List, Mapping, Sequence, Tuple, Union
-from urllib.parse import urlsplit
+from typing import Any, Iterator, List, Mapping, Sequence, Tuple, Union
 
 import gevent
 import h11
@@ -39,6 +38,7 @@ from gevent import socket as gsocket
 from gevent.monkey import get_original
 
 from ..exceptions import ConnectionError, ProtocolError, TimeoutError
+from ..url import split_url
 from .cookies import CookieJar
 from .proxy import Proxy, tunnel
 from .tls import Verify, create_ssl_context, server_name, wrap_socket
@@ -75,23 +75,6 @@ def time_limit(seconds: float | None, what: str) -> Iterator[None]:
         timer.close()
 
 
-def parse_url(url: str) -> tuple[bool, str, int, str]:
-    """``(secure, host, port, target)`` from an http(s) or ws(s) URL; ``host`` has no brackets."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https", "ws", "wss"):
-        raise ValueError(f"unsupported URL scheme in {path_of(url)!r}")
-    secure = scheme in ("https", "wss")
-    host = parts.hostname
-    if not host:
-        raise ValueError(f"no host in {path_of(url)!r}")
-    port = parts.port or (443 if secure else 80)
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    return secure, host, port, target
-
-
 def host_header(host: str, port: int, secure: bool) -> str:
     """The ``Host`` header: IPv6 literals in brackets, the port unless it is the default."""
     host = server_name(host)
@@ -102,7 +85,7 @@ def host_header(host: str, port: int, secure: bool) -> str:
     return host
 
 
-def _resolve(host: str, port: int) -> list[tuple]:
+def _resolve(host: str, port: int) -> list[tuple[Any, ...]]:
     try:
         # A literal address needs no resolver (nor gevent's resolver thread pool).
         return _stdsocket.getaddrinfo(
@@ -111,7 +94,8 @@ def _resolve(host: str, port: int) -> list[tuple]:
     except _stdsocket.gaierror:
         pass
     try:
-        return gsocket.getaddrinfo(host, port, 0, _stdsocket.SOCK_STREAM)
+        found: list[tuple[Any, ...]] = gsocket.getaddrinfo(host, port, 0, _stdsocket.SOCK_STREAM)
+        return found
     except _stdsocket.gaierror as exc:
         raise ConnectionError(f"cannot resolve {host!r}: {exc}") from exc
 
@@ -487,7 +471,7 @@ class HTTPClient:
         local_address: str | None = None,
     ) -> None:
         if url is not None:
-            secure, host, port, _ = parse_url(url)
+            secure, host, port, _ = split_url(url)
         if host is None:
             raise ValueError("give url or host")
         self.secure = secure or ssl_context is not None
@@ -571,6 +555,5 @@ __all__ = [
     "Response",
     "host_header",
     "open_connection",
-    "parse_url",
     "time_limit",
 ]

@@ -23,15 +23,14 @@ gevent hub when the process is not monkey-patched, so the socket is always geven
 
 from __future__ import annotations
 
-import contextlib
 import os
 import ssl
-import tempfile
-from typing import Any, Union
+from typing import Union
 
 import gevent.ssl
 
 from ..exceptions import ConnectionError
+from ..tlsconfig import is_pem, load_client_certificate, set_ciphers
 
 #: what the ``verify`` option accepts
 Verify = Union[bool, str, "os.PathLike[str]", ssl.SSLContext]
@@ -50,6 +49,7 @@ def create_ssl_context(
             # Loading a certificate into the caller's context would change it behind their back.
             raise ValueError("with an SSLContext as verify, load the client certificate into it")
         return verify
+    ctx: ssl.SSLContext  # gevent's subclass
     if verify is True:
         ctx = gevent.ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     elif verify is False:
@@ -77,58 +77,6 @@ def create_ssl_context(
     return ctx
 
 
-def is_pem(value: object) -> bool:
-    """True for a value that holds PEM text rather than a path."""
-    if isinstance(value, (bytes, bytearray)):
-        return b"-----BEGIN" in value
-    return isinstance(value, str) and "-----BEGIN" in value
-
-
-def load_client_certificate(
-    ctx: ssl.SSLContext,
-    cert: str | bytes,
-    key: str | bytes | None = None,
-    passphrase: str | bytes | None = None,
-) -> None:
-    """``ctx.load_cert_chain`` for paths or PEM text (the standard library reads files only:
-    PEM text goes through a private temporary file, removed at once)."""
-    password: Any = passphrase if passphrase is not None else _no_passphrase
-    with contextlib.ExitStack() as stack:
-        cert_path = _as_file(stack, cert)
-        key_path = None if key is None else _as_file(stack, key)
-        ctx.load_cert_chain(cert_path, key_path, password=password)
-
-
-def _no_passphrase() -> bytes:
-    raise ValueError("the key is encrypted; give its passphrase (option 'passphrase')")
-
-
-def _as_file(stack: contextlib.ExitStack, value: str | bytes) -> str:
-    if not is_pem(value):
-        return os.fsdecode(value)
-    data = value.encode("ascii") if isinstance(value, str) else bytes(value)
-    directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="sioclient-"))
-    path = os.path.join(directory, "pem")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    return path
-
-
-def set_ciphers(ctx: ssl.SSLContext, ciphers: str) -> None:
-    """Node's ``ciphers`` on ``ctx`` (see the module docstring); ssl.SSLError when OpenSSL
-    knows none of the names."""
-    names = [n for n in ciphers.split(":") if n.strip()]
-    tls13 = [n for n in names if n.strip().startswith("TLS_")]
-    older = [n for n in names if not n.strip().startswith("TLS_")]
-    if older:
-        ctx.set_ciphers(":".join(older))
-    if not tls13:
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    elif not older:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-
-
 def server_name(host: str) -> str:
     """The name to verify: the host without the brackets of an IPv6 literal."""
     if host.startswith("[") and host.endswith("]"):
@@ -142,6 +90,7 @@ def wrap_socket(sock: object, context: ssl.SSLContext, server_hostname: str) -> 
     Raises ``sioclient.ConnectionError`` when the handshake or the verification fails.
     """
     hostname = server_name(server_hostname)
+    tls: ssl.SSLSocket  # gevent's subclass
     if isinstance(context, gevent.ssl.SSLContext):
         tls = context.wrap_socket(sock, server_hostname=hostname, do_handshake_on_connect=False)
     else:

@@ -57,11 +57,12 @@ import gevent.event
 import h11
 from gevent import get_hub
 from wsproto.extensions import Extension
-from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
+from wsproto.frame_protocol import CloseReason, FrameDecoder, FrameProtocol, Opcode, RsvBits
 from wsproto.utilities import generate_accept_token, generate_nonce
 
 from ..core import _accel
 from ..exceptions import ConnectionError, TimeoutError
+from ..url import split_url
 from .cookies import CookieJar
 from .http import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -70,7 +71,6 @@ from .http import (
     host_header,
     invalid_request,
     open_connection,
-    parse_url,
     time_limit,
 )
 from .proxy import Proxy
@@ -182,7 +182,7 @@ class _MessageCodec(Extension):
     def _inflate(self, data: bytes) -> bytes | CloseReason:
         room = self.max_size - self._inflated
         try:
-            out = self._decompressor.decompress(data, room + 1)
+            out: bytes = self._decompressor.decompress(data, room + 1)
         except zlib.error:
             return CloseReason.INVALID_FRAME_PAYLOAD_DATA
         if len(out) > room:
@@ -192,7 +192,14 @@ class _MessageCodec(Extension):
 
     # -- outbound -----------------------------------------------------------------------------
 
-    def frame_outbound(self, proto, opcode, rsv, data, fin):  # type: ignore[no-untyped-def]
+    def frame_outbound(
+        self,
+        proto: FrameDecoder | FrameProtocol | None,
+        opcode: Opcode,
+        rsv: RsvBits,
+        data: bytes,
+        fin: bool,
+    ) -> tuple[RsvBits, bytes]:
         # Only whole messages are sent, so every data frame here is a message of its own.
         if not (self.deflate and self.compress_next) or len(data) < self.threshold:
             return rsv, data
@@ -511,7 +518,8 @@ class WebSocket:
         return None if self._closed else []
 
     def fileno(self) -> int:
-        return self._sock.fileno()
+        fd: int = self._sock.fileno()
+        return fd
 
     def _pump_available(self) -> None:
         """Reads until the socket would block (TLS may hold records the fd does not show)."""
@@ -570,7 +578,7 @@ class WebSocket:
         items = reader.feed(data)
         ready = self._ready
         for item in items:
-            if type(item) is tuple:
+            if isinstance(item, tuple):  # (first byte, payload): a frame left to us
                 if not self._frame(item[0], item[1]):
                     return
             else:
@@ -836,7 +844,7 @@ def connect(
     binds its source address.
     """
     if url is not None:
-        secure, host, port, target = parse_url(url)
+        secure, host, port, target = split_url(url)
     if host is None:
         raise ValueError("give url or host")
     secure = secure or ssl_context is not None

@@ -1,0 +1,817 @@
+"""The Socket.IO client protocol as a sans-I/O state machine (no sockets, no timers, no gevent).
+
+``core/session.py`` speaks Engine.IO; this module speaks Socket.IO over it: namespaces, their
+CONNECT and refusal, acks, the buffers, and why each namespace was left.  The gevent classes
+``Manager`` and ``Socket`` feed it and carry out what it hands back.
+
+The objects
+===========
+
+* :class:`Connection` -- one per ``Manager``: the namespaces of its connection (across
+  reconnections), the revision spoken, a counter of the connections opened (``session``: an ack
+  belongs to one), and the revision-4 rules for ``/``.
+* :class:`Namespace` -- one per ``Socket``: its state, its pending acks with their deadlines, the
+  offline send buffer and the events received before ``connect``.
+
+Feeding it
+==========
+
+=====================================  ==========================================================
+the I/O layer saw                      call
+=====================================  ==========================================================
+the engine opened                      ``conn.opened(protocol, engine_id, now)``
+the engine closed (or ``close()``)     ``conn.closed(reason)``
+a decoded packet                       ``conn.receive(packet, now)``
+a ping / pong of revision 3            ``conn.ping_sent()`` / ``conn.pong_received()``
+the user opens / leaves a namespace    ``ns.activate()`` then ``ns.join(now)`` / ``ns.leave(now)``
+an emit                                ``ns.add_ack(...)`` (connected) or ``ns.buffer(...)``
+``now`` reached ``ns.next_deadline()`` ``ns.tick(now)``
+=====================================  ==========================================================
+
+Every method that changes state returns a list of events (the classes below), to be carried out
+in order: packets to write (:class:`Send`, :class:`Flush`) and things to tell the user.  The hot
+paths return less: an emit on a connected namespace is a :class:`PendingAck` registration (or
+nothing) and the caller writes the packet it built; a received event is one :class:`Received`.
+
+Namespace states
+================
+
+::
+
+    DISCONNECTED --activate/join--> CONNECTING --CONNECT (sid)--> CONNECTED
+         ^                            |   ^                          |
+         |                            |   +--connection reopens------+ (connection closed)
+         +--leave / server DISCONNECT-+---------------------------------+
+    CONNECTING --CONNECT_ERROR--> REFUSED (stays until the user opens it again)
+
+``CONNECTING`` means "wants a connection": the CONNECT goes out each time the connection opens
+(at most once per connection, and no sooner than :data:`REJOIN_DELAY` after leaving it there).
+
+Differences between revisions are read from ``revisions.py``: whether the server connects ``/`` by
+itself, whether the CONNECT carries the query (revision 4) or an auth payload (revision 5), and
+whether a refusal is also reported as ``error``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+from typing import Any, Callable
+
+from ..exceptions import ConnectionError, DisconnectedError, TimeoutError
+from ..url import encode_query
+from .packet import ACK, BINARY_ACK, BINARY_EVENT, CONNECT, CONNECT_ERROR, DISCONNECT, EVENT, Packet
+from .revisions import EIO4, Revision, by_protocol
+
+#: after leaving a namespace, the least time before asking for it again on the same connection:
+#: socket.io servers handle a DISCONNECT one tick late, and a CONNECT of that namespace read in
+#: the same tick makes a 4.x server close the connection ("invalid state") and a 2.x server
+#: lose track of the new socket.  Apart, the two are read apart.
+REJOIN_DELAY = 0.1
+
+DISCONNECTED = "disconnected"
+CONNECTING = "connecting"
+CONNECTED = "connected"
+REFUSED = "refused"
+
+
+# ---- events ---------------------------------------------------------------------------------
+
+
+class Event:
+    """Something the I/O layer must do or tell, about namespace ``nsp``."""
+
+    __slots__ = ("nsp",)
+    nsp: str
+    kind = 0
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
+        return f"{type(self).__name__}(nsp={self.nsp!r}, {fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        names = ("nsp", *self.__slots__)
+        return all(getattr(self, n) == getattr(other, n) for n in names)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Send(Event):
+    """Write ``packet`` now (CONNECT, DISCONNECT, an ack to the server)."""
+
+    __slots__ = ("packet",)
+    kind = 1
+
+    def __init__(self, nsp: str, packet: Packet) -> None:
+        self.nsp = nsp
+        self.packet = packet
+
+
+class Connected(Event):
+    """The namespace is connected: tell ``connect``, then hand out ``early`` (events received
+    before it, as ``(data, ack_id, session)``), then write ``buffered`` (the offline buffer's
+    ``(packet, extra)`` entries, in order; mark each one's ack sent as it leaves)."""
+
+    __slots__ = ("id", "early", "buffered")
+    kind = 2
+
+    def __init__(self, nsp: str, id: str | None, early: list[Any], buffered: list[Any]) -> None:  # noqa: A002
+        self.nsp = nsp
+        self.id = id
+        self.early = early
+        self.buffered = buffered
+
+
+class Closed(Event):
+    """The namespace is gone (``reason``); ``was_connected``: tell ``disconnect``."""
+
+    __slots__ = ("reason", "was_connected")
+    kind = 3
+
+    def __init__(self, nsp: str, reason: str, was_connected: bool) -> None:
+        self.nsp = nsp
+        self.reason = reason
+        self.was_connected = was_connected
+
+
+class ConnectFailed(Event):
+    """Tell ``connect_error`` with ``error`` (and ``error`` too when ``also_error``, as
+    revision 4 does).  ``log``: the failure is the user's own code (an auth callable)."""
+
+    __slots__ = ("error", "also_error", "log")
+    kind = 4
+
+    def __init__(self, nsp: str, error: BaseException, also_error: bool, log: bool) -> None:
+        self.nsp = nsp
+        self.error = error
+        self.also_error = also_error
+        self.log = log
+
+
+class ErrorReceived(Event):
+    """The server reported an error on a connected namespace: tell ``error``."""
+
+    __slots__ = ("error",)
+    kind = 5
+
+    def __init__(self, nsp: str, error: BaseException) -> None:
+        self.nsp = nsp
+        self.error = error
+
+
+class Received(Event):
+    """A server event for the handlers: ``data`` is ``[name, *args]``; ``ack_id`` not None:
+    the server waits for an ack (send it with :meth:`Namespace.ack` on ``session``)."""
+
+    __slots__ = ("data", "ack_id", "session")
+    kind = 6
+
+    def __init__(self, nsp: str, data: list[Any], ack_id: int | None, session: int) -> None:
+        self.nsp = nsp
+        self.data = data
+        self.ack_id = ack_id
+        self.session = session
+
+
+class AckDone(Event):
+    """Call ``pending``'s callback with ``args`` (the ack's arguments, with the error first
+    when ``pending.with_error``; or just the error: timeout, disconnection)."""
+
+    __slots__ = ("pending", "args")
+    kind = 7
+
+    def __init__(self, nsp: str, pending: PendingAck, args: tuple[Any, ...]) -> None:
+        self.nsp = nsp
+        self.pending = pending
+        self.args = args
+
+
+class BoundReached(Event):
+    """A bound was reached: ``message % args`` is a warning the first time on a connection
+    (``first``), a debug record after."""
+
+    __slots__ = ("message", "args", "first")
+    kind = 8
+
+    def __init__(self, nsp: str, message: str, args: tuple[Any, ...], first: bool) -> None:
+        self.nsp = nsp
+        self.message = message
+        self.args = args
+        self.first = first
+
+
+class Unused(Event):
+    """No namespace wants the connection any more: the I/O layer closes it."""
+
+    __slots__ = ()
+    kind = 9
+
+    def __init__(self, nsp: str) -> None:
+        self.nsp = nsp
+
+
+SEND, CONNECTED_EVENT, CLOSED, CONNECT_FAILED, ERROR_RECEIVED = 1, 2, 3, 4, 5
+RECEIVED, ACK_DONE, BOUND_REACHED, UNUSED = 6, 7, 8, 9
+
+
+class Limits:
+    """The default bounds (the ``Socket`` class attributes of the same names)."""
+
+    max_pending_acks: float = 10_000
+    max_pending_events: int = 10_000
+
+
+class PendingAck:
+    """An emitted packet's ack callback, waiting for the server's answer.  ``callback`` is the
+    I/O layer's business; the core only keeps it, with the packet's deadline."""
+
+    __slots__ = ("callback", "with_error", "internal", "sent", "deadline")
+
+    def __init__(
+        self,
+        callback: Any,
+        with_error: bool,
+        internal: bool,
+        deadline: float | None = None,
+    ) -> None:
+        self.callback = callback
+        self.with_error = with_error  # callback(err, *args) rather than callback(*args)
+        self.internal = internal  # call()'s own callback (the I/O layer runs it in place)
+        self.sent = False
+        self.deadline = deadline
+
+    def __repr__(self) -> str:
+        return f"<PendingAck sent={self.sent} deadline={self.deadline}>"
+
+
+def refusal(data: Any) -> ConnectionError:
+    """The server's namespace refusal as the exception users see."""
+    if isinstance(data, Mapping) and "message" in data:
+        return ConnectionError(str(data["message"]), data.get("data"))
+    if isinstance(data, str):
+        return ConnectionError(data)
+    return ConnectionError(str(data), data)
+
+
+# ---- the connection --------------------------------------------------------------------------
+
+
+class Connection:
+    """The namespaces of one ``Manager`` and what they share: the connection's revision and
+    number, and the revision-4 state of ``/``."""
+
+    __slots__ = (
+        "namespaces",
+        "active",
+        "revision",
+        "session",
+        "open",
+        "engine_id",
+        "default_auth",
+        "root_connected",
+        "root_left",
+        "root_joining",
+    )
+
+    def __init__(self, default_auth: Callable[[], Any] | None = None) -> None:
+        self.namespaces: dict[str, Namespace] = {}
+        #: the namespaces that want the connection, in the order they asked
+        self.active: list[Namespace] = []
+        #: the revision of the current (or last) connection; revision 5 before any
+        self.revision: Revision = EIO4
+        #: counts the connections opened (an ack belongs to one)
+        self.session = 0
+        self.open = False
+        self.engine_id: str | None = None
+        #: the manager's ``auth`` option, read each time a CONNECT is made
+        self.default_auth = default_auth
+        # revision 4: a 2.x server connects `/` by itself once per connection
+        self.root_connected = False
+        self.root_left = False
+        # ... and joins it again silently when asked once more (no `40` unless `/` has a
+        # middleware): 1 = CONNECT sent, 2 = a ping left after it, whose pong proves the join
+        self.root_joining = 0
+
+    def namespace(
+        self,
+        name: str,
+        query: Mapping[str, str] | None = None,
+        auth: Any = None,
+        limits: Any = None,
+    ) -> Namespace:
+        """The namespace ``name`` (made once)."""
+        ns = self.namespaces.get(name)
+        if ns is None:
+            ns = self.namespaces[name] = Namespace(self, name, query, auth, limits)
+        return ns
+
+    # ---- the engine ------------------------------------------------------------------------
+
+    def opened(self, protocol: int | None, engine_id: str | None, now: float) -> list[Event]:
+        """The engine opened (speaking Socket.IO revision ``protocol``): every namespace that
+        wants the connection asks for it."""
+        self.revision = by_protocol(protocol or 5)
+        self.engine_id = engine_id
+        self.session += 1
+        self.open = True
+        self.root_connected = False
+        self.root_left = False
+        self.root_joining = 0
+        events: list[Event] = []
+        for ns in list(self.active):
+            events += ns.join(now)
+        return events
+
+    def closed(self, reason: str) -> list[Event]:
+        """The connection is gone; its namespaces stay wanted and ask again on the next one."""
+        self.open = False
+        events: list[Event] = []
+        for ns in list(self.active):
+            events += ns._close(reason)
+        return events
+
+    def ping_sent(self) -> None:
+        """Revision 3: a ping left (after our CONNECT for `/`, if one is in flight)."""
+        if self.root_joining == 1:
+            self.root_joining = 2
+
+    def pong_received(self) -> list[Event]:
+        """Revision 3: a pong came; if a ping left after our CONNECT for `/`, the server has
+        read that CONNECT, and a 2.x server joins `/` without answering it."""
+        if self.root_joining != 2:
+            return []
+        self.root_joining = 0
+        self.root_connected = True
+        self.root_left = False
+        ns = self.namespaces.get("/")
+        if ns is not None and ns.state == CONNECTING:
+            return ns._connect(None)
+        return []
+
+    # ---- packets ---------------------------------------------------------------------------
+
+    def receive(self, packet: Packet, now: float) -> list[Event]:
+        """A decoded packet from the server."""
+        nsp = packet.nsp or "/"
+        kind = packet.type
+        if kind == EVENT or kind == BINARY_EVENT:
+            # the hot path first
+            ns = self.namespaces.get(nsp)
+            if ns is not None and ns.state == CONNECTED:
+                data = packet.data
+                if type(data) is list and data and type(data[0]) is str:
+                    return [Received(nsp, data, packet.id, self.session)]
+        if nsp == "/" and self.revision.auto_connects_default_namespace:
+            if kind == CONNECT:
+                self.root_connected = True
+                self.root_left = False
+                self.root_joining = 0
+            elif kind == CONNECT_ERROR:
+                # a 2.x server reports a failure of `/` (its middleware) to every namespace
+                events: list[Event] = []
+                for member in list(self.active):
+                    events += member._on_error_packet(packet.data)
+                return events
+        ns = self.namespaces.get(nsp)
+        if ns is None or ns.state == DISCONNECTED or ns.state == REFUSED:
+            return []
+        if kind == EVENT or kind == BINARY_EVENT:
+            return ns._on_event(packet)
+        if kind == ACK or kind == BINARY_ACK:
+            return ns._on_ack(packet, now)
+        if kind == CONNECT:
+            if not self.revision.connect_auth:
+                return ns._connect(None)
+            data = packet.data
+            if isinstance(data, Mapping) and data.get("sid"):
+                return ns._connect(str(data["sid"]))
+            return [
+                ConnectFailed(
+                    nsp,
+                    ConnectionError("the server answered CONNECT without a sid (a 2.x server?)"),
+                    False,
+                    False,
+                )
+            ]
+        if kind == DISCONNECT:
+            return ns._on_server_disconnect()
+        if kind == CONNECT_ERROR:
+            return ns._on_error_packet(packet.data)
+        return []
+
+    def next_deadline(self) -> float | None:
+        """The earliest deadline of any namespace (see :meth:`Namespace.next_deadline`)."""
+        deadlines = [
+            d for d in (ns.next_deadline() for ns in self.namespaces.values()) if d is not None
+        ]
+        return min(deadlines) if deadlines else None
+
+    def tick(self, now: float) -> list[Event]:
+        events: list[Event] = []
+        for ns in list(self.namespaces.values()):
+            events += ns.tick(now)
+        return events
+
+    def _deactivate(self, ns: Namespace) -> list[Event]:
+        if ns in self.active:
+            self.active.remove(ns)
+            if not self.active:
+                return [Unused(ns.name)]
+        return []
+
+
+# ---- one namespace ---------------------------------------------------------------------------
+
+
+class Namespace:
+    """One namespace of a :class:`Connection` (one ``Socket``)."""
+
+    __slots__ = (
+        "conn",
+        "name",
+        "query",
+        "auth",
+        "state",
+        "id",
+        "opened",
+        "acks",
+        "plain_acks",
+        "send_buffer",
+        "receive_buffer",
+        "connect_session",
+        "left",
+        "rejoin_at",
+        "warned_session",
+        "limits",
+        "_deadlines",
+        "_next_id",
+    )
+
+    def __init__(
+        self,
+        conn: Connection,
+        name: str,
+        query: Mapping[str, str] | None,
+        auth: Any,
+        limits: Any = None,
+    ) -> None:
+        self.conn = conn
+        #: where the bounds are read, when they are reached: ``max_pending_acks`` (callbacks
+        #: without a deadline) and ``max_pending_events`` (events kept before `connect`)
+        self.limits: Any = limits if limits is not None else Limits()
+        self.name = name
+        self.query = query
+        self.auth = auth
+        self.state = DISCONNECTED
+        self.id: str | None = None
+        #: activate() was called once: a namespace not wanted now was closed
+        self.opened = False
+        self.acks: dict[int, PendingAck] = {}
+        self.plain_acks = 0  # entries of acks without a deadline (see add_ack's limit)
+        #: emits made while not connected: (packet, extra), ``extra`` the I/O layer's
+        self.send_buffer: list[tuple[Packet, Any]] = []
+        #: events received before `connect`: (data, ack_id, session)
+        self.receive_buffer: list[tuple[list[Any], int | None, int]] = []
+        self.connect_session = -1  # the connection our CONNECT went out on
+        self.left: tuple[int, float] = (-1, 0.0)  # (session, time) of our last DISCONNECT
+        self.rejoin_at: float | None = None
+        self.warned_session = -1  # the connection a bound was last reported on
+        self._deadlines: list[tuple[float, int]] = []  # a heap of (deadline, ack id)
+        self._next_id = 0
+
+    def __repr__(self) -> str:
+        return f"<Namespace {self.name!r} {self.state}>"
+
+    @property
+    def connected(self) -> bool:
+        return self.state == CONNECTED
+
+    @property
+    def active(self) -> bool:
+        """Wants a connection (connecting or connected)."""
+        return self.state == CONNECTING or self.state == CONNECTED
+
+    # ---- user intents ----------------------------------------------------------------------
+
+    def activate(self) -> None:
+        """The user opens the namespace: it wants the connection from now on."""
+        if self.state != CONNECTED:
+            self.state = CONNECTING
+        self.opened = True
+        if self not in self.conn.active:
+            self.conn.active.append(self)
+
+    def join(self, now: float) -> list[Event]:
+        """Ask for the namespace on the open connection (once per connection)."""
+        conn = self.conn
+        if self.state != CONNECTING or not conn.open or self.connect_session == conn.session:
+            return []
+        if self.left[0] == conn.session:
+            due = self.left[1] + REJOIN_DELAY
+            if due > now:
+                if self.rejoin_at is None:
+                    self.rejoin_at = due
+                return []
+        self.connect_session = conn.session
+        name = self.name
+        revision = conn.revision
+        if name == "/" and revision.auto_connects_default_namespace:
+            # a 2.x server connects `/` on its own; only a namespace that left it asks again
+            if conn.root_connected:
+                return self._connect(None)
+            if conn.root_left:
+                conn.root_joining = 1
+                return [Send(name, Packet(CONNECT, "/"))]
+            return []
+        if not revision.connect_auth:
+            if self.query:
+                name = f"{name}?{encode_query(self.query)}"
+            return [Send(self.name, Packet(CONNECT, name))]
+        auth = self.auth
+        if auth is None and conn.default_auth is not None:
+            auth = conn.default_auth()
+        if callable(auth):
+            try:
+                auth = auth()
+            except Exception as exc:
+                return [ConnectFailed(name, exc, False, True)]
+        if auth is not None and not isinstance(auth, Mapping):
+            return [ConnectFailed(name, ValueError("auth must be a dict"), False, False)]
+        return [Send(name, Packet(CONNECT, name, dict(auth) if auth else None))]
+
+    def leave(self, now: float) -> list[Event]:
+        """The user closes the namespace."""
+        conn = self.conn
+        was_connected = self.state == CONNECTED
+        server_leaves = was_connected
+        events: list[Event] = []
+        if was_connected:
+            if (
+                conn.revision.auto_connects_default_namespace
+                and self.name == "/"
+                and any(ns is not self for ns in conn.active)
+            ):
+                # A 2.x server holds back the CONNECT of every other namespace while the
+                # connection is not in `/`, and joins `/` again without a word: the namespace
+                # leaves `/` on this side only while other namespaces use the connection.
+                server_leaves = False
+            else:
+                events.append(Send(self.name, Packet(DISCONNECT, self.name)))
+                self.left = (conn.session, now)
+        events += self._destroy(server_leaves, DISCONNECTED)
+        if was_connected:
+            events += self._gone("io client disconnect", True)
+        return events
+
+    def ack(self, ack_id: int, args: list[Any], session: int) -> Packet | None:
+        """The packet that answers the server's ack request ``ack_id`` of connection
+        ``session``, or None when that connection is gone (the ack would be meaningless)."""
+        if self.state == CONNECTED and self.conn.session == session:
+            return Packet(ACK, self.name, args, ack_id)
+        return None
+
+    # ---- emits and acks --------------------------------------------------------------------
+
+    def next_ack_id(self) -> int:
+        ack_id = self._next_id
+        self._next_id = ack_id + 1
+        return ack_id
+
+    def add_ack(
+        self,
+        packet: Packet,
+        callback: Any,
+        timeout: float | None,
+        internal: bool,
+        now: float,
+    ) -> tuple[PendingAck, list[Event]]:
+        """Register ``callback`` for ``packet``'s ack (giving the packet an id); ``timeout``
+        seconds from ``now`` it fails.  Beyond ``limit`` callbacks without a deadline, the
+        oldest is given up (a :class:`BoundReached`)."""
+        if packet.id is None:
+            packet.id = self.next_ack_id()
+        with_error = internal or timeout is not None
+        pending = PendingAck(callback, with_error, internal)
+        self.acks[packet.id] = pending
+        if timeout is not None:
+            deadline = pending.deadline = now + timeout
+            heapq.heappush(self._deadlines, (deadline, packet.id))
+        elif not with_error:
+            self.plain_acks += 1
+            limit = self.limits.max_pending_acks
+            if self.plain_acks > limit:
+                return pending, self._give_up_oldest_ack(limit)
+        return pending, []
+
+    def forget_ack(self, ack_id: int | None) -> PendingAck | None:
+        """Drop a pending ack (its packet could not be written)."""
+        if ack_id is None:
+            return None
+        pending = self.acks.pop(ack_id, None)
+        if pending is not None and not pending.with_error:
+            self.plain_acks -= 1
+        return pending
+
+    def buffer_full(self, limit: float | None) -> bool:
+        """True when ``limit`` emits wait already (None: no bound; 0: nothing is buffered)."""
+        return limit is not None and len(self.send_buffer) >= limit
+
+    def buffer(self, packet: Packet, extra: Any, limit: float | None) -> bool:
+        """Keep an emit made while not connected; False when ``limit`` emits wait already."""
+        if self.buffer_full(limit):
+            return False
+        self.send_buffer.append((packet, extra))
+        return True
+
+    def give_up_buffered(self) -> list[Event]:
+        """Closed for good: whoever waits on the ack of a still-buffered packet hears
+        DisconnectedError, and that packet will not leave later.  Plain emits stay buffered
+        with their callbacks, for an ``activate()`` that may come."""
+        ids = {i for i, p in self.acks.items() if not p.sent and p.with_error}
+        if not ids:
+            return []
+        self.send_buffer = [b for b in self.send_buffer if b[0].id not in ids]
+        err = DisconnectedError("socket is closed")
+        return [AckDone(self.name, self.acks.pop(i), (err,)) for i in ids]
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`tick` has work: an ack's deadline, or the time to ask for the namespace
+        again after leaving it."""
+        heap = self._deadlines
+        acks = self.acks
+        while heap and heap[0][1] not in acks:
+            heapq.heappop(heap)  # answered or dropped since
+        due = heap[0][0] if heap else None
+        if self.rejoin_at is not None and (due is None or self.rejoin_at < due):
+            return self.rejoin_at
+        return due
+
+    def tick(self, now: float) -> list[Event]:
+        """Acks past their deadline fail with TimeoutError; a rejoin that is due is made."""
+        events: list[Event] = []
+        heap = self._deadlines
+        while heap and heap[0][0] <= now:
+            _, ack_id = heapq.heappop(heap)
+            events += self._expire(ack_id)
+        if self.rejoin_at is not None and self.rejoin_at <= now:
+            self.rejoin_at = None
+            events += self.join(now)
+        return events
+
+    def _expire(self, ack_id: int) -> list[Event]:
+        pending = self.acks.pop(ack_id, None)
+        if pending is None:
+            return []
+        # a packet that never left must not leave later: nobody waits for its answer any more
+        if not pending.sent:
+            self.send_buffer = [b for b in self.send_buffer if b[0].id != ack_id]
+        return [AckDone(self.name, pending, (TimeoutError("operation has timed out"),))]
+
+    def _give_up_oldest_ack(self, limit: float) -> list[Event]:
+        oldest = next((i for i, p in self.acks.items() if not p.with_error), None)
+        if oldest is None:
+            return []
+        self.forget_ack(oldest)
+        return [
+            self._bound(
+                "%r: more than %s ack callbacks wait without a timeout; the oldest are given "
+                "up (Socket.max_pending_acks)",
+                (self.name, limit),
+            )
+        ]
+
+    def _bound(self, message: str, args: tuple[Any, ...]) -> BoundReached:
+        session = self.conn.session
+        first = self.warned_session != session
+        self.warned_session = session
+        return BoundReached(self.name, message, args, first)
+
+    def report(self, message: str, *args: Any) -> BoundReached:
+        """A bound the I/O layer watches was reached (see :class:`BoundReached`)."""
+        return self._bound(message, args)
+
+    # ---- packets ---------------------------------------------------------------------------
+
+    def _on_event(self, packet: Packet) -> list[Event]:
+        data = packet.data
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            return [
+                BoundReached(self.name, "ignoring an event without a name: %s", (packet,), True)
+            ]
+        if self.state == CONNECTED:
+            return [Received(self.name, data, packet.id, self.conn.session)]
+        limit = self.limits.max_pending_events
+        if len(self.receive_buffer) < limit:
+            self.receive_buffer.append((data, packet.id, self.conn.session))
+            return []
+        return [
+            self._bound(
+                "%r: more than %s events arrived before `connect`; dropping %r "
+                "(Socket.max_pending_events)",
+                (self.name, limit, data[0]),
+            )
+        ]
+
+    def _on_ack(self, packet: Packet, now: float) -> list[Event]:
+        ack_id = packet.id
+        pending = self.acks.pop(ack_id, None) if ack_id is not None else None
+        if pending is None:
+            return []
+        if pending.with_error:
+            deadline = pending.deadline
+            if deadline is not None and deadline <= now:
+                # too late: the deadline passed before the answer was read
+                return [AckDone(self.name, pending, (TimeoutError("operation has timed out"),))]
+        else:
+            self.plain_acks -= 1
+        data = packet.data if isinstance(packet.data, list) else []
+        args = (None, *data) if pending.with_error else tuple(data)
+        return [AckDone(self.name, pending, args)]
+
+    def _connect(self, sid: str | None) -> list[Event]:
+        if self.state != CONNECTING:
+            return []
+        if sid is None:
+            engine_id = self.conn.engine_id
+            sid = engine_id if self.name == "/" else f"{self.name}#{engine_id}"
+        self.id = sid
+        self.state = CONNECTED
+        self.rejoin_at = None
+        early, self.receive_buffer = self.receive_buffer, []
+        buffered, self.send_buffer = self.send_buffer, []
+        return [Connected(self.name, sid, early, buffered)]
+
+    def _on_error_packet(self, data: Any) -> list[Event]:
+        err = refusal(data)
+        if self.state == CONNECTED:
+            return [ErrorReceived(self.name, err)]
+        # the server refused the namespace: stop asking for it
+        events = self._destroy(True, REFUSED)
+        also_error = self.conn.revision.refusal_also_error
+        events.append(ConnectFailed(self.name, err, also_error, False))
+        return events
+
+    def _on_server_disconnect(self) -> list[Event]:
+        was_connected = self.state == CONNECTED
+        events = self._destroy(True, DISCONNECTED)
+        return events + self._gone("io server disconnect", was_connected)
+
+    def _close(self, reason: str) -> list[Event]:
+        """The namespace is gone on this connection: the connection closed, or one side
+        left it.  Still wanted, it asks again when the connection opens."""
+        was_connected = self.state == CONNECTED
+        if was_connected:
+            self.state = CONNECTING
+        return self._gone(reason, was_connected)
+
+    def _gone(self, reason: str, was_connected: bool) -> list[Event]:
+        self.id = None
+        self.connect_session = -1
+        # events of this connection not handed out yet go with it (their acks would be dead)
+        self.receive_buffer = []
+        events: list[Event] = []
+        # acks of packets that left with the connection will never come; buffered ones still may
+        for ack_id in [i for i, p in self.acks.items() if p.sent]:
+            pending = self.forget_ack(ack_id)
+            assert pending is not None
+            if pending.with_error:
+                err = DisconnectedError("socket has been disconnected")
+                events.append(AckDone(self.name, pending, (err,)))
+        events.append(Closed(self.name, reason, was_connected))
+        return events
+
+    def _destroy(self, server_leaves: bool, state: str) -> list[Event]:
+        conn = self.conn
+        if server_leaves and self.name == "/" and conn.revision.auto_connects_default_namespace:
+            conn.root_connected = False
+            conn.root_left = True
+        self.state = state
+        self.connect_session = -1  # a later activate() asks for the namespace again
+        self.rejoin_at = None
+        self.receive_buffer = []
+        return conn._deactivate(self)
+
+
+__all__ = [
+    "CONNECTED",
+    "CONNECTING",
+    "DISCONNECTED",
+    "REFUSED",
+    "REJOIN_DELAY",
+    "AckDone",
+    "BoundReached",
+    "Closed",
+    "ConnectFailed",
+    "Connected",
+    "Connection",
+    "ErrorReceived",
+    "Event",
+    "Namespace",
+    "PendingAck",
+    "Received",
+    "Send",
+    "Unused",
+    "refusal",
+]

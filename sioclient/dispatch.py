@@ -1,0 +1,120 @@
+"""Greenlet machinery of the I/O layer: the runners that call user handlers and do the
+connections' I/O off the reader's greenlet."""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections import deque
+from typing import Any, Callable
+
+import gevent
+from gevent import GreenletExit
+
+logger = logging.getLogger("sioclient")
+
+#: parked runner greenlets kept for the next burst of work (more exit when idle)
+_MAX_IDLE_RUNNERS = 1
+
+
+class Dispatcher:
+    """Runs callbacks on greenlets other than the caller's, in submission order.
+
+    Semantically each callback gets a greenlet of its own: the caller (the connection's
+    reader) never runs user code, callbacks start in the order they were submitted, and one
+    that blocks (sleeps, waits for an ack, does I/O) delays neither the reader nor the start of
+    the next one.  Spawning a greenlet per callback costs about 10 us, more than everything else
+    an event costs, so runner greenlets drain a FIFO instead: a runner calls the callbacks one
+    after the other, and whenever it blocks inside one, the hub gets control and a check
+    scheduled before the call hands the rest of the queue to another runner.  Start order is
+    pop order, since nothing switches between a pop and its call.
+    """
+
+    __slots__ = ("_queue", "_idle", "_loop", "_waking", "_checking", "__weakref__")
+
+    def __init__(self, hub: Any) -> None:
+        self._queue: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._idle: list[Any] = []  # parked runners
+        self._loop = hub.loop
+        self._waking = False  # a runner was scheduled and has not started draining yet
+        self._checking = False  # a blocked-runner check is scheduled
+
+    def submit(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self._queue.append((fn, args))
+        if not self._waking:
+            self._wake()
+
+    def _wake(self) -> None:
+        self._waking = True
+        if self._idle:
+            self._loop.run_callback(self._idle.pop().switch)
+        else:
+            gevent.spawn(self._run)
+
+    def _check(self) -> None:
+        # The hub runs this only once every runner is parked or blocked in a callback.
+        self._checking = False
+        if self._queue and not self._waking:
+            self._wake()
+
+    def _run(self) -> None:
+        queue = self._queue
+        current = gevent.getcurrent()
+        hub = gevent.get_hub()
+        try:
+            while True:
+                self._waking = False
+                while queue:
+                    fn, args = queue.popleft()
+                    if queue and not self._checking:
+                        self._checking = True
+                        self._loop.run_callback(self._check)
+                    try:
+                        fn(*args)
+                    except Exception:
+                        logger.exception("error in the callback %r", fn)
+                if len(self._idle) >= _MAX_IDLE_RUNNERS:
+                    return
+                self._idle.append(current)
+                hub.switch()  # parked until _wake() switches back here
+        except GreenletExit:
+            raise
+        finally:
+            if current in self._idle:
+                self._idle.remove(current)
+            if queue and not self._waking:
+                self._wake()  # this runner died abnormally: the queue still gets drained
+
+
+_dispatchers: weakref.WeakKeyDictionary[Any, Dispatcher] = weakref.WeakKeyDictionary()
+
+
+def dispatcher() -> Dispatcher:
+    """The dispatcher of the current thread's hub."""
+    hub = gevent.get_hub()
+    d = _dispatchers.get(hub)
+    if d is None:
+        d = _dispatchers[hub] = Dispatcher(hub)
+    return d
+
+
+def submit(fn: Callable[..., Any], *args: Any) -> None:
+    """Runs ``fn(*args)`` on another greenlet, after what was submitted before."""
+    dispatcher().submit(fn, args)
+
+
+# Connection work (heartbeat timers, WebSocket reads) has a runner queue of its own, so that a
+# burst of events whose handlers are slow never delays a ping or its timeout.
+_io_dispatchers: weakref.WeakKeyDictionary[Any, Dispatcher] = weakref.WeakKeyDictionary()
+
+
+def submit_io(fn: Callable[..., Any], *args: Any) -> None:
+    """Like ``submit``, on the runners that do the connections' I/O (never user handlers)."""
+    hub = gevent.get_hub()
+    d = _io_dispatchers.get(hub)
+    if d is None:
+        d = _io_dispatchers[hub] = Dispatcher(hub)
+    d.submit(fn, args)
+
+
+__all__ = ["Dispatcher", "dispatcher", "submit", "submit_io"]
