@@ -30,6 +30,11 @@ refusal                reported as ``connect_error``    ``connect_error`` only
 
 A 4.x server closes a client that pings in the wrong direction, so the heartbeat direction must
 follow the revision actually spoken, never the one first asked for.
+
+The framing rows (binary frames, polling payloads, ``b64``) are carried out by the hot module
+``_eio_py``, which takes the ``eio`` value of a ``Revision`` (the codec methods below pass it);
+the other rows are the flags of ``Revision``, read by ``session.py``, ``namespaces.py`` and the
+parsers.  Nothing else in the package branches on a revision number.
 """
 
 from __future__ import annotations
@@ -50,12 +55,6 @@ class Revision:
     sio: int
     #: True: the client sends the pings (revision 3); False: the server does (revision 4)
     client_pings: bool
-    #: True: a binary WebSocket frame starts with the packet type byte
-    binary_type_byte: bool
-    #: the separator of a polling payload, or None for length-prefixed framing
-    payload_separator: str | None
-    #: True: the server may answer a polling GET in the XHR2 binary framing unless b64=1
-    binary_polling: bool
     #: True: the server connects the default namespace on its own
     auto_connects_default_namespace: bool
     #: True: CONNECT carries an auth payload and its answer the namespace's sid; False: the
@@ -63,6 +62,12 @@ class Revision:
     connect_auth: bool
     #: True: a refused namespace is reported as ``error`` too, after ``connect_error``
     refusal_also_error: bool
+    #: msgpack and json parsers (npm 2.x for revision 4, 3.x for 5): True: BINARY_EVENT and
+    #: BINARY_ACK keep their types on the wire; False: they travel as EVENT and ACK
+    parser_binary_types: bool
+    #: msgpack parser: True: CONNECT, DISCONNECT and CONNECT_ERROR travel as JSON text (and a
+    #: text message is valid); False: every packet is msgpack
+    msgpack_text_control: bool
 
     @property
     def query_value(self) -> str:
@@ -90,23 +95,21 @@ EIO3 = Revision(
     eio=3,
     sio=4,
     client_pings=True,
-    binary_type_byte=True,
-    payload_separator=None,
-    binary_polling=True,
     auto_connects_default_namespace=True,
     connect_auth=False,
     refusal_also_error=True,
+    parser_binary_types=True,
+    msgpack_text_control=True,
 )
 EIO4 = Revision(
     eio=4,
     sio=5,
     client_pings=False,
-    binary_type_byte=False,
-    payload_separator="\x1e",
-    binary_polling=False,
     auto_connects_default_namespace=False,
     connect_auth=True,
     refusal_also_error=False,
+    parser_binary_types=False,
+    msgpack_text_control=False,
 )
 
 _BY_EIO = {3: EIO3, 4: EIO4}

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core import _accel, jsoncodec
 from ..core.packet import Packet
+from ..core.revisions import by_protocol
 from ..exceptions import ProtocolError
 from .msgpackparser import check_packet, load_json
 
@@ -43,13 +44,12 @@ class JsonParser:
     name = "json"
 
     def __init__(self, protocol: int = 5) -> None:
-        if protocol not in (4, 5):
-            raise ValueError(f"unknown Socket.IO protocol revision {protocol!r} (expected 4 or 5)")
+        self._binary_types = by_protocol(protocol).parser_binary_types
         self.protocol = protocol
         self._impl = _accel.load("msgpack")  # the packet mapping is shared with msgpack
 
     def encode(self, packet: Packet) -> list[Message]:
-        ptype = check_packet(packet, self.protocol)
+        ptype = check_packet(packet, self._binary_types)
         obj = self._impl.packet_map(ptype, packet.nsp, packet.data, packet.id, False)
         try:
             return [jsoncodec.dumps(obj)]

@@ -25,6 +25,7 @@ from ..core.packet import (
     EVENT,
     Packet,
 )
+from ..core.revisions import by_protocol
 from ..exceptions import ProtocolError
 
 Message = Any  # str | bytes
@@ -34,12 +35,14 @@ Message = Any  # str | bytes
 _JSON_TYPES_V4 = (CONNECT, DISCONNECT, CONNECT_ERROR)
 
 
-def check_packet(packet: Packet, protocol: int) -> int:
-    """The type to write for ``packet``; ValueError for what the format cannot carry."""
+def check_packet(packet: Packet, binary_types: bool) -> int:
+    """The type to write for ``packet``; ValueError for what the format cannot carry.
+
+    ``binary_types``: the revision's ``parser_binary_types``."""
     ptype = packet.type
     if type(ptype) is not int or not CONNECT <= ptype <= BINARY_ACK:
         raise ValueError(f"invalid packet type {ptype!r}")
-    if protocol == 5:
+    if not binary_types:
         # 3.x decoders know no BINARY_* types; binary data needs no special type here
         if ptype == BINARY_EVENT:
             ptype = EVENT
@@ -59,17 +62,18 @@ class MsgpackParser:
     name = "msgpack"
 
     def __init__(self, protocol: int = 5) -> None:
-        if protocol not in (4, 5):
-            raise ValueError(f"unknown Socket.IO protocol revision {protocol!r} (expected 4 or 5)")
+        revision = by_protocol(protocol)
         self.protocol = protocol
+        self._binary_types = revision.parser_binary_types
+        self._text_control = revision.msgpack_text_control
         self._impl = _accel.load("msgpack")
         # notepack writes str as str, Buffer as bin, and every non-whole number as float 64
         self._packer = msgpack.Packer(use_bin_type=True, use_single_float=False, autoreset=True)
 
     def encode(self, packet: Packet) -> list[Message]:
-        ptype = check_packet(packet, self.protocol)
+        ptype = check_packet(packet, self._binary_types)
         impl = self._impl
-        if self.protocol == 4 and ptype in _JSON_TYPES_V4:
+        if self._text_control and ptype in _JSON_TYPES_V4:
             obj = impl.packet_map(ptype, packet.nsp, packet.data, packet.id, False)
             return [jsoncodec.dumps(obj)]
         obj = impl.packet_map(ptype, packet.nsp, packet.data, packet.id, True)
@@ -90,12 +94,13 @@ class MsgpackDecoder:
 
     def __init__(self, protocol: int, impl: _accel.HotMsgpack) -> None:
         self.protocol = protocol
+        self._text_control = by_protocol(protocol).msgpack_text_control
         self._impl = impl
 
     def feed(self, message: Message) -> list[Packet]:
         impl = self._impl
         if isinstance(message, str):
-            if self.protocol == 5:
+            if not self._text_control:
                 raise ProtocolError("text message where msgpack was expected", message)
             obj = load_json(message, impl)
         elif isinstance(message, (bytes, bytearray, memoryview)):
