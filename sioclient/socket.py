@@ -457,19 +457,21 @@ class Socket(Emitter):
         it, sent again in order after its deadline or a reconnection (core: ``enqueue``)."""
         ns = self._ns
         timeout = flags.timeout if flags.timeout is not None else ns.conn.ack_timeout
-        if ns.state != CONNECTED:
-            if ack is not None and ns.opened and self._finished():
-                err = DisconnectedError("socket is closed")
-                if internal:
-                    raise err
-                submit(_run_callback, ack, (err,))
-                return
-            limit = self.io.opts["max_buffered_emits"]
-            if ns.buffer_full(limit):
-                raise BufferFullError(
-                    f"the send buffer of {self.nsp!r} is full: {limit} emits wait for a "
-                    "connection or an ack (option max_buffered_emits)"
-                )
+        connected = ns.state == CONNECTED
+        if not connected and ack is not None and ns.opened and self._finished():
+            err = DisconnectedError("socket is closed")
+            if internal:
+                raise err
+            submit(_run_callback, ack, (err,))
+            return
+        # connected or not, the emits kept until the server acks them are bounded
+        limit = self.io.opts["max_buffered_emits"]
+        if ns.buffer_full(limit):
+            raise BufferFullError(
+                f"the send buffer of {self.nsp!r} is full: {limit} emits wait for a "
+                "connection or an ack (option max_buffered_emits)"
+            )
+        if not connected:
             self.io._offline_parser().encode(packet)  # a bad argument raises here
             ns.enqueue(packet, ack, timeout, internal, flags.compress, 0.0)
             return

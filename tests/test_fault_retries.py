@@ -99,6 +99,21 @@ def test_emit_waiting_for_its_ack_is_sent_again_after_a_cut(
     assert sock.call("flaky-log", key, timeout=WAIT) == ["first", "first", "offline"]
 
 
+def test_emits_waiting_for_their_ack_are_bounded(
+    proxied: Any, kind: str, transports: list[str]
+) -> None:
+    """max_buffered_emits bounds the emits kept until the server acks them, connected too."""
+    env = proxied(kind, transports)
+    sock = env.connect(retries=1, max_buffered_emits=3)  # no ack_timeout: they wait
+    key = _key()
+    for i in range(3):
+        sock.emit("flaky", key, 100, i)
+    with pytest.raises(sioclient.BufferFullError):
+        sock.emit("flaky", key, 100, 3)
+    # a volatile emit is not kept: it is not bounded by them
+    assert sock.volatile.call("flaky-log", key, timeout=WAIT) == [0, 1, 2]
+
+
 def test_retries_zero_changes_nothing(proxied: Any, kind: str, transports: list[str]) -> None:
     """The default: an emit the server does not answer is not sent again; ack_timeout alone
     makes it fail, the callback getting the error first as with timeout()."""
