@@ -37,9 +37,14 @@ def test_unanswered_emit_is_sent_again(proxied: Any, kind: str, transports: list
     env = proxied(kind, transports)
     sock = env.connect(retries=3, ack_timeout=ACK_TIMEOUT)
     key = _key()
+    outgoing = Collector()
+    sock.on_any_outgoing(outgoing)
     # the first two deliveries are left unanswered: the third try is answered
     assert sock.call("flaky", key, 2, "v") == "v"
     assert sock.call("flaky-log", key, timeout=WAIT) == ["v", "v", "v"]
+    # the outgoing catch-all sees each try
+    outgoing.wait(4, timeout=WAIT)
+    assert outgoing.calls == [("flaky", key, 2, "v")] * 3 + [("flaky-log", key)]
 
 
 def test_out_of_retries_fails_with_timeout(proxied: Any, kind: str, transports: list[str]) -> None:
