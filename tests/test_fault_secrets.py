@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+import weakref
 from typing import Any, Iterator
 from urllib.parse import quote
 
@@ -135,6 +136,9 @@ def _client(
     sock.io.cookies.set("session", SECRETS["cookie"])
     watch.listen(sock.io)
     watch.listen(sock)
+    # listened for from the start: the one reconnection attempt may fail before the test
+    # gets to wait for it
+    _GIVEN_UP[sock] = expect(sock.io, "reconnect_failed")
     return sock
 
 
@@ -147,8 +151,11 @@ def _assert_nothing_leaked(watch: Watch, capfd: pytest.CaptureFixture[str]) -> N
             assert form not in text, f"the {where} secret leaked:\n{text}"
 
 
+_GIVEN_UP: weakref.WeakKeyDictionary[sioclient.Socket, Any] = weakref.WeakKeyDictionary()
+
+
 def _until_given_up(sock: sioclient.Socket) -> None:
-    expect(sock.io, "reconnect_failed").get(timeout=WAIT * 2)
+    _GIVEN_UP[sock].get(timeout=WAIT * 2)
 
 
 # ---- failures against real servers ------------------------------------------------------
