@@ -114,6 +114,7 @@ class Period:
     acks: int = 0
     reconnects: list[float] = field(default_factory=list)  # downtime, s
     back_after_fault: list[float] = field(default_factory=list)  # s after the server was back
+    reasons: dict[str, int] = field(default_factory=dict)  # disconnect reasons and counts
     row: dict[str, Any] = field(default_factory=dict)
 
 
@@ -164,6 +165,9 @@ class Soak:
 
     def _on_disconnect(self, i: int, reason: str) -> None:
         self.down_since[i] = time.monotonic()
+        if self.periods:
+            reasons = self.periods[-1].reasons
+            reasons[reason] = reasons.get(reason, 0) + 1
 
     def _on_connect(self, i: int) -> None:
         now = time.monotonic()
@@ -355,6 +359,7 @@ class Soak:
                 "back_max": max(period.back_after_fault, default=float("nan")),
                 "reconnected": len(period.reconnects),
                 "cpu_percent": cpu,
+                "disconnect_reasons": dict(period.reasons),
             }
             period.row = row
             print(
@@ -362,7 +367,7 @@ class Soak:
                 f"{row['fds']:>6} {row['acks']:>8} {row['lost']:>5} {row['lost_in_flight']:>8} "
                 f"{row['duplicated']:>4} {row['connected']:>6} {row['reconnected']:>6} "
                 f"{row['down_p50']:>8.2f} {row['down_p99']:>8.2f} {row['back_max']:>8.2f} "
-                f"{cpu:>6.0f}",
+                f"{cpu:>6.0f}  {dict(period.reasons)}",
                 flush=True,
             )
         self.emitting = False
