@@ -159,8 +159,12 @@ class Engine:
         s = self._session
         if s is None or self.ready_state not in ("open", "opening"):
             return False
+        ws = self._ws
+        if ws is not None and ws.broken:
+            # the write failed and the reader is about to report it: what is queued now
+            # would be lost with the socket, while the caller can keep it for the next one
+            return False
         if wait:
-            ws = self._ws
             if s.queued_size >= s.max_queue or (
                 ws is not None and ws.buffered_amount >= ws.max_buffer
             ):

@@ -490,15 +490,15 @@ class Manager(Emitter):
 
     def _packet_encoded(
         self, packet: Packet, parser: Any, messages: list[Any], compress: bool = True
-    ) -> None:
+    ) -> bool:
         """Writes a packet encoded while disconnected; encoded again when the revision that
-        the connection speaks needs another parser than the one that encoded it."""
+        the connection speaks needs another parser than the one that encoded it.  False when
+        the engine did not take it (the connection is not open any more)."""
         if self._ready_state != "open" or self._parser is None:
-            logger.debug("not connected, dropping a %s", summary(packet))
-            return
+            return False
         if parser is not self._parser:
             messages = self._parser.encode(packet)
-        self.engine.send(messages, compress)
+        return bool(self.engine.send(messages, compress))
 
     def _parser_for(self, revision: int) -> Any:
         """The parser for a revision: a custom parser object as it is, a built-in one made

@@ -587,14 +587,18 @@ class Socket(Emitter):
     def _flush(self, buffered: list[tuple[Packet, Any]]) -> None:
         io = self.io
         acks = self._ns.acks
-        for packet, (parser, messages, compress) in buffered:
+        for i, (packet, (parser, messages, compress)) in enumerate(buffered):
             pending = acks.get(packet.id) if packet.id is not None else None
             if pending is not None:
                 pending.sent = True
             if self._any_outgoing:
                 self._notify_outgoing(packet)
             try:
-                io._packet_encoded(packet, parser, messages, compress)
+                if not io._packet_encoded(packet, parser, messages, compress):
+                    # the connection dropped while the buffer was written: what it did not
+                    # take waits for the next one, in order, ahead of later emits
+                    self._ns.requeue(buffered[i:])
+                    return
             except Exception as exc:
                 # encoded again for another revision than expected, and that failed
                 logger.exception("could not send a buffered packet of %r", self.nsp)

@@ -281,6 +281,29 @@ def test_buffered_emit_across_a_reconnect():
     assert done.pending.callback == "B" and done.args == (None, "ok")
 
 
+def test_buffered_emits_the_connection_did_not_take_wait_for_the_next_one():
+    w = Wire(5)
+    ns = w.conn.namespace("/")
+    ns.activate()
+    emit(ns, w, ["a"])
+    emit(ns, w, ["b"], ack="B", timeout=None)
+    emit(ns, w, ["c"])
+    w.open()
+    (connected,) = w.server('40{"sid":"S"}')
+    buffered = connected.buffered
+    assert [w.wire(p) for p, _ in buffered] == ['42["a"]', '420["b"]', '42["c"]']
+    # the shell wrote "a", marked b's ack sent, then the connection dropped under "b"
+    ns.acks[buffered[1][0].id].sent = True
+    ns.requeue(buffered[1:])
+    w.conn.closed("transport close")
+    emit(ns, w, ["d"])
+    # b's ack still waits: its packet never left
+    assert list(ns.acks) == [buffered[1][0].id] and not ns.acks[buffered[1][0].id].sent
+    w.open("E2")
+    (connected,) = w.server('40{"sid":"S2"}')
+    assert [w.wire(p) for p, _ in connected.buffered] == ['420["b"]', '42["c"]', '42["d"]']
+
+
 def test_buffered_emit_expires_and_does_not_leave_later():
     w = Wire(5)
     ns = w.conn.namespace("/")

@@ -732,6 +732,15 @@ class Namespace:
         self.send_buffer.append((packet, extra))
         return True
 
+    def requeue(self, entries: list[tuple[Packet, Any]]) -> None:
+        """Packets of the offline buffer that the connection did not take (it dropped while
+        they were being written) go back to the front of the buffer, in order, unsent."""
+        for packet, _ in entries:
+            pending = self.acks.get(packet.id) if packet.id is not None else None
+            if pending is not None:
+                pending.sent = False
+        self.send_buffer[:0] = entries
+
     def give_up_buffered(self) -> list[Event]:
         """Closed for good: whoever waits on the ack of a still-buffered packet hears
         DisconnectedError, and that packet will not leave later.  Plain emits stay buffered
