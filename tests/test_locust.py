@@ -175,3 +175,96 @@ def test_locust_user_reconnect(sio_server: Any, tmp_path: Path, kind: str) -> No
     requests, failures = count(rows, "socketio", "ack")
     assert requests > 5 and failures == 0, output
     assert "Traceback" not in output, output
+
+
+# ---- distributed mode: a master and two workers ---------------------------------------------
+
+
+def _stop(proc: subprocess.Popen[str], timeout: float = 10.0) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+
+
+def test_locust_distributed(sio_server: Any, tmp_path: Path) -> None:
+    from servers import free_port
+
+    server = sio_server("node4", pingInterval=500, pingTimeout=500)
+    port = free_port()
+    base = [sys.executable, "-m", "locust", "-f", str(NODE_USERS), "EchoUser", "--host", server.url]
+    logs = [open(tmp_path / f"worker{i}.log", "w+") for i in range(2)]
+    workers = [
+        subprocess.Popen(
+            [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
+            cwd=tmp_path,
+            env=_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for log in logs
+    ]
+    try:
+        prefix = tmp_path / "master"
+        master = subprocess.run(
+            [
+                *base,
+                "--master",
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                str(port),
+                "--expect-workers",
+                "2",
+                "--expect-workers-max-wait",
+                "30",
+                "--headless",
+                "--users",
+                "10",
+                "--spawn-rate",
+                "10",
+                "--run-time",
+                "3s",
+                "--stop-timeout",
+                "5",
+                "--only-summary",
+                "--csv",
+                str(prefix),
+            ],  # fmt: skip
+            cwd=tmp_path,
+            env=_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        # the master's quit message ends the workers
+        for w in workers:
+            w.wait(15)
+    finally:
+        for w in workers:
+            _stop(w)
+    worker_output = ""
+    for log in logs:
+        log.seek(0)
+        worker_output += log.read()
+        log.close()
+    output = master.stdout + master.stderr + worker_output
+    assert master.returncode == 0, output
+    assert [w.returncode for w in workers] == [0, 0], output
+    with open(f"{prefix}_stats.csv", newline="") as f:
+        rows = {(row["Type"], row["Name"]): row for row in csv.DictReader(f)}
+    # both workers ran users, and the master aggregated what each reported
+    assert count(rows, "worker", "0") == (5, 0), output
+    assert count(rows, "worker", "1") == (5, 0), output
+    assert count(rows, "socketio", "connect") == (10, 0), output
+    for name in ("ack", "echo", "emit-back"):
+        requests, failures = count(rows, "socketio", name)
+        assert requests > 10 and failures == 0, (name, output)
+    assert int(rows[("", "Aggregated")]["Failure Count"]) == 0, output
+    assert "Traceback" not in output, output

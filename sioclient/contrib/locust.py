@@ -13,11 +13,12 @@ process holds thousands of Socket.IO connections.  ``SocketIOUser.client`` repor
 - ``client.expect(event, timeout)``: the time from the client's last ``emit``/``call`` to the
   next server event of that name (for servers that answer with an event rather than an ack; a
   timeout is a failure);
-- ``disconnect``: how long the connection had been up; a failure when the client did not ask
-  for it (the reason is the error);
+- ``disconnect``: counted (response time 0); a failure when the client did not ask for it (the
+  reason is the error);
 - every server event received, counted per name under the request type ``recv`` (response
   time 0, response length its arguments' JSON size): Locust's requests/s of that row is the
-  rate the server pushes at.  ``count_received = False`` on the user class turns it off.
+  rate the server pushes at.  ``count_received = False`` on the user class turns it off.  (Both
+  0 ms rows weigh in Locust's "Aggregated" row: read the rows by name.)
 
 A failed ``call`` is recorded, then ends the task quietly (``locust.exception.RescheduleTask``),
 as a failed request of ``HttpUser`` does not raise; set ``reschedule_on_failure = False`` on the
@@ -167,7 +168,9 @@ class SocketIOClient:
             self._lost_at = time.perf_counter()
             error = sioclient.DisconnectedError(reason)
         if up_at is not None:
-            self._fire("disconnect", up_at, time.time() - (time.perf_counter() - up_at), 0, error)
+            # counted, with 0 ms: connection lifetimes would swamp the aggregated percentiles
+            now = time.perf_counter()
+            self._fire("disconnect", now, time.time(), 0, error)
 
     def _failure(self, err: BaseException) -> BaseException:
         if self.reschedule_on_failure:

@@ -1,7 +1,7 @@
 """Locust users for the tests (tests/test_locust.py), against the Node test servers.
 
 ``EchoUser`` calls with an ack, emits and expects the server's answering event, and receives
-pushed events; ``DropUser`` has its connection closed by the server once, then carries on.
+pushed events (on a Locust worker it also reports a ``worker`` request named by its index); ``DropUser`` has its connection closed by the server once, then carries on.
 SIO_TRANSPORTS picks the transports (comma-separated).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from locust import constant, task
+from locust.runners import WorkerRunner
 
 from sioclient.contrib.locust import SocketIOUser
 
@@ -19,6 +20,20 @@ TRANSPORTS = os.environ.get("SIO_TRANSPORTS", "websocket").split(",")
 class EchoUser(SocketIOUser):
     wait_time = constant(0.05)
     options = {"transports": TRANSPORTS, "reconnection_delay": 0.1}
+
+    def on_start(self) -> None:
+        super().on_start()
+        runner = self.environment.runner
+        if isinstance(runner, WorkerRunner):
+            # which worker ran this user: the master's statistics show both
+            self.environment.events.request.fire(
+                request_type="worker",
+                name=str(runner.worker_index),
+                response_time=0,
+                response_length=0,
+                exception=None,
+                context={},
+            )
 
     @task(4)
     def ack(self) -> None:
