@@ -85,6 +85,8 @@ function createHttpServer() {
     tls.requestCert = true;
     tls.rejectUnauthorized = true;
   }
+  if (cfg.ciphers) tls.ciphers = cfg.ciphers;
+  if (cfg.maxVersion) tls.maxVersion = cfg.maxVersion;
   return https.createServer(tls);
 }
 
@@ -174,6 +176,7 @@ function handshakeOf(socket) {
     cookies: parseCookies(hs.headers.cookie),
     nsp: socket.nsp.name,
     id: socket.id,
+    address: hs.address,
   };
 }
 
