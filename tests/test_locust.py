@@ -177,6 +177,17 @@ def test_locust_user_reconnect(sio_server: Any, tmp_path: Path, kind: str) -> No
     assert "Traceback" not in output, output
 
 
+def test_locust_user_local_addresses(sio_server: Any, tmp_path: Path) -> None:
+    server = sio_server("node4", pingInterval=500, pingTimeout=500)
+    done, rows = run_users(server.url, tmp_path, "SpreadUser", users=6, env={})
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    # the users took the addresses in turn, as the server saw them
+    assert count(rows, "from", "127.0.0.1") == (3, 0), output
+    assert count(rows, "from", "127.0.0.2") == (3, 0), output
+    assert "Traceback" not in output, output
+
+
 # ---- distributed mode: a master and two workers ---------------------------------------------
 
 

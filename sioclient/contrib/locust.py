@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Callable, TypeVar, overload
 
 from gevent.event import Event
@@ -320,17 +320,27 @@ class SocketIOUser(User):  # type: ignore[misc]
     connect_timeout: float = 20.0
     reschedule_on_failure: bool = True
     count_received: bool = True
+    local_addresses: Sequence[str] = ()
+    _next_address = 0  # per process: the users of every class share one rotation
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
         if not self.host:
             raise ValueError("SocketIOUser needs a host: --host, or a `host` class attribute")
+        options = dict(self.options)
+        addresses = self.local_addresses
+        if addresses:
+            # one source address holds about 28,000 connections to one server (its ephemeral
+            # ports): each user takes the next address in turn
+            i = SocketIOUser._next_address
+            SocketIOUser._next_address = i + 1
+            options["local_address"] = addresses[i % len(addresses)]
         self.client = SocketIOClient(
             environment.events.request,
             self.host,
             reschedule_on_failure=self.reschedule_on_failure,
             received_type="recv" if self.count_received else None,
-            **self.options,
+            **options,
         )
 
     def on_start(self) -> None:

@@ -1,7 +1,8 @@
 """Locust users for the tests (tests/test_locust.py), against the Node test servers.
 
 ``EchoUser`` calls with an ack, emits and expects the server's answering event, and receives
-pushed events (on a Locust worker it also reports a ``worker`` request named by its index); ``DropUser`` has its connection closed by the server once, then carries on.
+pushed events (on a Locust worker it also reports a ``worker`` request named by its index); ``DropUser`` has its connection closed by the server once, then carries on; ``SpreadUser``
+connects from two source addresses in turn.
 SIO_TRANSPORTS picks the transports (comma-separated).
 """
 
@@ -63,4 +64,29 @@ class DropUser(SocketIOUser):
             # reconnection
             self.client.call("close-engine", timeout=10)
             return
+        self.client.call("ack", timeout=10)
+
+
+class SpreadUser(SocketIOUser):
+    """Connections from two source addresses in turn; each reports the one the server saw."""
+
+    wait_time = constant(0.05)
+    options = {"transports": TRANSPORTS}
+    local_addresses = ["127.0.0.1", "127.0.0.2"]
+
+    def on_start(self) -> None:
+        super().on_start()
+        handshake = self.client.call("get-handshake", timeout=10)
+        address = handshake["address"].removeprefix("::ffff:")
+        self.environment.events.request.fire(
+            request_type="from",
+            name=address,
+            response_time=0,
+            response_length=0,
+            exception=None,
+            context={},
+        )
+
+    @task
+    def ack(self) -> None:
         self.client.call("ack", timeout=10)
