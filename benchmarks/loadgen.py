@@ -15,8 +15,8 @@ Tools, each one generator process (one core at most):
 - ``sioclient``: Locust with ``sioclient.contrib.locust.SocketIOUser``;
 - ``locust-builtin``: Locust with its own ``locust.contrib.socketio.SocketIOUser``
   (python-socketio's client);
-- ``artillery``: Artillery's socketio engine (``npm ci --prefix benchmarks/artillery`` first;
-  skipped when it is not installed).
+- ``artillery``: Artillery's socketio engine (first
+  ``npm ci --ignore-scripts --prefix benchmarks/artillery``; skipped when not installed).
 
 For the Locust tools every call's latency is kept unrounded (``perf_counter``, a listener on
 Locust's request event writes them at the end); Artillery reports its own percentiles
@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 SCENARIOS = {"think100": (1000, 0.1), "nothink": (100, 0.0)}
 TOOLS = ("sioclient", "locust-builtin", "artillery")
 ARTILLERY = HERE / "artillery" / "node_modules" / ".bin" / "artillery"
+INSTALL = "npm ci --ignore-scripts --prefix benchmarks/artillery"
 
 LOCUSTFILE = """
 import json, os
@@ -253,7 +254,7 @@ def main() -> None:
         users, think = SCENARIOS[scenario]
         for tool in args.tools.split(","):
             if tool == "artillery" and not ARTILLERY.exists():
-                print(f"{scenario:<9} {tool:<15} skipped: npm ci --prefix benchmarks/artillery")
+                print(f"{scenario:<9} {tool:<15} skipped: {INSTALL}")
                 continue
             server = ServerProcess("node4", transports=["websocket"]).start()
             try:
