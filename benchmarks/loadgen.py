@@ -21,9 +21,9 @@ Tools, each one generator process (one core at most):
 For the Locust tools every call's latency is kept unrounded (``perf_counter``, a listener on
 Locust's request event writes them at the end); Artillery reports its own percentiles
 (``socketio.response_time``, a DDSketch of its client-side measures, rounded to 0.1 ms), and
-its calls/s is over its own first to last count.  Artillery's loop is a count, not a
-duration: without think time each user makes 200 calls a second of ``--duration`` (its
-stack overflows on loops of 10,000). Calls are the completed
+its calls/s is over one second of arrivals plus its longest user session.  Artillery's loop
+is a count, not a duration: without think time each user makes 150 calls per second of
+``--duration``, so that run lasts as long as it takes. Calls are the completed
 calls over the run, users connected first (the ramp is one second), so calls/s is slightly
 below the steady rate for every tool alike. Printed per tool and scenario: calls/s,
 p50/p95/p99 ms, generator CPU-seconds (user+system of its process tree), calls per CPU-second
@@ -107,7 +107,7 @@ scenarios:
           - emit:
               channel: "ack"
               data: {{"text": "hello", "n": 42}}
-              acknowledge: {{}}
+            acknowledge: {{}}
 {think}        count: {count}
 """
 
@@ -174,8 +174,9 @@ def run_locust(tool: str, url: str, users: int, think: float, duration: float) -
 def run_artillery(url: str, users: int, think: float, duration: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         # the loop count that lasts the duration (no think: a generous guess, then cut)
-        count = int(duration / think) if think else int(duration * 200)
-        think_step = f"          - think: {think}\n" if think else ""
+        count = int(duration / think) if think else int(duration * 150)
+        # a fraction of a second must be written with its unit: "think: 0.1" is read as 0 ms
+        think_step = f'          - think: "{think * 1000:g}ms"\n' if think else ""
         script = ARTILLERY_SCRIPT.format(url=url, users=users, think=think_step, count=count)
         Path(tmp, "script.yml").write_text(script)
         report = os.path.join(tmp, "report.json")
@@ -191,8 +192,10 @@ def run_artillery(url: str, users: int, think: float, duration: float) -> dict[s
     counters, summ = agg.get("counters", {}), agg.get("summaries", {})
     rt = summ.get("socketio.response_time", {})
     calls = counters.get("socketio.emit", 0)
-    # its own first to last count: Node's start-up is not run time
-    span = (agg.get("lastCounterAt", 0) - agg.get("firstCounterAt", 0)) / 1000 or r["wall_s"]
+    # the users arrive over one second, then the longest one's session: Node's start-up is
+    # not run time (its counters are stamped by 10 s period, too coarse for this)
+    session = summ.get("vusers.session_length", {}).get("max")
+    span = session / 1000 + 1.0 if session else r["wall_s"]
     r.update(
         calls=calls,
         calls_per_s=calls / span,
