@@ -9,7 +9,16 @@ process holds thousands of Socket.IO connections.  ``SocketIOUser.client`` repor
 - ``reconnect``: the time from an unexpected ``disconnect`` to the next ``connect``;
 - ``client.call(event, ...)``: the time from the emit to the server's ack (a timeout or a
   disconnection is a failure); the response length is the ack's size as JSON;
-- ``client.emit(event, ...)``: the time to hand the packet to the transport (no ack is awaited).
+- ``client.emit(event, ...)``: the time to hand the packet to the transport (no ack is awaited);
+- ``client.expect(event, timeout)``: the time from the client's last ``emit``/``call`` to the
+  next server event of that name (for servers that answer with an event rather than an ack; a
+  timeout is a failure);
+- ``disconnect``: counted (response time 0); a failure when the client did not ask for it (the
+  reason is the error);
+- every server event received, counted per name under the request type ``recv`` (response
+  time 0, response length its arguments' JSON size): Locust's requests/s of that row is the
+  rate the server pushes at.  ``count_received = False`` on the user class turns it off.  (Both
+  0 ms rows weigh in Locust's "Aggregated" row: read the rows by name.)
 
 A failed ``call`` is recorded, then ends the task quietly (``locust.exception.RescheduleTask``),
 as a failed request of ``HttpUser`` does not raise; set ``reschedule_on_failure = False`` on the
@@ -32,7 +41,8 @@ Usage (``locust -f locustfile.py --host http://localhost:3000``)::
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Mapping, Sequence
 from typing import Any, Callable, TypeVar, overload
 
 from gevent.event import Event
@@ -76,11 +86,14 @@ class SocketIOClient:
         options: Mapping[str, Any] | None = None,
         *,
         request_type: str = "socketio",
+        received_type: str | None = "recv",
         reschedule_on_failure: bool = True,
         **kwargs: Any,
     ) -> None:
         self.request_event = request_event
         self.request_type = request_type
+        #: request type under which received server events are counted (None: not counted)
+        self.received_type = received_type
         self.reschedule_on_failure = reschedule_on_failure
         kwargs["force_new"] = True
         kwargs["auto_connect"] = False
@@ -88,9 +101,15 @@ class SocketIOClient:
         self._settled = Event()
         self._failed: BaseException | None = None
         self._lost_at: float | None = None  # perf_counter of an unexpected disconnect
+        self._up_at: float | None = None  # perf_counter of the last connect
+        # expect(): the perf_counter of the last emit, and the server events since (bounded)
+        self._emitted_at: float | None = None
+        self._inbox: deque[tuple[float, str, tuple[Any, ...]]] = deque(maxlen=256)
+        self._arrived = Event()
         self.socket.on("connect", self._on_connect)
         self.socket.on("connect_error", self._on_connect_error)
         self.socket.on("disconnect", self._on_disconnect)
+        self.socket.on_any(self._on_any)
 
     # ---- reporting --------------------------------------------------------------------------
 
@@ -113,8 +132,26 @@ class SocketIOClient:
             exception=exception,
         )
 
+    def _on_any(self, event: str, *args: Any) -> None:
+        now = time.perf_counter()
+        if self._emitted_at is not None:
+            self._inbox.append((now, event, args))
+            self._arrived.set()
+        if self.received_type is not None:
+            self.request_event.fire(
+                request_type=self.received_type,
+                name=event,
+                start_time=time.time(),
+                response_time=0,
+                response_length=_size(args[0] if len(args) == 1 else list(args)) if args else 0,
+                response=None,
+                context={},
+                exception=None,
+            )
+
     def _on_connect(self) -> None:
         self._settled.set()
+        self._up_at = time.perf_counter()
         lost_at, self._lost_at = self._lost_at, None
         if lost_at is not None:
             self._fire("reconnect", lost_at, time.time() - (time.perf_counter() - lost_at))
@@ -125,8 +162,15 @@ class SocketIOClient:
 
     def _on_disconnect(self, reason: str) -> None:
         self._settled.clear()
+        up_at, self._up_at = self._up_at, None
+        error: BaseException | None = None
         if reason != "io client disconnect" and reason != "forced close":
             self._lost_at = time.perf_counter()
+            error = sioclient.DisconnectedError(reason)
+        if up_at is not None:
+            # counted, with 0 ms: connection lifetimes would swamp the aggregated percentiles
+            now = time.perf_counter()
+            self._fire("disconnect", now, time.time(), 0, error)
 
     def _failure(self, err: BaseException) -> BaseException:
         if self.reschedule_on_failure:
@@ -164,6 +208,7 @@ class SocketIOClient:
     def emit(self, event: str, *args: Any, name: str | None = None) -> None:
         """Emits without waiting for an ack; reported under ``name`` (default: the event)."""
         start, start_time = time.perf_counter(), time.time()
+        self._sent(start)
         try:
             self.socket.emit(event, *args)
         except Exception as exc:
@@ -176,6 +221,7 @@ class SocketIOClient:
     ) -> Any:
         """Emits and waits for the ack (``Socket.call``); reported under ``name`` (the event)."""
         start, start_time = time.perf_counter(), time.time()
+        self._sent(start)
         try:
             result = self.socket.call(event, *args, timeout=timeout)
         except sioclient.SocketIOError as exc:
@@ -183,6 +229,60 @@ class SocketIOClient:
             raise self._failure(exc) from exc
         self._fire(name or event, start, start_time, length=_size(result))
         return result
+
+    def _sent(self, at: float) -> None:
+        # the events before an emit cannot answer it
+        self._emitted_at = at
+        self._inbox.clear()
+        self._arrived.clear()
+
+    def expect(
+        self,
+        event: str,
+        timeout: float = 30.0,
+        *,
+        name: str | None = None,
+        match: Callable[..., bool] | None = None,
+    ) -> Any:
+        """Waits (at most ``timeout`` s) for the server event ``event`` that follows this
+        client's last ``emit()`` or ``call()``, and returns its argument (a tuple when there are
+        several, None when none).
+
+        Reported under ``name`` (default: the event) as the time from that emit to the event's
+        arrival; ``match(*args)`` picks among several events of that name.  A timeout is a
+        failure (``sioclient.TimeoutError``).  An event that arrived between the emit and this
+        call counts: it is looked for first.
+        """
+        sent = self._emitted_at
+        if sent is None:
+            raise RuntimeError("expect() answers an emit: emit() or call() first")
+        start_time = time.time() - (time.perf_counter() - sent)
+        deadline = time.perf_counter() + timeout
+        inbox = self._inbox
+        while True:
+            while inbox:
+                at, got, args = inbox.popleft()
+                if got == event and (match is None or match(*args)):
+                    value = args[0] if len(args) == 1 else (args or None)
+                    self.request_event.fire(
+                        request_type=self.request_type,
+                        name=name or event,
+                        start_time=start_time,
+                        response_time=(at - sent) * 1000.0,
+                        response_length=_size(value),
+                        response=None,
+                        context={},
+                        exception=None,
+                    )
+                    return value
+            self._arrived.clear()
+            left = deadline - time.perf_counter()
+            if left <= 0 or not self._arrived.wait(left):
+                if inbox:
+                    continue
+                err = sioclient.TimeoutError(f"no {event!r} event within {timeout} s")
+                self._fire(name or event, sent, start_time, exception=err)
+                raise self._failure(err)
 
     @overload
     def on(self, event: str) -> Callable[[F], F]: ...
@@ -219,16 +319,28 @@ class SocketIOUser(User):  # type: ignore[misc]
     options: dict[str, Any] = {}
     connect_timeout: float = 20.0
     reschedule_on_failure: bool = True
+    count_received: bool = True
+    local_addresses: Sequence[str] = ()
+    _next_address = 0  # per process: the users of every class share one rotation
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
         if not self.host:
             raise ValueError("SocketIOUser needs a host: --host, or a `host` class attribute")
+        options = dict(self.options)
+        addresses = self.local_addresses
+        if addresses:
+            # one source address holds about 28,000 connections to one server (its ephemeral
+            # ports): each user takes the next address in turn
+            i = SocketIOUser._next_address
+            SocketIOUser._next_address = i + 1
+            options["local_address"] = addresses[i % len(addresses)]
         self.client = SocketIOClient(
             environment.events.request,
             self.host,
             reschedule_on_failure=self.reschedule_on_failure,
-            **self.options,
+            received_type="recv" if self.count_received else None,
+            **options,
         )
 
     def on_start(self) -> None:
