@@ -108,7 +108,9 @@ class Session:
         try:
             err = result.get(timeout=bound)
         except gevent.Timeout:
-            raise CommandError(EXIT_TIMEOUT, f"no answer within {bound:g} s") from None
+            raise CommandError(
+                EXIT_TIMEOUT, f"not connected within {self.connect_timeout:g} s"
+            ) from None
         finally:
             sock.off("connect", on_connect)
             sock.off("connect_error", on_error)
@@ -250,6 +252,7 @@ def cmd_call(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_listen(args: argparse.Namespace, out: Output) -> int:
     wanted = set(args.events)
+    first = _parse_or_usage(args.emit) if args.emit else None
     count = 0
     reached = Event()
     session = Session(args, out)
@@ -277,11 +280,11 @@ def cmd_listen(args: argparse.Namespace, out: Output) -> int:
             return EXIT_INTERRUPTED
         opener.result.get()
         out.status(session.describe_connection())
-        if args.emit:
-            call, event, values = _parse_or_usage(args.emit)
+        if first is not None:
+            _, event, values = first  # a '?' asks nothing more here: the ack is not printed
             session.socket.emit(event, *values)
-        _wait_any(stop, reached, session.finished, timeout=args.timeout)
-        if reached.is_set():
+        _wait_any(stop, reached, session.finished, out.gone, timeout=args.timeout)
+        if reached.is_set() or out.gone.is_set():
             return EXIT_OK
         if stop.is_set():
             return EXIT_INTERRUPTED
@@ -350,8 +353,6 @@ def cmd_connect(args: argparse.Namespace, out: Output) -> int:
             for line in read_lines(sys.stdin):
                 if line.strip():
                     send(line)
-        except CommandError:
-            pass  # stdout was closed: end as at the end of input
         except Exception as exc:  # noqa: BLE001 - reported, and the input ends there
             out.error(f"reading standard input: {exc}")
         finally:
@@ -367,7 +368,9 @@ def cmd_connect(args: argparse.Namespace, out: Output) -> int:
         eof = Event()
         stdin = gevent.spawn(reader, eof)
         try:
-            _wait_any(stop, eof, session.finished)
+            _wait_any(stop, eof, session.finished, out.gone)
+            if out.gone.is_set():
+                return EXIT_OK
             if stop.is_set():
                 return EXIT_INTERRUPTED
             if session.finished.ready():

@@ -35,7 +35,7 @@ PROG = "sioclient"
 
 #: added to the connect timeout when waiting for the outcome of a connection attempt, so that
 #: the library's own timeout (which says what happened) is what the user sees
-SLACK = 5.0
+SLACK = 1.0
 
 #: how long closing may take before the process exits anyway (the library gives a WebSocket
 #: 2 s to write what it holds)
@@ -219,31 +219,45 @@ def shown_url(url: str) -> str:
 
 
 class Output:
-    """Lines on stdout (data) and stderr (status, errors), flushed at once, secrets masked."""
+    """Lines on stdout (data) and stderr (status, errors), flushed at once, secrets masked.
+
+    When the reader of stdout goes away (``sioclient listen ... | head -1``), ``gone`` is set
+    and what follows is dropped: the command ends quietly, as a filter does.
+    """
 
     def __init__(self, secrets: Secrets, quiet: bool = False) -> None:
         self.secrets = secrets
         self.quiet = quiet
+        self.gone = Event()
 
     def data(self, line: str) -> None:
-        _write(sys.stdout, line + "\n")
+        if self.gone.is_set():
+            return
+        try:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            self.gone.set()
+            # later writes, and the interpreter's own flush at exit, go nowhere
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
     def status(self, line: str) -> None:
         if not self.quiet:
-            _write(sys.stderr, self.secrets.scrub(line) + "\n")
+            _write_err(self.secrets.scrub(line) + "\n")
 
     def error(self, message: str) -> None:
         one_line = " ".join(self.secrets.scrub(message).split())
-        _write(sys.stderr, f"{PROG}: error: {one_line}\n")
+        _write_err(f"{PROG}: error: {one_line}\n")
 
 
-def _write(stream: IO[str], text: str) -> None:
+def _write_err(text: str) -> None:
     try:
-        stream.write(text)
-        stream.flush()
-    except BrokenPipeError:
-        # the reader went away (`| head`): nothing more to say to it
-        raise CommandError(EXIT_OK, "") from None
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass  # nobody reads stderr any more
 
 
 def describe(error: BaseException) -> tuple[int, str]:

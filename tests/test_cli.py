@@ -467,3 +467,117 @@ def test_version_and_help() -> None:
     assert result.returncode == 0
     assert result.stdout.startswith("sioclient ")
     assert "Exit status" in cli("--help").stdout
+
+
+# ---- the library's options as flags -------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_path_parser_and_transport_flags(sio_server: Any, kind: str) -> None:
+    server = sio_server(kind, path="/custom-path", parser="msgpack")
+    result = cli(
+        "call",
+        server.url + "/admin",
+        "get-handshake",
+        "--path",
+        "/custom-path",
+        "--parser",
+        "msgpack",
+        "--transports",
+        "websocket",
+        "--query",
+        "room=blue",
+        "--header",
+        "x-team: red",
+    )
+    assert result.returncode == 0, result.stderr
+    handshake = json.loads(result.stdout)
+    assert handshake["nsp"] == "/admin"
+    assert handshake["transport"] == "websocket"
+    assert handshake["query"]["room"] == "blue"
+    assert handshake["headers"]["x-team"] == "red"
+
+
+@pytest.mark.node
+def test_protocol_flag(sio_server: Any) -> None:
+    server = _server(sio_server, "node2")
+    result = cli(
+        "call", server.url, "get-handshake", "--protocol", "4", "--transports", "websocket"
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["eio"] == 3
+    newer = cli("call", server.url, "count", "--protocol", "5", "--timeout", "2")
+    assert newer.returncode in (1, 3), newer.stderr
+
+
+@pytest.mark.node
+def test_tls_flags(sio_server: Any, tls_files: Any) -> None:
+    server = sio_server("node4", **tls_files.server_config(client_auth=True))
+    client = ["--cert", tls_files.client_cert, "--key", tls_files.client_key]
+    trusted = cli("call", server.url, "echo", "1", "--ca", tls_files.ca_cert, *client)
+    assert trusted.returncode == 0, trusted.stderr
+    assert trusted.stdout.strip() == "1"
+    insecure = cli("call", server.url, "echo", "2", "--insecure", *client)
+    assert insecure.returncode == 0, insecure.stderr
+    untrusted = cli("call", server.url, "echo", "3", *client)
+    assert untrusted.returncode == 1
+    assert "certificate" in untrusted.stderr.lower()
+    missing = cli("call", server.url, "echo", "4", "--ca", "/nonexistent/ca.pem")
+    assert missing.returncode == 2
+
+
+# ---- pipes --------------------------------------------------------------------------------
+
+
+@pytest.mark.node
+def test_listen_ends_quietly_when_its_reader_goes_away(sio_server: Any) -> None:
+    server = _server(sio_server, "node4")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sioclient", "listen", server.url, "-q", "--emit", 'flood 5000 "x"'],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=str(ROOT),
+        env=_env(),
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()  # blocks this test only; bounded by the flood
+        assert json.loads(first)["event"] == "flood"
+        proc.stdout.close()  # as `| head -1` does
+        assert proc.wait(timeout=WAIT) == 0
+        assert proc.stderr.read() == b""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=WAIT)
+        proc.stderr.close()  # type: ignore[union-attr]
+
+
+@pytest.mark.node
+def test_connect_with_stdin_from_a_file_or_dev_null(sio_server: Any, tmp_path: Path) -> None:
+    server = _server(sio_server, "node4")
+    lines = tmp_path / "lines.txt"
+    lines.write_text('?echo "from a file"\n')
+    with open(lines) as stdin:
+        result = subprocess.run(
+            [sys.executable, "-m", "sioclient", "connect", server.url],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            cwd=str(ROOT),
+            env=_env(),
+        )
+    assert result.returncode == 0, result.stderr
+    assert 'ack echo "from a file"' in result.stdout.splitlines()
+    with open(os.devnull) as stdin:
+        empty = subprocess.run(
+            [sys.executable, "-m", "sioclient", "connect", server.url],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            cwd=str(ROOT),
+            env=_env(),
+        )
+    assert empty.returncode == 0, empty.stderr
