@@ -97,6 +97,8 @@ class Bench:
         self.errors: Counter[str] = Counter()
         self.timeline: list[dict[str, Any]] = []
         self.running = Event()
+        self.failed = Event()
+        self.fatal: CommandError | None = None
         self.stopped = False
         self.sockets: list[Any] = []
         self.connect_us = _histogram()
@@ -193,7 +195,11 @@ class Bench:
                 gevent.sleep(0.1)  # the socket reconnects meanwhile; no busy loop
                 continue
             except (TypeError, ValueError) as exc:
-                raise CommandError(EXIT_USAGE, str(exc)) from None
+                # the arguments cannot be sent: the whole run stops with a usage error
+                if self.fatal is None:
+                    self.fatal = CommandError(EXIT_USAGE, str(exc))
+                self.failed.set()
+                return
             except sioclient.SocketIOError as exc:
                 self.errors[type(exc).__name__] += 1
                 continue
@@ -255,11 +261,9 @@ class Bench:
         interrupted = False
         try:
             done = gevent.spawn(gevent.sleep, self.args.duration)
-            gevent.wait([done, stop, *workers], count=1)
-            # a worker ends early only on an error that stops everything
-            for worker in workers:
-                if worker.ready() and not worker.successful():
-                    worker.get()
+            gevent.wait([done, stop, self.failed], count=1)
+            if self.fatal is not None:
+                raise self.fatal
             interrupted = stop.is_set()
             done.kill()
         finally:

@@ -15,7 +15,7 @@ import stat
 import sys
 from collections.abc import Iterator, Sequence
 from typing import IO, Any, Callable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import gevent
 import gevent.socket
@@ -172,36 +172,40 @@ def build_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def secrets_of(args: argparse.Namespace) -> Secrets:
-    """Everything secret the command line holds: query (flags and URL), auth, headers."""
-    values: list[Any] = []
-    for item in args.query or ():
-        values.append(item.partition("=")[2])
-    for item in args.header or ():
-        value = item.partition(":")[2].strip()
-        values.append(value)
-        values.append(value.partition(" ")[2].strip())  # the credentials after a scheme
+    """Everything secret the command line holds: query (flags and URL), auth, headers.
+
+    Built with the library's own rules (:meth:`Secrets.of`: cookie parts, the credentials after
+    an ``Authorization`` scheme, percent-encoded forms), from the raw flags, so that even a
+    malformed flag is masked.
+    """
+    query: dict[str, str] = {}
+    loose: list[str] = []
+    for i, item in enumerate(args.query or ()):
+        key, found, value = item.partition("=")
+        if found:
+            query[f"{i}:{key}"] = value
+        else:
+            loose.append(item)
+    headers: dict[str, str] = {}
+    for i, item in enumerate(args.header or ()):
+        key, found, value = item.partition(":")
+        if found:
+            headers[key.strip() or str(i)] = value.strip()
+        else:
+            loose.append(item)
+    auth: Any = None
     if args.auth:
         try:
-            values.append(json.loads(args.auth))
+            auth = json.loads(args.auth)
         except ValueError:
-            values.append(args.auth)
-    query = urlsplit(args.url).query
-    for part in query.split("&"):
-        values.append(part.partition("=")[2])
-    flat: list[str] = []
-
-    def leaves(value: Any) -> None:
-        if isinstance(value, dict):
-            for item in value.values():
-                leaves(item)
-        elif isinstance(value, list):
-            for item in value:
-                leaves(item)
-        elif value is not None and not isinstance(value, bool):
-            flat.append(str(value))
-
-    leaves(values)
-    return Secrets(flat)
+            loose.append(args.auth)
+    url_query = urlsplit(args.url).query
+    for _, value in parse_qsl(url_query, keep_blank_values=True):
+        loose.append(value)
+    for part in url_query.split("&"):
+        loose.append(part.partition("=")[2])  # as written, percent-encoded or not
+    opts = {"query": query, "extra_headers": headers, "auth": auth}
+    return Secrets.of(opts, loose, auth if not isinstance(auth, dict) else None)
 
 
 def shown_url(url: str) -> str:
