@@ -397,15 +397,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _timeout(parser: argparse.ArgumentParser, what: str, default: float | None) -> None:
-    parser.add_argument(
-        "--timeout",
-        type=positive,
-        metavar="S",
-        default=default,
-        help=f"seconds allowed for connecting and {what}"
-        + (f" (default {default:g})" if default is not None else ""),
-    )
+def _timeout(parser: argparse.ArgumentParser, text: str, default: float | None) -> None:
+    parser.add_argument("--timeout", type=positive, metavar="S", default=default, help=text)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -427,7 +420,7 @@ def make_parser() -> argparse.ArgumentParser:
         "'ack EVENT JSON'.  Ends at the end of input, on Ctrl-C or when disconnected.",
     )
     connection_flags(p)
-    _timeout(p, "nothing else", None)
+    _timeout(p, "seconds allowed for connecting (20)", None)
     p.add_argument(
         "--ack-timeout", type=positive, metavar="S", default=10.0, help="for '?' calls (10)"
     )
@@ -436,16 +429,20 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("emit", help="emit one event and exit")
     connection_flags(p)
-    _timeout(p, "nothing else", None)
+    _timeout(p, "seconds allowed for connecting (20)", None)
     p.add_argument("event", metavar="EVENT")
-    p.add_argument("args", metavar="JSON", nargs="*", help="arguments, one JSON value each")
+    p.add_argument(
+        "args", metavar="JSON", nargs="*", default=[], help="arguments, one JSON value each"
+    )
     p.set_defaults(func=cmd_emit)
 
     p = sub.add_parser("call", help="emit with an ack and print the ack as JSON")
     connection_flags(p)
-    _timeout(p, "the ack each", 10.0)
+    _timeout(p, "seconds allowed for connecting, and then for the ack (10)", 10.0)
     p.add_argument("event", metavar="EVENT")
-    p.add_argument("args", metavar="JSON", nargs="*", help="arguments, one JSON value each")
+    p.add_argument(
+        "args", metavar="JSON", nargs="*", default=[], help="arguments, one JSON value each"
+    )
     p.set_defaults(func=cmd_call)
 
     p = sub.add_parser(
@@ -455,8 +452,8 @@ def make_parser() -> argparse.ArgumentParser:
         "EVENTs named) until Ctrl-C, --count events or --timeout.",
     )
     connection_flags(p)
-    _timeout(p, "the listening each", None)
-    p.add_argument("events", metavar="EVENT", nargs="*", help="only these events")
+    _timeout(p, "seconds allowed for connecting (20), and then to listen (no limit)", None)
+    p.add_argument("events", metavar="EVENT", nargs="*", default=[], help="only these events")
     p.add_argument("--count", type=count, metavar="N", help="exit 0 after N events")
     p.add_argument(
         "--emit", metavar="LINE", help="once connected, emit 'EVENT JSON...' (e.g. a subscribe)"

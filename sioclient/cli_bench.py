@@ -434,7 +434,9 @@ def add_bench_parser(sub: Any) -> None:
     )
     connection_flags(p)
     p.add_argument("event", metavar="EVENT", nargs="?", default="echo")
-    p.add_argument("args", metavar="JSON", nargs="*", help="arguments, one JSON value each")
+    p.add_argument(
+        "args", metavar="JSON", nargs="*", default=[], help="arguments, one JSON value each"
+    )
     p.add_argument("-c", "--clients", type=count, default=10, metavar="N", help="(10)")
     p.add_argument(
         "-r", "--rate", type=positive, metavar="R", help="calls/s per client (default: no limit)"
