@@ -5,17 +5,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-pure bench bench-parser bench-e2e build lint fuzz clean
+.PHONY: demo test test-pure deps bench bench-parser bench-e2e build lint fuzz clean
 
 demo: build node
 	@echo "==> the demo: a local python-socketio server, driven by sioclient"
 	$(PY) examples/demo.py
 
-test: build node
+test: build node deps
 	@echo "==> the test suite"
 	$(PY) -m pytest -q
 
-test-pure: $(STAMP) node
+test-pure: $(STAMP) node deps
 	SIOCLIENT_NO_EXTENSIONS=1 $(PY) -m pytest -q
 
 bench: bench-parser bench-e2e
@@ -58,6 +58,18 @@ build: $(STAMP)
 	SIOCLIENT_REQUIRE_EXTENSIONS=1 $(PY) setup.py -q build_ext --inplace
 
 node: tests/node/node_modules/.package-lock.json
+
+# Programs the tests run besides Node: tinyproxy (the real HTTP proxy of the proxy tests), from
+# the distribution's packages when it is missing (CI is a clean Debian machine; run as root there).
+deps:
+	@command -v tinyproxy >/dev/null || test -x /usr/sbin/tinyproxy || test -x /usr/bin/tinyproxy || { \
+		echo "==> installing tinyproxy (apt-get)"; \
+		if command -v apt-get >/dev/null; then \
+			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+			$$SUDO apt-get update -q && $$SUDO apt-get install -y -q tinyproxy; \
+		else \
+			echo "tinyproxy is missing and there is no apt-get: install it by hand" >&2; exit 1; \
+		fi; }
 
 tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
 	@echo "==> installing the Node peers (npm ci in tests/node)"

@@ -27,12 +27,18 @@ cdef object _oloads
 cdef object _OOPTS
 cdef object _std_dumps
 cdef object _std_loads
+cdef object _js_small
 cdef object _object_new
 
 @cython.locals(raw=bytes)
 cdef str _dumps(object obj)
 
 cdef object _loads(str text)
+
+@cython.locals(n=Py_ssize_t, i=Py_ssize_t, copy=list, dcopy=dict)
+cdef object _js_floats(object obj, int depth)
+
+cpdef object js_floats(object data)
 
 cdef object _packet(int ptype, str nsp, object data, object pid, Py_ssize_t attachments)
 

@@ -16,7 +16,10 @@ Events, on every namespace:
 - ``ask-me`` (question): asks the client a question with an ack, then emits ``answer`` with
   what the client answered;
 - ``kick-me``: drops the Engine.IO connection (the client reconnects on its own);
-- ``flood`` (count): emits ``tick`` (i) ``count`` times, then ``flood-done`` (count).
+- ``flood`` (count): emits ``tick`` (i) ``count`` times, then ``flood-done`` (count);
+- ``late`` (key, n, seconds, value): the first ``n`` deliveries of ``key`` are answered
+  ``seconds`` late, later ones at once, each with ``value``; ``late-log`` (key) acks with every
+  value delivered for ``key``, in order (for ``examples/at_least_once.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ def build_app(path: str = "/socket.io", parser: str = "default", token: str = "s
     serializer = "msgpack" if parser == "msgpack" else "default"
     sio = socketio.Server(async_mode="gevent", cors_allowed_origins="*", serializer=serializer)
     handshakes: dict[tuple[str, str], dict[str, Any]] = {}
+    late_log: dict[str, list[Any]] = {}
 
     def on_connect(sid: str, environ: dict, auth: Any = None, namespace: str = "/") -> None:
         query = dict(
@@ -90,6 +94,15 @@ def build_app(path: str = "/socket.io", parser: str = "default", token: str = "s
             eio_sid = sio.manager.eio_sid_from_sid(sid, namespace)
             gevent.spawn(sio.eio.disconnect, eio_sid)
             return None
+        if event == "late":
+            key, n, seconds, value = args
+            log = late_log.setdefault(key, [])
+            log.append(value)
+            if len(log) <= n:
+                gevent.sleep(seconds)  # this handler's own greenlet: the others go on
+            return value
+        if event == "late-log":
+            return late_log.get(args[0], [])
         if event == "flood":
             count = int(args[0]) if args else 0
             for i in range(count):

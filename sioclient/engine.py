@@ -56,7 +56,7 @@ from .transports import websocket as ws_mod
 from .transports.cookies import CookieJar
 from .transports.http import HTTPClient
 from .transports.tls import create_ssl_context
-from .url import encode_query, split_url
+from .url import Proxy, encode_query, proxy_for, split_url
 
 logger = logging.getLogger("sioclient.engine")
 
@@ -221,8 +221,14 @@ class Engine:
     def _ssl(self) -> Any:
         if self.secure and self._ssl_context is None:
             o = self.opts
-            self._ssl_context = create_ssl_context(o["verify"], o["cert"], o["key"])
+            self._ssl_context = create_ssl_context(
+                o["verify"], o["cert"], o["key"], o["passphrase"], o["ciphers"]
+            )
         return self._ssl_context
+
+    def _proxy(self) -> Proxy | None:
+        # read once per connection, so that an environment change shows on the next one
+        return proxy_for(self.opts["proxy"], self.host, self.secure)
 
     def _headers(self, transport: str) -> dict[str, str]:
         o = self.opts
@@ -260,6 +266,8 @@ class Engine:
                 ssl_context=self._ssl(),
                 cookies=self.cookies,
                 connect_timeout=connect_timeout(self.opts),
+                proxy=self._proxy(),
+                local_address=self.opts["local_address"],
             )
         return self._http
 
@@ -274,6 +282,8 @@ class Engine:
             timeout=connect_timeout(self.opts),
             ssl_context=self._ssl(),
             cookies=self.cookies,
+            proxy=self._proxy(),
+            local_address=self.opts["local_address"],
         )
 
     # ------------------------------------------------------------------ events

@@ -130,6 +130,8 @@ class Manager(Emitter):
         self._detected_protocol: int | None = None
         #: the namespaces' protocol state (see core/namespaces.py)
         self._conn = Connection(default_auth=lambda: self.opts.get("auth"))
+        self._conn.retries = self.opts["retries"]
+        self._conn.ack_timeout = self.opts["ack_timeout"]
         self._parser: Any = None  # the parser of the current (or last) connection
         self._parsers: dict[tuple[str, int], Any] = {}  # built-in parsers by (name, revision)
         self._decoder: Any = None
@@ -293,6 +295,9 @@ class Manager(Emitter):
             return
         opts.clear()
         opts.update(checked)
+        # at-least-once emits: an edit of `opts` applies from this attempt on
+        self._conn.retries = opts.get("retries", 0)
+        self._conn.ack_timeout = opts.get("ack_timeout")
         engine_opts = opts
         if opts["protocol"] is None and self._detected_protocol is not None:
             # the probe was paid once; the user's own value stays None in `opts`
@@ -443,7 +448,7 @@ class Manager(Emitter):
         self._emit_all("ping")
 
     def _on_engine_pong(self, latency_ms: float) -> None:
-        self._deliver(self._conn.pong_received())
+        self._deliver(self._conn.pong_received(time.monotonic()))
         self._emit_all("pong", latency_ms)
 
     def _on_engine_close(self, link: _Link, reason: str, error: BaseException | None) -> None:
@@ -465,9 +470,11 @@ class Manager(Emitter):
             # socket.io-client forwards the engine's error (a reset, a malformed payload)
             self._emit_all("error", error)
         self._dispatch("close", reason)
-        self._deliver(self._conn.closed(reason))
+        # scheduled before the sockets hear of it, so that what waits for the next connection
+        # (at-least-once emits) is not taken for closed for good
         if self.opts["reconnection"] and not self._skip_reconnect:
             self._reconnect()
+        self._deliver(self._conn.closed(reason))
         self._pulse_all()
 
     def _packet(self, packet: Packet, compress: bool = True) -> bool:

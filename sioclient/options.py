@@ -11,6 +11,7 @@ the defaults filled in, so that no other module ever looks at a JavaScript name.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import math
 import os
 import ssl
@@ -20,7 +21,8 @@ from urllib.parse import parse_qsl
 
 import h11
 
-from .url import encode_query, query_value
+from .tlsconfig import is_pem, load_client_certificate, set_ciphers
+from .url import encode_query, parse_proxy, query_value
 
 _MISSING = object()
 
@@ -49,11 +51,17 @@ DEFAULTS: dict[str, Any] = {
     "verify": True,
     "cert": None,
     "key": None,
+    "passphrase": None,
+    "ciphers": None,
+    "proxy": None,
+    "local_address": None,
     "protocol": None,
     "auth": None,
     "force_new": False,
     "multiplex": True,
     "max_buffered_emits": 5000,
+    "retries": 0,
+    "ack_timeout": None,
 }
 
 #: JavaScript name -> (Python name, factor applied to the value: 0.001 turns ms into seconds)
@@ -76,6 +84,9 @@ JS_NAMES: dict[str, tuple[str, float | None]] = {
     "requestTimeout": ("request_timeout", 0.001),
     "rejectUnauthorized": ("verify", None),
     "ca": ("verify", None),
+    "retries": ("retries", None),
+    "ackTimeout": ("ack_timeout", 0.001),
+    "localAddress": ("local_address", None),
 }
 
 #: JavaScript options that only make sense in a browser or in Node's http stack; accepted (so
@@ -92,11 +103,8 @@ JS_IGNORED = frozenset(
         "autoUnref",
         "onlyBinaryUpgrades",
         "policyPort",
-        "localAddress",
         "xdomain",
         "xscheme",
-        "ackTimeout",
-        "retries",
     }
 )
 
@@ -144,6 +152,26 @@ def _count(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"option {name!r} must be a non-negative integer or None, not {value!r}")
     return value
+
+
+def _retries(name: str, value: Any) -> int:
+    # how many times an unanswered emit is sent again; JavaScript's `undefined` is 0
+    if value is None:
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"option {name!r} must be a non-negative integer, not {value!r}")
+    return value
+
+
+def _ack_timeout(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    seconds = _number(name, value)
+    if seconds <= 0:
+        raise ValueError(f"option {name!r} must be a positive number of seconds, not {value!r}")
+    return seconds
 
 
 def parse_query(value: Any) -> dict[str, str]:
@@ -218,8 +246,23 @@ def _transport_options(name: str, value: Any) -> dict[str, dict[str, Any]]:
         if not isinstance(sub, Mapping):
             raise ValueError(f"option {name!r}[{transport!r}] must be a dict")
         # the same rules, minus the defaults: only what was given overrides the top level
-        out[transport] = _convert(dict(sub), {}, validate_unknown=False)
+        where = f"option {name!r}[{transport!r}]"
+        try:
+            converted = _convert(dict(sub), {})
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        for key in converted:
+            if key not in _PER_TRANSPORT:
+                raise ValueError(
+                    f"{where}: {key!r} cannot be set per transport "
+                    f"(only {' and '.join(_PER_TRANSPORT)})"
+                )
+        out[transport] = converted
     return out
+
+
+#: what ``transport_options`` may set for one transport
+_PER_TRANSPORT = ("extra_headers", "query")
 
 
 def _verify(name: str, value: Any) -> Any:
@@ -238,13 +281,58 @@ def _ca(value: Any) -> Any:
     return _verify("ca", value)
 
 
-def is_pem(value: Any) -> bool:
-    """True for a ``verify`` value that holds PEM certificates rather than a path."""
-    return isinstance(value, str) and "-----BEGIN" in value
+def _pem_or_path(name: str, value: Any) -> str | None:
+    # Node's cert/key hold the PEM text (a string or a Buffer); a path names a file
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            value = bytes(value).decode("ascii")
+        except UnicodeDecodeError:
+            raise ValueError(f"option {name!r} must be PEM text or a file path") from None
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"option {name!r} must be PEM text or a file path")
+    return value
 
 
-def _no_password() -> bytes:
-    raise ValueError("the key file is encrypted; give an unencrypted key")
+def _passphrase(name: str, value: Any) -> str | bytes | None:
+    if value is None or isinstance(value, (str, bytes)):
+        return value
+    raise ValueError(f"option {name!r} must be a string")
+
+
+def _ciphers(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    text: str = _str(name, value)
+    try:
+        set_ciphers(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), text)
+    except ssl.SSLError:
+        raise ValueError(f"option {name!r}: OpenSSL knows none of the ciphers {text!r}") from None
+    return text
+
+
+def _proxy(name: str, value: Any) -> str | bool | None:
+    if value is None or value is False:
+        return value
+    if not isinstance(value, str):
+        raise ValueError(
+            f"option {name!r} must be an 'http://[user:password@]host:port' URL, "
+            "False (no proxy) or None (the environment's)"
+        )
+    parse_proxy(value, f"option {name!r}")
+    return value
+
+
+def _local_address(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(
+            f"option {name!r} must be an IP address of this machine, not {value!r}"
+        ) from None
 
 
 def _check_tls(opts: dict[str, Any]) -> None:
@@ -269,6 +357,8 @@ def _check_tls(opts: dict[str, Any]) -> None:
             raise ValueError(
                 f"option 'verify': {what} could not be loaded: {exc.reason or exc}"
             ) from None
+    if isinstance(verify, ssl.SSLContext) and opts.get("ciphers") is not None:
+        raise ValueError("with an SSLContext as 'verify', set the ciphers on it")
     if key is not None and cert is None:
         raise ValueError("option 'key' needs 'cert' (the client certificate)")
     if cert is None:
@@ -277,13 +367,18 @@ def _check_tls(opts: dict[str, Any]) -> None:
         # loading a certificate into the caller's context would change it behind their back
         raise ValueError("with an SSLContext as 'verify', load the client certificate into it")
     for name, path in (("cert", cert), ("key", key)):
-        if path is not None and not os.path.isfile(path):
+        if path is not None and not is_pem(path) and not os.path.isfile(path):
             raise ValueError(f"option {name!r}: no file at {path!r}")
     try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(cert, key, password=_no_password)
+        load_client_certificate(
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), cert, key, opts.get("passphrase")
+        )
     except ssl.SSLError as exc:
+        why = exc.reason or exc
+        if opts.get("passphrase") is not None and "BAD_DECRYPT" in str(why).upper():
+            why = "wrong passphrase"
         raise ValueError(
-            f"option 'cert'/'key': the client certificate could not be loaded: {exc.reason or exc}"
+            f"option 'cert'/'key': the client certificate could not be loaded: {why}"
         ) from None
 
 
@@ -397,13 +492,19 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "request_timeout": lambda n, v: _duration(n, v, allow_none=True),
     "per_message_deflate": _per_message_deflate,
     "verify": _verify,
-    "cert": _optional_str,
-    "key": _optional_str,
+    "cert": _pem_or_path,
+    "key": _pem_or_path,
+    "passphrase": _passphrase,
+    "ciphers": _ciphers,
+    "proxy": _proxy,
+    "local_address": _local_address,
     "protocol": _protocol,
     "auth": _auth,
     "force_new": _bool,
     "multiplex": _bool,
     "max_buffered_emits": _count,
+    "retries": _retries,
+    "ack_timeout": _ack_timeout,
 }
 
 
@@ -420,9 +521,7 @@ def _unknown(key: str, from_kwargs: bool) -> ValueError:
     return ValueError(message)
 
 
-def _convert(
-    given: Mapping[str, Any], kwargs: Mapping[str, Any], *, validate_unknown: bool = True
-) -> dict[str, Any]:
+def _convert(given: Mapping[str, Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in given.items():
         if not isinstance(key, str):
@@ -438,11 +537,8 @@ def _convert(
             name = key
         elif key in JS_IGNORED:
             continue
-        elif validate_unknown:
-            raise _unknown(key, from_kwargs=False)
         else:
-            out[key] = value
-            continue
+            raise _unknown(key, from_kwargs=False)
         out[name] = _VALIDATORS[name](key, value)
     # Node: `ca` names the trusted certificates, `rejectUnauthorized: false` turns checks off
     if "ca" in given:

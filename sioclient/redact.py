@@ -1,7 +1,7 @@
 """Keeping the user's secrets out of what the client reports.
 
 The values of the query string, ``auth``, the extra headers and the cookies are credentials
-more often than not.  The client never puts them into an exception message or a log record of
+more often than not; the proxy's user name and password, and the key's passphrase, always are.  The client never puts them into an exception message or a log record of
 its own (requests are named by host and path, packets by type and namespace).  What a server
 says is another matter: an HTTP error body, or a malformed packet quoted in a ProtocolError,
 may echo the request it answers.  So every error the Manager reports (``connect_error``,
@@ -74,6 +74,10 @@ class Secrets:
             if isinstance(sub, Mapping):
                 values.extend(_leaves(sub.get("query") or {}))
                 values.extend(_headers(sub.get("extra_headers") or {}))
+        values.extend(_proxy_credentials(opts.get("proxy")))
+        passphrase = opts.get("passphrase")
+        if isinstance(passphrase, (str, bytes)):
+            values.extend(_leaves(passphrase))
         auth = opts.get("auth")
         if isinstance(auth, Mapping):
             values.extend(_leaves(auth))
@@ -122,6 +126,18 @@ class Secrets:
                 pass  # an exception type that keeps its message elsewhere
             current = current.__cause__ or current.__context__
         return error
+
+
+def _proxy_credentials(setting: Any) -> list[str]:
+    # the proxy option's, or else the environment's: the user name, the password, the token
+    from .url import environment_credentials, parse_proxy
+
+    if isinstance(setting, str):
+        try:
+            return parse_proxy(setting).credentials
+        except ValueError:
+            return []
+    return [] if setting is False else environment_credentials()
 
 
 def _headers(headers: Mapping[str, Any]) -> Iterable[str]:

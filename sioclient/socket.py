@@ -30,12 +30,14 @@ from .core.namespaces import (
     ERROR_RECEIVED,
     RECEIVED,
     REJOIN_DELAY,
+    RESEND,
     SEND,
     UNUSED,
     AckDone,
     Connected,
     Namespace,
     PendingAck,
+    QueuedEmit,
     Received,
 )
 from .core.packet import EVENT, Packet
@@ -173,6 +175,13 @@ def _resume_level(bound: int) -> int:
     return bound - max(1, bound // 10)
 
 
+def _run_listener(listener: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        listener(*args)
+    except Exception:
+        logger.exception("error in the outgoing catch-all handler %r", listener)
+
+
 def _run_callback(callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
         callback(*args)
@@ -216,6 +225,8 @@ class Socket(Emitter):
         self._timer: Any = None  # a libev timer for the namespace's next deadline
         self._timer_at = 0.0
         self._changed = Event()
+        #: on_any_outgoing() listeners (copy-on-write, as the Emitter's lists)
+        self._any_outgoing: list[Callable[..., Any]] = []
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -256,6 +267,13 @@ class Socket(Emitter):
     def active(self) -> bool:
         """True while the socket wants a connection (it reconnects when the manager does)."""
         return self._ns.active
+
+    @property
+    def recovered(self) -> bool:
+        """True when the last connection restored the session (connection state recovery of
+        a socket.io >= 4.6 server): same ``id``, and the events emitted during the gap follow
+        ``connect``.  Always False against servers that do not recover sessions."""
+        return self._ns.recovered
 
     # what waits in the namespace, for tests and debugging
     @property
@@ -317,6 +335,32 @@ class Socket(Emitter):
     def compress(self, flag: bool = True) -> EmitView:
         return EmitView(self, _Flags(compress=bool(flag)))
 
+    def on_any_outgoing(self, callback: Callable[..., Any]) -> Socket:
+        """Adds a listener called as ``callback(event, *args)`` for every event packet this
+        socket sends (each time it is sent: at-least-once emits may be sent again); not for
+        acks.  Listeners run on the dispatcher's greenlets, in order."""
+        self._any_outgoing = [*self._any_outgoing, callback]
+        return self
+
+    def prepend_any_outgoing(self, callback: Callable[..., Any]) -> Socket:
+        """``on_any_outgoing``, the listener first."""
+        self._any_outgoing = [callback, *self._any_outgoing]
+        return self
+
+    def off_any_outgoing(self, callback: Callable[..., Any] | None = None) -> Socket:
+        """Removes one outgoing catch-all listener, or all of them."""
+        if callback is None:
+            self._any_outgoing = []
+        else:
+            listeners = list(self._any_outgoing)
+            if callback in listeners:
+                listeners.remove(callback)
+                self._any_outgoing = listeners
+        return self
+
+    def listeners_any_outgoing(self) -> list[Callable[..., Any]]:
+        return list(self._any_outgoing)
+
     def binary(self, flag: bool = True) -> EmitView:
         return EmitView(self, _Flags(binary=bool(flag)))
 
@@ -368,12 +412,22 @@ class Socket(Emitter):
             ack, args = args[-1], args[:-1]
         packet = Packet(EVENT, self.nsp, [event, *args])
         ns = self._ns
+        conn = ns.conn
+        if conn.retries and not flags.volatile:
+            self._emit_queued(flags, packet, ack, internal)
+            return
+        if ack is not None and flags.timeout is None and conn.ack_timeout is not None:
+            flags = flags._replace(timeout=conn.ack_timeout)
         if ns.state != CONNECTED:
             self._emit_offline(flags, packet, ack, internal)
         elif ack is None:
+            if self._any_outgoing:
+                self._notify_outgoing(packet)
             if not self.io._packet(packet, flags.compress) and not flags.volatile:
                 self._buffer(packet, flags.compress)
         else:
+            if self._any_outgoing:
+                self._notify_outgoing(packet)
             # registered before the write, which may wait for room; marked sent once the
             # engine took the packet (a disconnection meanwhile leaves an unsent ack waiting)
             pending = self._add_ack(packet, ack, flags.timeout, internal)
@@ -395,6 +449,67 @@ class Socket(Emitter):
                 # it waited for room and the connection was given up meanwhile: it never
                 # left, so it waits for the next connection like an emit made offline
                 self._buffer(packet, flags.compress)
+
+    def _emit_queued(
+        self, flags: _Flags, packet: Packet, ack: Callable[..., Any] | None, internal: bool
+    ) -> None:
+        """An at-least-once emit (``retries`` > 0): kept with an ack id until the server acks
+        it, sent again in order after its deadline or a reconnection (core: ``enqueue``)."""
+        ns = self._ns
+        timeout = flags.timeout if flags.timeout is not None else ns.conn.ack_timeout
+        connected = ns.state == CONNECTED
+        if not connected and ack is not None and ns.opened and self._finished():
+            err = DisconnectedError("socket is closed")
+            if internal:
+                raise err
+            submit(_run_callback, ack, (err,))
+            return
+        # connected or not, the emits kept until the server acks them are bounded
+        limit = self.io.opts["max_buffered_emits"]
+        if ns.buffer_full(limit):
+            raise BufferFullError(
+                f"the send buffer of {self.nsp!r} is full: {limit} emits wait for a "
+                "connection or an ack (option max_buffered_emits)"
+            )
+        if not connected:
+            self.io._offline_parser().encode(packet)  # a bad argument raises here
+            ns.enqueue(packet, ack, timeout, internal, flags.compress, 0.0)
+            return
+        ns.enqueue(packet, ack, timeout, internal, flags.compress, time.monotonic())
+        if self._any_outgoing:
+            self._notify_outgoing(packet)
+        try:
+            # not taken: the connection is going; the emit leaves again on the next one
+            self.io._packet(packet, flags.compress)
+        except BaseException:
+            ns.forget_ack(packet.id)
+            raise
+        if timeout is not None:
+            self._arm()
+
+    def _resend(self, entries: list[QueuedEmit]) -> None:
+        """At-least-once emits sent again (a retry round, or a new connection), in order."""
+        io = self.io
+        queue = self._ns.queue
+        for entry in entries:
+            packet = entry.packet
+            if packet.id not in queue or not entry.sent:
+                continue  # answered or failed meanwhile, or the connection went
+            if self._any_outgoing:
+                self._notify_outgoing(packet)
+            try:
+                io._packet(packet, entry.compress)
+            except Exception as exc:
+                # encoded again for another revision than expected, and that failed
+                logger.exception("could not send an emit of %r again", self.nsp)
+                self._ns.forget_ack(packet.id)
+                if entry.callback is not None:
+                    self._call_ack(entry, (exc,))
+        self._arm()
+
+    def _notify_outgoing(self, packet: Packet) -> None:
+        for fn in self._any_outgoing:
+            submit(_run_listener, fn, tuple(packet.data))
 
     def _emit_offline(
         self, flags: _Flags, packet: Packet, ack: Callable[..., Any] | None, internal: bool
@@ -476,6 +591,8 @@ class Socket(Emitter):
             pending = acks.get(packet.id) if packet.id is not None else None
             if pending is not None:
                 pending.sent = True
+            if self._any_outgoing:
+                self._notify_outgoing(packet)
             try:
                 io._packet_encoded(packet, parser, messages, compress)
             except Exception as exc:
@@ -537,6 +654,8 @@ class Socket(Emitter):
             self._call_ack(ev.pending, ev.args)
         elif kind == SEND:
             self._send_packet(ev.packet, True)
+        elif kind == RESEND:
+            self._resend(ev.entries)
         elif kind == CONNECTED_EVENT:
             self._on_connect(ev)
         elif kind == CLOSED:
@@ -570,6 +689,8 @@ class Socket(Emitter):
             args = tuple(data) if ack_id is None else (*data, _ServerAck(self, ack_id, session))
             submit(self._emit_any, *args)
         self._flush(ev.buffered)
+        if ev.resend:
+            self._resend(ev.resend)
         self._pulse()
 
     def _on_event(self, ev: Received) -> None:

@@ -12,15 +12,20 @@ Two readings of a URL are needed, both built on :func:`_split`:
 as socket.io-client and engine.io-client do, for the handshake requests and for the query of a
 revision-4 CONNECT packet alike.
 
+:func:`proxy_for` picks the HTTP proxy of a connection, from the ``proxy`` option or the
+environment (see the comment above it); :func:`parse_proxy` reads a proxy URL.
+
 Sans-I/O: this module imports nothing from the rest of the package.
 """
 
 from __future__ import annotations
 
+import base64
 import re
+import urllib.request
 from collections.abc import Mapping
-from typing import NamedTuple
-from urllib.parse import parse_qsl, quote, urlsplit
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
@@ -148,11 +153,123 @@ def encode_query(query: Mapping[str, object]) -> str:
     )
 
 
+# ---- proxies -------------------------------------------------------------------------------
+#
+# ``proxy_for(setting, host, secure)`` picks the HTTP proxy for one server:
+#
+# - ``setting=False``: none, whatever the environment says;
+# - ``setting="http://[user:pass@]host:port"``: that one, for every server;
+# - ``setting=None`` (the default): the environment, as requests and httpx read it:
+#   ``HTTPS_PROXY`` for ``https://``/``wss://`` servers, ``HTTP_PROXY`` for ``http://``/``ws://``
+#   ones, ``ALL_PROXY`` for both when the specific one is unset, lower-case names first;
+#   ``NO_PROXY`` (a comma-separated list of host names, domain suffixes, or ``*``) bypasses it.
+
+
+class Proxy(NamedTuple):
+    """An HTTP proxy: where it listens, and the ``Proxy-Authorization`` value (or None)."""
+
+    host: str
+    port: int
+    authorization: str | None = None
+
+    def __repr__(self) -> str:  # never the credentials
+        auth = ", with credentials" if self.authorization else ""
+        return f"<Proxy {self.host}:{self.port}{auth}>"
+
+    @property
+    def credentials(self) -> list[str]:
+        """The secrets this proxy holds (for the report scrubber)."""
+        if not self.authorization:
+            return []
+        token = self.authorization.partition(" ")[2]
+        user, _, password = base64.b64decode(token).decode("utf-8", "replace").partition(":")
+        return [token, user, password]
+
+
+def parse_proxy(url: str, what: str = "proxy") -> Proxy:
+    """A ``Proxy`` from ``http://[user:pass@]host[:port]`` (a missing scheme means ``http``).
+
+    Raises ValueError (without the URL's credentials) for anything else.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError(f"{what} must be an 'http://host:port' URL")
+    url = url.strip()
+    if "://" not in url:
+        url = "http://" + url
+    parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.hostname}" + (
+        f":{parts.port}" if _port_or_none(parts) else ""
+    )
+    if parts.scheme.lower() != "http":
+        raise ValueError(
+            f"{what}: only http:// proxies are supported (an HTTP CONNECT tunnel), not {shown!r}"
+        )
+    if not parts.hostname:
+        raise ValueError(f"{what}: no host in the proxy URL")
+    try:
+        port = parts.port or 80
+    except ValueError:
+        raise ValueError(f"{what}: the proxy URL has an invalid port") from None
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"{what}: a proxy URL is 'http://host:port', without a path")
+    authorization = None
+    if parts.username is not None or parts.password is not None:
+        pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+        authorization = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+    return Proxy(parts.hostname, port, authorization)
+
+
+def _port_or_none(parts: Any) -> int | None:
+    try:
+        return parts.port  # type: ignore[no-any-return]
+    except ValueError:
+        return None
+
+
+def _environment() -> dict[str, str]:
+    return urllib.request.getproxies_environment()
+
+
+def proxy_for(setting: Any, host: str, secure: bool) -> Proxy | None:
+    """The proxy for a connection to ``host`` (see the module docstring), or None."""
+    if setting is False:
+        return None
+    if isinstance(setting, Proxy):
+        return setting
+    if setting is not None:
+        return parse_proxy(setting)
+    env = _environment()
+    url = env.get("https" if secure else "http") or env.get("all")
+    if not url:
+        return None
+    if urllib.request.proxy_bypass_environment(host, env):  # type: ignore[attr-defined]
+        return None
+    variable = "HTTPS_PROXY" if secure else "HTTP_PROXY"
+    return parse_proxy(url, f"the {variable} environment variable")
+
+
+def environment_credentials() -> list[str]:
+    """The credentials of the proxies the environment names (for the report scrubber)."""
+    out: list[str] = []
+    for key in ("http", "https", "all"):
+        url = _environment().get(key)
+        if url:
+            try:
+                out.extend(parse_proxy(url).credentials)
+            except ValueError:
+                pass
+    return out
+
+
 __all__ = [
     "Endpoint",
     "ParsedURL",
+    "Proxy",
     "encode_query",
+    "environment_credentials",
+    "parse_proxy",
     "parse_url",
+    "proxy_for",
     "query_value",
     "split_url",
 ]

@@ -8,17 +8,36 @@ modules were not built the ``compiled`` cases fail (see test_speedups.py) unless
 
 from __future__ import annotations
 
+import os
 import traceback
 from typing import Any, Iterator
 
 import gevent
 import pytest
 from faultproxy import fault_proxy  # noqa: F401
+from proxyserver import tinyproxy  # noqa: F401
 from servers import *  # noqa: F401,F403
 
 from sioclient.core import _accel
 
 IMPLS = ("compiled", "pure")
+
+
+#: the proxy variables the client honours; a test that wants them sets them itself
+PROXY_VARIABLES = tuple(
+    name
+    for base in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+    for name in (base, base.upper())
+)
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts without proxy variables: the client honours them by default, and
+    the test servers listen on 127.0.0.1 where a machine's proxy cannot reach."""
+    for name in PROXY_VARIABLES:
+        if name in os.environ:
+            monkeypatch.delenv(name)
 
 
 def _hub_error_report(errors: list[Any]) -> str:

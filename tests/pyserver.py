@@ -151,6 +151,7 @@ class TestServer:
             "url": url,
             "eio": int(query_flat.get("EIO", 4)),
             "cookies": _parse_cookies(headers.get("cookie", "")),
+            "address": environ.get("REMOTE_ADDR"),
         }
         self.received[(namespace, sid)] = []
         self.log("connect", namespace, sid)

@@ -30,6 +30,9 @@ RUNS = {
     "gevent_bridge.py": (["--requests", "50"], "50 HTTP requests relayed"),
     "many_clients.py": (["--clients", "20", "--duration", "0.5"], "20/20 clients connected"),
     "demo.py": ([], "closed; bye"),
+    "at_least_once.py": ([], "out of retries: TimeoutError"),
+    # the Node test server (socket.io 4.8 with connectionStateRecovery)
+    "recovery.py": ([], "30 ticks, each once and in order: True"),
 }
 
 #: not programs of their own, or covered elsewhere (tests/test_locust.py)
@@ -41,9 +44,18 @@ def test_every_example_is_run() -> None:
     assert scripts - NOT_RUN == set(RUNS)
 
 
-@pytest.mark.parametrize("script", sorted(RUNS))
-def test_example(script: str) -> None:
+#: examples that start the Node test server
+NEEDS_NODE = {"recovery.py"}
+
+
+@pytest.mark.parametrize(
+    "script",
+    [pytest.param(s, marks=[pytest.mark.node] if s in NEEDS_NODE else []) for s in sorted(RUNS)],
+)
+def test_example(script: str, request: pytest.FixtureRequest) -> None:
     args, expected = RUNS[script]
+    if script in NEEDS_NODE:
+        request.getfixturevalue("node_peers")  # node and tests/node/node_modules
     env = dict(os.environ)
     # the package from this tree, also when it is not installed in the environment
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+import weakref
 from typing import Any, Iterator
 from urllib.parse import quote
 
@@ -135,6 +136,9 @@ def _client(
     sock.io.cookies.set("session", SECRETS["cookie"])
     watch.listen(sock.io)
     watch.listen(sock)
+    # listened for from the start: the one reconnection attempt may fail before the test
+    # gets to wait for it
+    _GIVEN_UP[sock] = expect(sock.io, "reconnect_failed")
     return sock
 
 
@@ -147,8 +151,11 @@ def _assert_nothing_leaked(watch: Watch, capfd: pytest.CaptureFixture[str]) -> N
             assert form not in text, f"the {where} secret leaked:\n{text}"
 
 
+_GIVEN_UP: weakref.WeakKeyDictionary[sioclient.Socket, Any] = weakref.WeakKeyDictionary()
+
+
 def _until_given_up(sock: sioclient.Socket) -> None:
-    expect(sock.io, "reconnect_failed").get(timeout=WAIT * 2)
+    _GIVEN_UP[sock].get(timeout=WAIT * 2)
 
 
 # ---- failures against real servers ------------------------------------------------------
@@ -441,3 +448,22 @@ def test_buffered_packet_that_cannot_be_sent(sio_server, kind, watch, capfd, cli
     assert sock.call("ack", "after", timeout=WAIT) == "after"
     watch.texts.extend(watch.log.texts)  # reported in the log, not by an event
     _assert_nothing_leaked(watch, capfd)
+
+
+def test_proxy_credentials_and_passphrase_are_secrets(monkeypatch) -> None:
+    """The proxy's user name, password and Basic token, and the key's passphrase, are
+    scrubbed from reports, whether the proxy comes from the option or the environment."""
+    import base64
+
+    from sioclient.redact import Secrets
+
+    secrets = Secrets.of(
+        {"proxy": "http://proxy-user:pr%40xy-pw@127.0.0.1:3128", "passphrase": "k3y-phrase"}
+    )
+    token = base64.b64encode(b"proxy-user:pr@xy-pw").decode()
+    text = secrets.scrub(f"proxy-user pr@xy-pw {token} k3y-phrase")
+    assert "proxy-user" not in text and "pr@xy-pw" not in text and token not in text
+    assert "k3y-phrase" not in text
+    monkeypatch.setenv("HTTPS_PROXY", "http://env-user:env-s3cret@127.0.0.1:3128")
+    assert "env-s3cret" not in Secrets.of({"proxy": None}).scrub("env-s3cret")
+    assert Secrets.of({"proxy": False}).scrub("env-s3cret") == "env-s3cret"

@@ -25,6 +25,7 @@ SANS_IO = (
     "sioclient.options",
     "sioclient.parsers",
     "sioclient.redact",
+    "sioclient.tlsconfig",
     "sioclient.url",
 )
 #: the modules that run greenlets and sockets

@@ -15,6 +15,7 @@ from gevent.event import AsyncResult, Event
 from integration_util import (
     WAIT,
     Clients,
+    Collector,
     background,
     clients_fixture,  # noqa: F401 - the `clients` fixture
     collect,
@@ -194,6 +195,31 @@ def test_on_any(any_server: ServerProcess, clients: Clients) -> None:
     got.get(timeout=WAIT)
     assert order == [("any", "hello", (1, "a")), ("own", (1, "a"))]
     assert not fail.calls
+
+
+def test_on_any_outgoing(any_server: ServerProcess, clients: Clients) -> None:
+    """socket.ts onAnyOutgoing: every event packet sent, with its arguments and without the ack
+    callback (emits buffered before `connect` when they leave); removable, one or all; not for
+    acks sent to the server."""
+    sock = clients.io(any_server.url, auto_connect=False)
+    out = Collector()
+    dropped = Collector()
+    sock.on_any_outgoing(dropped)
+    sock.on_any_outgoing(out)
+    sock.off_any_outgoing(dropped)
+    sock.emit("offline", 0)
+    assert not out.calls  # not sent yet
+    sock.connect()
+    expect(sock, "connect").get(timeout=WAIT) if not sock.connected else None
+    sock.emit("ack", 1, ack=lambda *a: None)
+    assert sock.call("server-ack", "ask", timeout=WAIT) is None
+    out.wait(3, timeout=WAIT)
+    assert out.calls == [("offline", 0), ("ack", 1), ("server-ack", "ask")]
+    assert sock.listeners_any_outgoing() == [out]
+    sock.off_any_outgoing()
+    sock.emit("ack", 2)
+    assert sock.call("ack", "sync", timeout=WAIT) == "sync"
+    assert len(out.calls) == 3 and not dropped.calls
 
 
 def test_timeout_not_connected(any_server: ServerProcess, clients: Clients) -> None:

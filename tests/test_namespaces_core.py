@@ -484,3 +484,162 @@ def test_next_deadline_of_the_connection_and_its_tick():
     (second,) = w.conn.tick(3.0)
     assert second.pending.callback == "A" and w.conn.next_deadline() is None
     assert a.send_buffer == [] and b.send_buffer == []
+
+
+# ---- connection state recovery (socket.io >= 4.6) --------------------------------------------
+
+
+def test_recovery_pid_and_offset_go_back_in_the_next_connect():
+    w = Wire(5)
+    ns = w.conn.namespace("/", auth={"token": "t"})
+    ns.activate()
+    assert sent(w, w.open()) == ['40{"token":"t"}']
+    w.server('40{"sid":"S1","pid":"P1"}')
+    assert ns.pid == "P1" and not ns.recovered
+    # the offset is the last argument of an event without an ack: taken off, remembered
+    assert w.server('42["tick",0,"o1"]') == [Received("/", ["tick", 0], None, 1)]
+    assert w.server('42["tick","o2"]') == [Received("/", ["tick"], None, 1)]
+    # an event with an ack id carries no offset, nor does one whose last argument is no string
+    assert w.server('423["ask","x"]') == [Received("/", ["ask", "x"], 3, 1)]
+    assert w.server('42["n",5]') == [Received("/", ["n", 5], None, 1)]
+    assert ns.offset == "o2"
+    w.conn.closed("transport close")
+    # the session asks to be restored; the auth payload's own keys come after (and win)
+    assert sent(w, w.open("E2")) == ['40{"pid":"P1","offset":"o2","token":"t"}']
+    # the events the server missed come before its CONNECT: handed out with it, offsets off
+    assert w.server('42["tick",1,"o3"]', '42["tick",2,"o4"]') == []
+    (connected,) = w.server('40{"sid":"S1","pid":"P1"}')
+    assert connected.id == "S1" and ns.recovered
+    assert connected.early == [(["tick", 1], None, 2), (["tick", 2], None, 2)]
+    assert ns.offset == "o4"
+
+
+def test_recovery_refused_starts_a_new_session_and_forgets_the_offset():
+    w = Wire(5)
+    ns = w.conn.namespace("/")
+    ns.activate()
+    w.open()
+    w.server('40{"sid":"S1","pid":"P1"}', '42["tick","o1"]')
+    w.conn.closed("transport close")
+    assert sent(w, w.open("E2")) == ['40{"pid":"P1","offset":"o1"}']
+    w.server('40{"sid":"S2","pid":"P2"}')  # the server could not restore: a new session
+    assert not ns.recovered and ns.pid == "P2" and ns.offset is None
+    w.conn.closed("transport close")
+    # no offset of the old session (it would replay that session's events)
+    assert sent(w, w.open("E3")) == ['40{"pid":"P2"}']
+    # a server without recovery (restarted without it): no pid, nothing is taken off
+    w.server("40" + json.dumps({"sid": "S3"}))
+    assert ns.pid is None and not ns.recovered
+    assert w.server('42["tick",1,"last"]') == [Received("/", ["tick", 1, "last"], None, 3)]
+    w.conn.closed("transport close")
+    assert sent(w, w.open("E4")) == ["40"]
+
+
+def test_recovery_does_not_exist_in_revision_4():
+    w = Wire(4)
+    ns = w.conn.namespace("/chat")
+    ns.activate()
+    assert sent(w, w.open()) == ["40/chat,"]
+    w.server("40/chat,")
+    assert ns.pid is None and not ns.recovered
+    assert w.server('42/chat,["tick",1,"last"]') == [
+        Received("/chat", ["tick", 1, "last"], None, 1)
+    ]
+
+
+# ---- at-least-once emits (retries > 0) -------------------------------------------------------
+
+
+def queued(ns: Any, w: Wire, data: list[Any], ack: Any = None, timeout: float | None = 1.0):
+    """An at-least-once emit as the Socket makes it: the wire text when written now."""
+    packet = Packet(EVENT, ns.name, data)
+    ns.enqueue(packet, ack, timeout, False, True, w.now)
+    return w.wire(packet) if ns.connected else None
+
+
+def resent(w: Wire, events: list[Any]) -> list[str]:
+    return [
+        w.wire(entry.packet) for e in events if type(e).__name__ == "Resend" for entry in e.entries
+    ]
+
+
+def connected_v5(retries: int) -> tuple[Wire, Any]:
+    w = Wire(5)
+    w.conn.retries = retries
+    ns = w.conn.namespace("/")
+    ns.activate()
+    w.open()
+    w.server('40{"sid":"S1"}')
+    return w, ns
+
+
+def test_retries_go_back_to_the_oldest_unanswered_emit():
+    w, ns = connected_v5(retries=2)
+    assert [queued(ns, w, ["e", i], ack=f"cb{i}") for i in range(3)] == [
+        '420["e",0]',
+        '421["e",1]',
+        '422["e",2]',
+    ]
+    assert ns.next_deadline() == 1.0
+    # the server answers 1, not 0: 1 is done but stays behind 0
+    (done,) = w.server('431["ok1"]')
+    assert done.pending.callback == "cb1" and done.args == (None, "ok1")
+    assert list(ns.queue) == [0, 1, 2]
+    w.now = 1.0
+    # 0 passed its deadline: 0, 1 and 2 leave again, in order
+    assert resent(w, ns.tick(w.now)) == ['420["e",0]', '421["e",1]', '422["e",2]']
+    assert ns.next_deadline() == 2.0
+    # a second answer of 1 is not reported again; 0's answer frees the queue up to 2
+    assert w.server('431["again"]') == []
+    (done,) = w.server('430["ok0"]')
+    assert done.pending.callback == "cb0" and list(ns.queue) == [2]
+    w.now = 2.0
+    assert resent(w, ns.tick(w.now)) == ['422["e",2]']
+    w.now = 3.0
+    # out of retries (one try, two retries): it fails, the queue is empty
+    (failed,) = ns.tick(w.now)
+    assert failed.pending.callback == "cb2" and isinstance(failed.args[0], TimeoutError)
+    assert ns.queue == {} and ns.acks == {} and ns.next_deadline() is None
+
+
+def test_retries_resend_everything_after_a_reconnection():
+    w, ns = connected_v5(retries=1)
+    queued(ns, w, ["a"], ack="cbA")
+    queued(ns, w, ["b"])  # no callback: an ack id all the same
+    w.server("431[]")  # b answered, kept behind a
+    events = w.conn.closed("transport close")
+    # nothing fails: the emits wait for the next connection, without a deadline meanwhile
+    assert kinds(events) == ["Closed"] and ns.next_deadline() is None
+    assert queued(ns, w, ["c"], ack="cbC") is None  # made while disconnected
+    w.now = 5.0
+    w.open("E2")
+    (connected,) = w.server('40{"sid":"S2"}')
+    assert [w.wire(e.packet) for e in connected.resend] == ['420["a"]', '421["b"]', '422["c"]']
+    assert ns.next_deadline() == 6.0
+    (done,) = w.server('430["A"]')
+    assert done.args == (None, "A") and list(ns.queue) == [2]
+    assert w.server("432[]")[0].pending.callback == "cbC" and ns.queue == {}
+
+
+def test_retries_give_up_when_closed_for_good():
+    w, ns = connected_v5(retries=3)
+    queued(ns, w, ["a"], ack="cbA")
+    queued(ns, w, ["b"])
+    w.conn.closed("transport close")
+    events = ns.give_up_buffered()
+    assert [(e.pending.callback, type(e.args[0])) for e in events] == [("cbA", DisconnectedError)]
+    assert ns.queue == {} and ns.acks == {}
+
+
+def test_retries_in_revision_4():
+    w = Wire(4)
+    w.conn.retries = 1
+    ns = w.conn.namespace("/")
+    ns.activate()
+    w.open()
+    w.server("40")
+    assert queued(ns, w, ["a", 1], ack="cb") == '420["a",1]'
+    w.now = 1.0
+    assert resent(w, ns.tick(w.now)) == ['420["a",1]']
+    (done,) = w.server('430["ok"]')
+    assert done.args == (None, "ok")

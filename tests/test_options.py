@@ -366,3 +366,161 @@ def test_check():
         check("randomization_factor", 2)
     with pytest.raises(ValueError, match="unknown"):
         check("nope", 1)
+
+
+def test_retries_and_ack_timeout():
+    opts = normalize({"retries": 3, "ackTimeout": 500})
+    assert opts["retries"] == 3 and opts["ack_timeout"] == 0.5
+    assert normalize(None, {"retries": 2.0, "ack_timeout": 1})["retries"] == 2
+    defaults = normalize()
+    assert defaults["retries"] == 0 and defaults["ack_timeout"] is None
+    for bad in ({"retries": -1}, {"retries": 1.5}, {"retries": True}, {"ack_timeout": 0}):
+        with pytest.raises(ValueError):
+            normalize(None, bad)
+    with pytest.raises(ValueError, match="ackTimeout"):
+        normalize({"ackTimeout": "soon"})
+
+
+def test_transport_options_reject_typos_and_what_cannot_be_per_transport():
+    with pytest.raises(
+        ValueError, match=r"\['polling'\]: unknown option 'extraHeader'.*'extraHeaders'"
+    ):
+        normalize({"transportOptions": {"polling": {"extraHeader": {"x": "1"}}}})
+    with pytest.raises(ValueError, match=r"\['websocket'\]: unknown option 'qurey'.*'query'"):
+        normalize(None, {"transport_options": {"websocket": {"qurey": {"a": "1"}}}})
+    # a known option that only works for the whole connection is refused, not ignored
+    with pytest.raises(ValueError, match="'timeout' cannot be set per transport"):
+        normalize({"transportOptions": {"polling": {"timeout": 5000}}})
+    # browser-only names pass as at the top level
+    opts = normalize({"transportOptions": {"polling": {"withCredentials": True, "query": "a=1"}}})
+    assert opts["transport_options"] == {"polling": {"query": {"a": "1"}}}
+
+
+def test_local_address_is_an_ip_address():
+    assert normalize({"localAddress": "127.0.0.2"})["local_address"] == "127.0.0.2"
+    assert normalize(None, {"local_address": "::1"})["local_address"] == "::1"
+    assert normalize()["local_address"] is None
+    with pytest.raises(ValueError, match="'local_address' must be an IP address"):
+        normalize(None, {"local_address": "localhost"})
+    with pytest.raises(ValueError, match="did you mean 'local_address'"):
+        normalize(None, {"localAddress": "127.0.0.2"})
+
+
+def test_proxy_option():
+    assert normalize()["proxy"] is None
+    assert normalize(None, {"proxy": False})["proxy"] is False
+    url = "http://user:s3cr%40t@127.0.0.1:3128"
+    assert normalize({"proxy": url})["proxy"] == url
+    for bad, match in (
+        ("https://user:s3cr3t@proxy:3128", "only http:// proxies"),
+        ("socks5://user:s3cr3t@proxy:1080", "only http:// proxies"),
+        ("http://user:s3cr3t@proxy:3128/path", "without a path"),
+        ("http://user:s3cr3t@proxy:99999", "invalid port"),
+        (True, "must be an 'http://"),
+    ):
+        with pytest.raises(ValueError, match=match) as info:
+            normalize(None, {"proxy": bad})
+        assert "s3cr3t" not in str(info.value)  # never the password
+
+
+def test_proxy_for_reads_the_environment(monkeypatch):
+    from sioclient.transports.proxy import parse_proxy, proxy_for
+
+    assert proxy_for(None, "example.com", False) is None
+    monkeypatch.setenv("HTTP_PROXY", "http://u:p%40ss@plain.proxy:3128")
+    monkeypatch.setenv("https_proxy", "secure.proxy:8080")  # no scheme: http
+    plain = proxy_for(None, "example.com", False)
+    assert (plain.host, plain.port) == ("plain.proxy", 3128)
+    assert plain.authorization == "Basic " + __import__("base64").b64encode(b"u:p@ss").decode()
+    assert "p@ss" not in repr(plain)
+    secure = proxy_for(None, "example.com", True)
+    assert (secure.host, secure.port, secure.authorization) == ("secure.proxy", 8080, None)
+    assert proxy_for(False, "example.com", False) is None
+    assert proxy_for("http://given:1", "example.com", True) == parse_proxy("http://given:1")
+    monkeypatch.setenv("NO_PROXY", "localhost, .internal.example")
+    assert proxy_for(None, "db.internal.example", False) is None
+    assert proxy_for(None, "localhost", True) is None
+    assert proxy_for(None, "example.com", False) is not None
+    monkeypatch.setenv("NO_PROXY", "*")
+    assert proxy_for(None, "example.com", True) is None
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.delenv("HTTP_PROXY")
+    monkeypatch.delenv("https_proxy")
+    monkeypatch.setenv("ALL_PROXY", "http://all.proxy:1")
+    assert proxy_for(None, "example.com", False).host == "all.proxy"
+    monkeypatch.setenv("HTTP_PROXY", "ftp://bad:s3cr3t@x:1")
+    with pytest.raises(ValueError, match="HTTP_PROXY") as info:
+        proxy_for(None, "example.com", False)
+    assert "s3cr3t" not in str(info.value)
+
+
+def _encrypted_key(tls_files, password: bytes) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    with open(tls_files.client_key, "rb") as f:
+        key = serialization.load_pem_private_key(f.read(), password=None)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(password),
+    )
+
+
+def test_passphrase_and_pem_text(tmp_path, tls_files):
+    encrypted = _encrypted_key(tls_files, b"open sesame")
+    path = tmp_path / "encrypted.key"
+    path.write_bytes(encrypted)
+    cert_pem = open(tls_files.client_cert).read()
+    # keyword arguments: paths or PEM text
+    opts = normalize(
+        None, {"cert": tls_files.client_cert, "key": str(path), "passphrase": "open sesame"}
+    )
+    assert opts["passphrase"] == "open sesame"
+    normalize(None, {"cert": cert_pem, "key": encrypted, "passphrase": b"open sesame"})
+    # the JavaScript options dict: PEM contents (a string, or bytes as a Buffer would be)
+    opts = normalize(
+        {"cert": cert_pem.encode(), "key": encrypted.decode(), "passphrase": "open sesame"}
+    )
+    assert opts["cert"] == cert_pem and "-----BEGIN ENCRYPTED PRIVATE KEY" in opts["key"]
+    with pytest.raises(ValueError, match="give its passphrase"):
+        normalize({"cert": cert_pem, "key": encrypted.decode()})
+    with pytest.raises(ValueError, match="wrong passphrase|could not be loaded"):
+        normalize({"cert": cert_pem, "key": encrypted.decode(), "passphrase": "wrong"})
+    with pytest.raises(ValueError, match="'passphrase' must be a string"):
+        normalize(None, {"passphrase": 1234})
+
+
+def test_ca_with_pem_cert_and_key(tls_files):
+    ca_pem = open(tls_files.ca_cert).read()
+    opts = normalize(
+        {
+            "ca": ca_pem,
+            "cert": open(tls_files.client_cert).read(),
+            "key": open(tls_files.client_key).read(),
+        }
+    )
+    assert opts["verify"] == ca_pem
+    from sioclient.transports.tls import create_ssl_context
+
+    ctx = create_ssl_context(opts["verify"], opts["cert"], opts["key"])
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+
+
+def test_ciphers_option():
+    assert normalize({"ciphers": "ECDHE-ECDSA-AES128-GCM-SHA256"})["ciphers"]
+    with pytest.raises(ValueError, match="knows none of the ciphers"):
+        normalize(None, {"ciphers": "NO-SUCH-CIPHER"})
+    with pytest.raises(ValueError, match="set the ciphers on it"):
+        normalize(
+            None,
+            {"ciphers": "ECDHE-ECDSA-AES128-GCM-SHA256", "verify": ssl.create_default_context()},
+        )
+    from sioclient.transports.tls import create_ssl_context
+
+    # as in Node: a list without TLS 1.3 suites turns TLS 1.3 off; with only those, 1.3 only
+    ctx = create_ssl_context(False, ciphers="ECDHE-ECDSA-AES128-GCM-SHA256")
+    assert ctx.maximum_version == ssl.TLSVersion.TLSv1_2
+    ctx = create_ssl_context(False, ciphers="TLS_AES_128_GCM_SHA256")
+    assert ctx.minimum_version == ssl.TLSVersion.TLSv1_3
+    ctx = create_ssl_context(False, ciphers="TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256")
+    assert ctx.maximum_version != ssl.TLSVersion.TLSv1_2

@@ -178,6 +178,10 @@ COMMON = [
     Packet(EVENT, "/", ["hello", "world"], 0),
     Packet(EVENT, "/chat", ["ints", *INTS], 42),
     Packet(EVENT, "/", ["floats", *FLOATS]),
+    # JSON.stringify writes a whole number without a fraction, and switches to the exponent
+    # below 1e-6 and from 1e21 on; msgpack writes the whole ones as integers
+    Packet(EVENT, "/", ["whole floats", 3.0, -0.0, -5.0, 2.0**52, -(2.0**40), 1e15, 1e16]),
+    Packet(ACK, "/", [{"n": 2.0, "l": [0.0, {"m": -1.0}], "s": "1.0 e+16"}], 3),
     Packet(EVENT, "/", ["text", *TEXT], 2**31 - 1),
     Packet(EVENT, "/ünï", ["nested", NESTED, LONG_LIST, WIDE_MAP, None, True, False]),
     Packet(EVENT, "/", ["empties", [], {}, ""]),
@@ -204,10 +208,13 @@ V5_ONLY = [
     Packet(DISCONNECT, "/admin"),
     Packet(CONNECT_ERROR, "/", {"message": "Not authorized", "data": {"code": 4}}),
 ]
-# Only the msgpack encoding writes whole floats as integers and array-index keys first, as
-# JavaScript does; jsoncodec leaves both as Python has them (see its docstring).
+# Only the msgpack encoding writes array-index keys first, as JavaScript does; jsoncodec leaves
+# them in Python's order (see its docstring).
+# notepack writes whole floats beyond the 64-bit integers as wrapped-around integers
+TEXT_ONLY = [
+    Packet(EVENT, "/", ["big and small", 1e20, -1e21, 1.5e300, 1.5e-5, 1e-6, 1e-7, 5e-324]),
+]
 MSGPACK_ONLY = [
-    Packet(EVENT, "/", ["whole floats", 3.0, -0.0, -5.0, 2.0**52, -(2.0**40), 1e15]),
     Packet(EVENT, "/", ["index keys", INDEX_KEYS]),
 ]
 
@@ -220,6 +227,8 @@ def cases():
             packets = COMMON + specific
             if parser != "json":
                 packets = packets + BINARY
+            if parser != "msgpack":
+                packets = packets + TEXT_ONLY
             if parser == "msgpack":
                 packets = packets + MSGPACK_ONLY
                 if protocol == 5:
@@ -356,3 +365,41 @@ def test_both_sides_reject_the_same_packets(oracle, accel_mode, parser_name, pro
         assert not dec["ok"], (spec, dec)
         with pytest.raises(ProtocolError):
             decode_all(get(parser_name, protocol), messages_from_wire(enc["messages"]))
+
+
+def _random_floats(count: int) -> list[float]:
+    import random
+
+    rnd = random.Random(20261130)
+    out: list[float] = []
+    for _ in range(count):
+        kind = rnd.randrange(4)
+        if kind == 0:  # whole numbers of every size
+            out.append(float(rnd.randrange(-(2**60), 2**60)) * 10.0 ** rnd.randrange(0, 8))
+        elif kind == 1:  # any magnitude
+            out.append(rnd.uniform(-1, 1) * 10.0 ** rnd.randrange(-330, 309))
+        elif kind == 2:  # around the thresholds of the exponent form
+            out.append(rnd.choice((1, -1)) * rnd.random() * 10.0 ** rnd.randrange(-8, 23))
+        else:  # short decimals
+            out.append(round(rnd.uniform(-1e6, 1e6), rnd.randrange(0, 6)))
+    return [f for f in out if f == f and abs(f) != float("inf")]
+
+
+@pytest.mark.parametrize("parser_name", ["default", "json"])
+def test_floats_are_written_as_javascript_writes_them(oracle, accel_mode, parser_name):
+    """Thousands of floats, whole and not, of every magnitude: byte-identical to npm."""
+    if parser_name == "default" and not HAVE_DEFAULT:
+        pytest.skip("sioclient.parsers.default not available")
+    floats = _random_floats(3000)
+    # whole floats beyond 2**64 send a packet down the standard library's path: those apart,
+    # so that the orjson path is checked as well
+    small = [f for f in floats if abs(f) < 2**63]
+    chunks = [small[i : i + 500] for i in range(0, len(small), 500)]
+    chunks += [floats[i : i + 500] for i in range(0, len(floats), 500)]
+    for chunk in chunks:
+        packet = Packet(EVENT, "/", ["floats", *chunk])
+        ours = get(parser_name, 5).encode(packet)
+        spec = packet_spec(packet)
+        reply = oracle.call({"op": "encode", "parser": npm_name(parser_name, 5), "packet": spec})
+        assert reply["ok"], reply
+        assert ours == messages_from_wire(reply["messages"])

@@ -31,7 +31,8 @@ SETTINGS = settings(
 )
 
 # ints inside the 64-bit range msgpack holds; floats that survive every format unchanged
-# (whole floats come back as ints, which compare equal)
+# (whole floats come back as ints, which compare equal, or beyond 2**53 as ints of the same
+# double value)
 scalars = (
     st.none()
     | st.booleans()
@@ -139,6 +140,18 @@ def decode_all(parser, messages):
     return out
 
 
+def _as_doubles(value):
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
+        return float(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 2**53:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_as_doubles(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_doubles(v) for k, v in value.items()}
+    return value
+
+
 @pytest.mark.parametrize("protocol", [4, 5])
 @pytest.mark.parametrize("name", PARSERS)
 def test_round_trip(accel_mode, name, protocol):
@@ -149,7 +162,12 @@ def test_round_trip(accel_mode, name, protocol):
     def check(packet):
         decoded = decode_all(parser, parser.encode(packet))
         expected = Packet(expected_type(name, protocol, packet), packet.nsp, packet.data, packet.id)
-        assert decoded == [expected]
+        if decoded != [expected]:
+            # a whole float beyond 2**53 goes out in JavaScript's digits (shortest, then
+            # zeros) and comes back as an int of the same double value
+            (got,) = decoded
+            assert (got.type, got.nsp, got.id) == (expected.type, expected.nsp, expected.id)
+            assert _as_doubles(got.data) == _as_doubles(expected.data)
 
     check()
 

@@ -96,6 +96,8 @@ class HotSioparser(Protocol):
     @property
     def Decoder(self) -> type[_sioparser_py.Decoder]: ...
 
+    def js_floats(self, data: Any) -> Any: ...
+
 
 class HotWsframe(Protocol):
     """The ``wsframe`` hot module: WebSocket frame reader and writer classes."""

@@ -82,6 +82,7 @@ _oloads = jsoncodec.orjson_loads
 _OOPTS = jsoncodec.ORJSON_OPTIONS
 _std_dumps = jsoncodec.std_dumps
 _std_loads = jsoncodec.std_loads
+_js_small = jsoncodec.js_small_numbers
 _object_new = object.__new__
 
 
@@ -95,8 +96,78 @@ def _dumps(obj: Any) -> str:
             raw = _odumps(obj, option=_OOPTS)
         except TypeError:
             return _std_dumps(obj)
+        # orjson writes a whole float as 1.0 (or 1e+16 from 1e16 on): JavaScript writes 1
+        if b".0" in raw or b"e+" in raw:
+            fixed = _js_floats(obj, 1)
+            if fixed is not obj:
+                try:
+                    raw = _odumps(fixed, option=_OOPTS)
+                except TypeError:  # a whole float beyond the 64-bit integers orjson writes
+                    return _std_dumps(fixed)
+        if b"e-6" in raw:  # orjson writes 1e-6 where JavaScript writes 0.000001
+            return _js_small(raw.decode("utf-8"))
         return raw.decode("utf-8")
     return _std_dumps(obj)
+
+
+def _js_floats(obj: Any, depth: int) -> Any:
+    """``obj`` with each whole-number float below 1e21 as the int whose digits are those
+    ``JSON.stringify`` writes for it (``1``, ``-0`` as ``0``, 2**60 as 1152921504606847000);
+    containers are copied only on the paths that lead to such a float, so data without one
+    comes back as the very same object."""
+    tp = type(obj)
+    if tp is str or tp is int or tp is bool or obj is None:
+        return obj
+    if tp is float or isinstance(obj, float):
+        if obj.is_integer() and -1e21 < obj < 1e21:
+            if -9007199254740992.0 <= obj <= 9007199254740992.0:
+                return int(obj)  # exact below 2**53, where the digits are JavaScript's too
+            # beyond, JavaScript writes the shortest digits that read back, then zeros
+            return int(jsoncodec.js_number(obj))
+        return obj
+    if tp is list or tp is tuple or (tp is not dict and isinstance(obj, (list, tuple))):
+        if depth > _MAX_ENCODE_DEPTH:
+            raise ValueError(f"data nested deeper than {ENCODE_MAX_DEPTH} levels")
+        copy = None
+        n = len(obj)
+        for i in range(n):
+            item = obj[i]
+            new = _js_floats(item, depth + 1)
+            if new is not item:
+                if copy is None:
+                    copy = list(obj)
+                copy[i] = new
+        if copy is None:
+            return obj
+        return copy
+    if tp is dict or isinstance(obj, dict):
+        if depth > _MAX_ENCODE_DEPTH:
+            raise ValueError(f"data nested deeper than {ENCODE_MAX_DEPTH} levels")
+        dcopy = None
+        for key, item in obj.items():
+            newkey = _js_floats(key, depth + 1) if type(key) is float else key
+            new = _js_floats(item, depth + 1)
+            if new is not item or newkey is not key:
+                if dcopy is None:
+                    dcopy = {}
+                    for k in obj:  # the keys before this one, as they were
+                        if k is key:
+                            break
+                        dcopy[k] = obj[k]
+                dcopy[newkey] = new
+            elif dcopy is not None:
+                dcopy[key] = item
+        if dcopy is None:
+            return obj
+        return dcopy
+    return obj
+
+
+def js_floats(data: Any) -> Any:
+    """``data`` as JavaScript holds it: each whole-number float (below 1e21) an int, so that
+    a JSON writer writes ``1`` where Python's float would be written ``1.0``.  The same
+    object when there is nothing to change (``ValueError`` beyond the nesting bound)."""
+    return _js_floats(data, 1)
 
 
 def _loads(text: str) -> Any:
@@ -314,8 +385,21 @@ def _encode(packet: Packet, protocol: int, hook: _Attachments) -> Messages:
                     pass  # not for orjson (big integers, lone surrogates...): slow path
                 buffers = hook.buffers
                 hook.buffers = None
+            if done and (b".0" in raw or b"e+" in raw):
+                # a whole float written as 1.0: written again as JavaScript writes it, 1
+                fixed = _js_floats(data, 1)
+                if fixed is not data and _odumps is not None:
+                    hook.buffers = None
+                    try:
+                        raw = _odumps(fixed, default=hook, option=_OOPTS)
+                    except TypeError:
+                        done = False  # a whole float beyond orjson's integers: slow path
+                    buffers = hook.buffers
+                    hook.buffers = None
             if done:
                 body = raw.decode("utf-8")
+                if b"e-6" in raw:  # orjson writes 1e-6 where JavaScript writes 0.000001
+                    body = _js_small(body)
             else:
                 buffers = []
                 body = _std_dumps(_deconstruct(data, buffers, 1))

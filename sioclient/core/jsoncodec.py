@@ -6,10 +6,12 @@ non-string dict keys into strings (``1 -> "1"``, ``True -> "true"``, ``None -> "
 JavaScript does with object keys.  Lone surrogates, which cannot travel as UTF-8, are written
 as ``\\udxxx`` escapes, as a modern ``JSON.stringify`` does.
 
-Numbers are the one deliberate difference: a float is written in Python's shortest form, so
-``1.0`` is ``1.0`` and ``1e16`` is ``1e+16`` where JavaScript writes ``1`` and
-``10000000000000000``.  Every JSON reader (JavaScript's included) reads back the same number,
-and writing JavaScript's form would cost a pass over every float.
+Numbers are written as JavaScript writes them: the shortest digits that read back the same
+double, a whole number without a fraction (``1.0`` as ``1``, ``-0.0`` as ``0``, ``1e16`` as
+``10000000000000000``), the exponent form below 1e-6 and from 1e21 on (``1e-7``, ``1e+21``).
+The check costs a search of the written text for ``.0``, ``e+`` and ``e-6``; only data that
+holds a whole float (or a string with those characters in it) is walked and written again, and
+only text with a number from 1e-6 to 1e-5 (or a string with ``e-6`` in it) is rewritten.
 
 ``loads`` rejects the ``NaN``/``Infinity`` literals and numbers that overflow a double, reads
 integers beyond the 64-bit range as floats (what both orjson and JavaScript do), and raises
@@ -99,6 +101,54 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
+def js_number(value: float) -> str:
+    """A finite float as JavaScript's ``Number.prototype.toString`` writes it."""
+    if value == 0:
+        return "0"
+    text = repr(abs(value))  # the shortest digits that read back the same (as JavaScript's)
+    mantissa, _, exp = text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    point = len(whole) + (int(exp) if exp else 0)  # value = 0.<digits> * 10**point
+    stripped = digits.lstrip("0")
+    point -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0")
+    k = len(digits)
+    if k <= point <= 21:
+        out = digits + "0" * (point - k)
+    elif 0 < point <= 21:
+        out = digits[:point] + "." + digits[point:]
+    elif -6 < point <= 0:
+        out = "0." + "0" * -point + digits
+    else:
+        e = point - 1
+        out = digits[0] + ("." + digits[1:] if k > 1 else "") + ("e+" if e >= 0 else "e-")
+        out += str(abs(e))
+    return "-" + out if value < 0 else out
+
+
+# a string literal (left alone), or a number Python writes with a negative exponent
+_SMALL_FLOAT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?[0-9]+(?:\.[0-9]+)?e-[0-9]+)')
+
+
+def _small_float(match: re.Match[str]) -> str:
+    number = match.group(1)
+    return match.group() if number is None else js_number(float(number))
+
+
+def js_small_numbers(text: str) -> str:
+    """``text`` (compact JSON) with each number written with a negative exponent written as
+    JavaScript writes it: Python's ``1.5e-05`` and orjson's ``1.5e-6`` are ``0.000015`` and
+    ``0.0000015``; string literals are left alone."""
+    return _SMALL_FLOAT.sub(_small_float, text)
+
+
+def _js_floats(obj: Any) -> Any:
+    from . import _accel  # the hot module imports this one
+
+    return _accel.load("sioparser").js_floats(obj)
+
+
 def _escape_surrogate(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
@@ -111,6 +161,12 @@ def std_dumps(obj: Any) -> str:
         if "Out of range float" not in str(exc):
             raise
         text = _ENCODER.encode(_finite(obj))
+    if ".0" in text or "e+" in text:  # a whole float, written 1.0 or 1e+16: JavaScript writes 1
+        fixed = _js_floats(obj)
+        if fixed is not obj:
+            return std_dumps(fixed)
+    if "e-" in text:  # 1.5e-05 and 1e-07, which JavaScript writes 0.000015 and 1e-7
+        text = js_small_numbers(text)
     # A surrogate can only sit inside a string literal, where its escape means the same.
     if _SURROGATE.search(text) is not None:
         text = _SURROGATE.sub(_escape_surrogate, text)
@@ -135,9 +191,17 @@ def dumps(obj: Any) -> str:
     """
     if orjson_dumps is not None:
         try:
-            return orjson_dumps(obj, option=ORJSON_OPTIONS).decode()
+            raw = orjson_dumps(obj, option=ORJSON_OPTIONS)
         except TypeError:
             pass  # big integers, lone surrogates, unwritable types: the slow path decides
+        else:
+            if b".0" in raw or b"e+" in raw:  # as in std_dumps
+                fixed = _js_floats(obj)
+                if fixed is not obj:
+                    return dumps(fixed)
+            if b"e-6" in raw:  # orjson writes 1e-6 where JavaScript writes 0.000001
+                return js_small_numbers(raw.decode())
+            return raw.decode()
     return std_dumps(obj)
 
 
@@ -154,6 +218,8 @@ def loads(data: Union[str, bytes, bytearray, memoryview]) -> Any:
 __all__ = [
     "ORJSON_OPTIONS",
     "dumps",
+    "js_number",
+    "js_small_numbers",
     "loads",
     "orjson_dumps",
     "orjson_loads",

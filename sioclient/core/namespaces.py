@@ -112,16 +112,25 @@ class Send(Event):
 class Connected(Event):
     """The namespace is connected: tell ``connect``, then hand out ``early`` (events received
     before it, as ``(data, ack_id, session)``), then write ``buffered`` (the offline buffer's
-    ``(packet, extra)`` entries, in order; mark each one's ack sent as it leaves)."""
+    ``(packet, extra)`` entries, in order; mark each one's ack sent as it leaves), then
+    ``resend`` (the at-least-once emits waiting for their ack, :class:`QueuedEmit`, in order)."""
 
-    __slots__ = ("id", "early", "buffered")
+    __slots__ = ("id", "early", "buffered", "resend")
     kind = 2
 
-    def __init__(self, nsp: str, id: str | None, early: list[Any], buffered: list[Any]) -> None:  # noqa: A002
+    def __init__(
+        self,
+        nsp: str,
+        id: str | None,  # noqa: A002
+        early: list[Any],
+        buffered: list[Any],
+        resend: list[Any] | None = None,
+    ) -> None:
         self.nsp = nsp
         self.id = id
         self.early = early
         self.buffered = buffered
+        self.resend = resend if resend is not None else []
 
 
 class Closed(Event):
@@ -212,8 +221,20 @@ class Unused(Event):
         self.nsp = nsp
 
 
+class Resend(Event):
+    """Write the packets of ``entries`` (:class:`QueuedEmit`) again, in order: the oldest
+    at-least-once emit waiting for its ack passed its deadline (a retry round)."""
+
+    __slots__ = ("entries",)
+    kind = 10
+
+    def __init__(self, nsp: str, entries: list[QueuedEmit]) -> None:
+        self.nsp = nsp
+        self.entries = entries
+
+
 SEND, CONNECTED_EVENT, CLOSED, CONNECT_FAILED, ERROR_RECEIVED = 1, 2, 3, 4, 5
-RECEIVED, ACK_DONE, BOUND_REACHED, UNUSED = 6, 7, 8, 9
+RECEIVED, ACK_DONE, BOUND_REACHED, UNUSED, RESEND = 6, 7, 8, 9, 10
 
 
 class Limits:
@@ -246,6 +267,36 @@ class PendingAck:
         return f"<PendingAck sent={self.sent} deadline={self.deadline}>"
 
 
+class QueuedEmit(PendingAck):
+    """An at-least-once emit (``retries`` > 0): its packet, kept until the server acks it.
+
+    ``callback`` is None for an emit without one; it is called at the first ack.  ``tries`` counts the retry rounds it was
+    sent again in; ``timeout`` is the deadline of each try (None: it waits, and is only sent
+    again after a reconnection)."""
+
+    __slots__ = ("packet", "compress", "tries", "timeout", "done")
+
+    def __init__(
+        self,
+        packet: Packet,
+        callback: Any,
+        internal: bool,
+        timeout: float | None,
+        compress: bool,
+    ) -> None:
+        super().__init__(callback, True, internal)
+        self.packet = packet
+        self.compress = compress
+        self.tries = 0
+        self.timeout = timeout
+        #: answered, yet kept in the queue behind an older emit still unanswered: it goes
+        #: again with that one, so that the server's last delivery of each keeps their order
+        self.done = False
+
+    def __repr__(self) -> str:
+        return f"<QueuedEmit {self.packet.id} sent={self.sent} tries={self.tries}>"
+
+
 def refusal(data: Any) -> ConnectionError:
     """The server's namespace refusal as the exception users see."""
     if isinstance(data, Mapping) and "message" in data:
@@ -273,6 +324,8 @@ class Connection:
         "root_connected",
         "root_left",
         "root_joining",
+        "retries",
+        "ack_timeout",
     )
 
     def __init__(self, default_auth: Callable[[], Any] | None = None) -> None:
@@ -293,6 +346,10 @@ class Connection:
         # ... and joins it again silently when asked once more (no `40` unless `/` has a
         # middleware): 1 = CONNECT sent, 2 = a ping left after it, whose pong proves the join
         self.root_joining = 0
+        #: at-least-once emits: how many times an unanswered emit is sent again (0: off)
+        self.retries = 0
+        #: the default ack deadline of an emit with an ack (seconds; None: no deadline)
+        self.ack_timeout: float | None = None
 
     def namespace(
         self,
@@ -337,7 +394,7 @@ class Connection:
         if self.root_joining == 1:
             self.root_joining = 2
 
-    def pong_received(self) -> list[Event]:
+    def pong_received(self, now: float = 0.0) -> list[Event]:
         """Revision 3: a pong came; if a ping left after our CONNECT for `/`, the server has
         read that CONNECT, and a 2.x server joins `/` without answering it."""
         if self.root_joining != 2:
@@ -347,7 +404,7 @@ class Connection:
         self.root_left = False
         ns = self.namespaces.get("/")
         if ns is not None and ns.state == CONNECTING:
-            return ns._connect(None)
+            return ns._connect(None, None, now)
         return []
 
     # ---- packets ---------------------------------------------------------------------------
@@ -362,6 +419,8 @@ class Connection:
             if ns is not None and ns.state == CONNECTED:
                 data = packet.data
                 if type(data) is list and data and type(data[0]) is str:
+                    if ns.pid is not None and packet.id is None:
+                        ns._take_offset(data)
                     return [Received(nsp, data, packet.id, self.session)]
         if nsp == "/" and self.revision.auto_connects_default_namespace:
             if kind == CONNECT:
@@ -383,10 +442,11 @@ class Connection:
             return ns._on_ack(packet, now)
         if kind == CONNECT:
             if not self.revision.connect_auth:
-                return ns._connect(None)
+                return ns._connect(None, None, now)
             data = packet.data
             if isinstance(data, Mapping) and data.get("sid"):
-                return ns._connect(str(data["sid"]))
+                pid = data.get("pid")
+                return ns._connect(str(data["sid"]), pid if isinstance(pid, str) else None, now)
             return [
                 ConnectFailed(
                     nsp,
@@ -447,6 +507,10 @@ class Namespace:
         "limits",
         "_deadlines",
         "_next_id",
+        "pid",
+        "offset",
+        "recovered",
+        "queue",
     )
 
     def __init__(
@@ -480,6 +544,15 @@ class Namespace:
         self.warned_session = -1  # the connection a bound was last reported on
         self._deadlines: list[tuple[float, int]] = []  # a heap of (deadline, ack id)
         self._next_id = 0
+        #: connection state recovery (socket.io >= 4.6): the private session id the server
+        #: gave in its CONNECT answer (None: the server does not recover sessions) ...
+        self.pid: str | None = None
+        #: ... and the offset of the last event handed out, both sent in the next CONNECT
+        self.offset: str | None = None
+        #: the last CONNECT restored the session (same pid, the missed events follow)
+        self.recovered = False
+        #: at-least-once emits waiting for their ack, in the order they were made (by ack id)
+        self.queue: dict[int, QueuedEmit] = {}
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name!r} {self.state}>"
@@ -520,7 +593,7 @@ class Namespace:
         if name == "/" and revision.auto_connects_default_namespace:
             # a 2.x server connects `/` on its own; only a namespace that left it asks again
             if conn.root_connected:
-                return self._connect(None)
+                return self._connect(None, None, now)
             if conn.root_left:
                 conn.root_joining = 1
                 return [Send(name, Packet(CONNECT, "/"))]
@@ -539,7 +612,15 @@ class Namespace:
                 return [ConnectFailed(name, exc, False, True)]
         if auth is not None and not isinstance(auth, Mapping):
             return [ConnectFailed(name, ValueError("auth must be a dict"), False, False)]
-        return [Send(name, Packet(CONNECT, name, dict(auth) if auth else None))]
+        data = dict(auth) if auth else None
+        if self.pid is not None:
+            # ask the server to restore the session: the auth payload's own keys win, as
+            # socket.io-client merges them
+            session: dict[str, Any] = {"pid": self.pid}
+            if self.offset is not None:
+                session["offset"] = self.offset
+            data = {**session, **(data or {})}
+        return [Send(name, Packet(CONNECT, name, data))]
 
     def leave(self, now: float) -> list[Event]:
         """The user closes the namespace."""
@@ -612,11 +693,37 @@ class Namespace:
         pending = self.acks.pop(ack_id, None)
         if pending is not None and not pending.with_error:
             self.plain_acks -= 1
+        if self.queue and self.queue.pop(ack_id, None) is not None:
+            self._drop_done()
         return pending
 
     def buffer_full(self, limit: float | None) -> bool:
-        """True when ``limit`` emits wait already (None: no bound; 0: nothing is buffered)."""
-        return limit is not None and len(self.send_buffer) >= limit
+        """True when ``limit`` emits wait already (None: no bound; 0: nothing is buffered);
+        at-least-once emits waiting for their ack count too."""
+        return limit is not None and len(self.send_buffer) + len(self.queue) >= limit
+
+    def enqueue(
+        self,
+        packet: Packet,
+        callback: Any,
+        timeout: float | None,
+        internal: bool,
+        compress: bool,
+        now: float,
+    ) -> QueuedEmit:
+        """An at-least-once emit (the connection's ``retries`` > 0): ``packet`` gets an ack id
+        and is kept until the server acks it.  Connected, the caller writes it now (its
+        deadline runs from ``now``); otherwise it leaves with the next ``Connected``."""
+        if packet.id is None:
+            packet.id = self.next_ack_id()
+        entry = QueuedEmit(packet, callback, internal, timeout, compress)
+        self.acks[packet.id] = entry
+        self.queue[packet.id] = entry
+        if self.state == CONNECTED:
+            entry.sent = True
+            if timeout is not None:
+                entry.deadline = now + timeout
+        return entry
 
     def buffer(self, packet: Packet, extra: Any, limit: float | None) -> bool:
         """Keep an emit made while not connected; False when ``limit`` emits wait already."""
@@ -629,12 +736,21 @@ class Namespace:
         """Closed for good: whoever waits on the ack of a still-buffered packet hears
         DisconnectedError, and that packet will not leave later.  Plain emits stay buffered
         with their callbacks, for an ``activate()`` that may come."""
-        ids = {i for i, p in self.acks.items() if not p.sent and p.with_error}
+        ids = [i for i, p in self.acks.items() if not p.sent and p.with_error]
         if not ids:
             return []
-        self.send_buffer = [b for b in self.send_buffer if b[0].id not in ids]
+        given_up = set(ids)
+        self.send_buffer = [b for b in self.send_buffer if b[0].id not in given_up]
         err = DisconnectedError("socket is closed")
-        return [AckDone(self.name, self.acks.pop(i), (err,)) for i in ids]
+        events: list[Event] = []
+        if self.queue:
+            # answered emits kept behind the given-up ones go too
+            self.queue = {i: e for i, e in self.queue.items() if not e.done and i not in given_up}
+        for i in ids:
+            pending = self.acks.pop(i)
+            if pending.callback is not None:
+                events.append(AckDone(self.name, pending, (err,)))
+        return events
 
     def next_deadline(self) -> float | None:
         """When :meth:`tick` has work: an ack's deadline, or the time to ask for the namespace
@@ -644,6 +760,11 @@ class Namespace:
         while heap and heap[0][1] not in acks:
             heapq.heappop(heap)  # answered or dropped since
         due = heap[0][0] if heap else None
+        if self.queue:
+            # only the oldest at-least-once emit's deadline starts a retry round
+            head = next(iter(self.queue.values()))
+            if head.sent and head.deadline is not None and (due is None or head.deadline < due):
+                due = head.deadline
         if self.rejoin_at is not None and (due is None or self.rejoin_at < due):
             return self.rejoin_at
         return due
@@ -655,6 +776,8 @@ class Namespace:
         while heap and heap[0][0] <= now:
             _, ack_id = heapq.heappop(heap)
             events += self._expire(ack_id)
+        if self.queue:
+            events += self._retry(now)
         if self.rejoin_at is not None and self.rejoin_at <= now:
             self.rejoin_at = None
             events += self.join(now)
@@ -668,6 +791,47 @@ class Namespace:
         if not pending.sent:
             self.send_buffer = [b for b in self.send_buffer if b[0].id != ack_id]
         return [AckDone(self.name, pending, (TimeoutError("operation has timed out"),))]
+
+    def _retry(self, now: float) -> list[Event]:
+        """The oldest at-least-once emit passed its deadline: it fails when its retries are
+        spent, else it and every later emit waiting for an ack are sent again, in order (the
+        server sees the unanswered emits again in the order they were made)."""
+        events: list[Event] = []
+        queue = self.queue
+        retries = self.conn.retries
+        while queue:
+            head = next(iter(queue.values()))
+            deadline = head.deadline
+            if not head.sent or deadline is None or deadline > now:
+                break
+            if head.tries >= retries:
+                ack_id = head.packet.id
+                queue.pop(ack_id)  # type: ignore[arg-type]
+                self.acks.pop(ack_id, None)  # type: ignore[arg-type]
+                self._drop_done()
+                if head.callback is not None:
+                    err = TimeoutError("operation has timed out")
+                    events.append(AckDone(self.name, head, (err,)))
+                continue
+            # go back to the oldest unanswered emit: it and everything after it, answered or
+            # not, leave again in order
+            entries = [e for e in queue.values() if e.sent]
+            for entry in entries:
+                entry.tries += 1
+                if entry.timeout is not None:
+                    entry.deadline = now + entry.timeout
+            events.append(Resend(self.name, entries))
+            break
+        return events
+
+    def _drop_done(self) -> None:
+        """Answered emits at the head of the queue have nothing older to wait for."""
+        queue = self.queue
+        while queue:
+            ack_id, entry = next(iter(queue.items()))
+            if not entry.done:
+                break
+            del queue[ack_id]
 
     def _give_up_oldest_ack(self, limit: float) -> list[Event]:
         oldest = next((i for i, p in self.acks.items() if not p.with_error), None)
@@ -701,6 +865,8 @@ class Namespace:
                 BoundReached(self.name, "ignoring an event without a name: %s", (packet,), True)
             ]
         if self.state == CONNECTED:
+            if self.pid is not None and packet.id is None:
+                self._take_offset(data)
             return [Received(self.name, data, packet.id, self.conn.session)]
         limit = self.limits.max_pending_events
         if len(self.receive_buffer) < limit:
@@ -719,6 +885,18 @@ class Namespace:
         pending = self.acks.pop(ack_id, None) if ack_id is not None else None
         if pending is None:
             return []
+        queue = self.queue
+        if queue and ack_id in queue:
+            # an at-least-once emit: answered, even past its deadline (a retry round or its
+            # failure would have come first)
+            entry = queue[ack_id]
+            entry.done = True
+            if next(iter(queue)) == ack_id:
+                self._drop_done()
+            if pending.callback is None:
+                return []
+            data = packet.data if isinstance(packet.data, list) else []
+            return [AckDone(self.name, pending, (None, *data))]
         if pending.with_error:
             deadline = pending.deadline
             if deadline is not None and deadline <= now:
@@ -730,7 +908,13 @@ class Namespace:
         args = (None, *data) if pending.with_error else tuple(data)
         return [AckDone(self.name, pending, args)]
 
-    def _connect(self, sid: str | None) -> list[Event]:
+    def _take_offset(self, data: list[Any]) -> None:
+        """A server that recovers sessions appends the event's offset to every event without
+        an ack: remember it (the last event handed out) and take it off the arguments."""
+        if len(data) > 1 and type(data[-1]) is str:
+            self.offset = data.pop()
+
+    def _connect(self, sid: str | None, pid: str | None = None, now: float = 0.0) -> list[Event]:
         if self.state != CONNECTING:
             return []
         if sid is None:
@@ -739,9 +923,24 @@ class Namespace:
         self.id = sid
         self.state = CONNECTED
         self.rejoin_at = None
+        self.recovered = pid is not None and pid == self.pid
+        if not self.recovered:
+            self.offset = None  # an offset of another session would replay its events
+        self.pid = pid
         early, self.receive_buffer = self.receive_buffer, []
+        if pid is not None:
+            # the events the server missed (a recovered session) come before its CONNECT
+            for data, ack_id, _ in early:
+                if ack_id is None:
+                    self._take_offset(data)
         buffered, self.send_buffer = self.send_buffer, []
-        return [Connected(self.name, sid, early, buffered)]
+        resend: list[Any] = []
+        if self.queue:
+            resend = list(self.queue.values())
+            for entry in resend:
+                entry.sent = True
+                entry.deadline = None if entry.timeout is None else now + entry.timeout
+        return [Connected(self.name, sid, early, buffered, resend)]
 
     def _on_error_packet(self, data: Any) -> list[Event]:
         err = refusal(data)
@@ -772,6 +971,10 @@ class Namespace:
         # events of this connection not handed out yet go with it (their acks would be dead)
         self.receive_buffer = []
         events: list[Event] = []
+        # at-least-once emits wait for the next connection, and leave again on it
+        for entry in self.queue.values():
+            entry.sent = False
+            entry.deadline = None
         # acks of packets that left with the connection will never come; buffered ones still may
         for ack_id in [i for i, p in self.acks.items() if p.sent]:
             pending = self.forget_ack(ack_id)
@@ -810,7 +1013,9 @@ __all__ = [
     "Event",
     "Namespace",
     "PendingAck",
+    "QueuedEmit",
     "Received",
+    "Resend",
     "Send",
     "Unused",
     "refusal",

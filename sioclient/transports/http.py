@@ -40,6 +40,7 @@ from gevent.monkey import get_original
 from ..exceptions import ConnectionError, ProtocolError, TimeoutError
 from ..url import split_url
 from .cookies import CookieJar
+from .proxy import Proxy, tunnel
 from .tls import Verify, create_ssl_context, server_name, wrap_socket
 
 #: default bound of a response body (bytes)
@@ -105,31 +106,33 @@ def open_connection(
     timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
     ssl_context: object | None = None,
     server_hostname: str | None = None,
+    *,
+    proxy: Proxy | None = None,
+    local_address: str | None = None,
 ) -> gsocket.socket:
     """A connected gevent socket (TLS when ``ssl_context`` is given), ``TCP_NODELAY`` set.
 
-    ``timeout`` bounds resolution, TCP connect and TLS handshake together.  Tries every
-    address the name resolves to, in order.
+    ``timeout`` bounds resolution, TCP connect, the proxy's tunnel and the TLS handshake
+    together.  Tries every address the name resolves to, in order.  With ``proxy`` the TCP
+    connection goes to the proxy, which opens a CONNECT tunnel to ``host:port`` (TLS runs
+    inside it); ``local_address`` binds the source address.
     """
     host = server_name(host)
     with time_limit(timeout, f"connecting to {host}:{port}"):
-        last: OSError | None = None
-        sock = None
-        for family, kind, proto, _name, addr in _resolve(host, port):
-            sock = gsocket.socket(family, kind, proto)
+        if proxy is None:
+            sock = _tcp(host, port, local_address)
+        else:
             try:
-                sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
-                sock.connect(addr)
-                break
-            except OSError as exc:
-                sock.close()
-                sock = None
-                last = exc
+                sock = _tcp(proxy.host, proxy.port, local_address)
+            except ConnectionError as exc:
+                raise ConnectionError(
+                    f"cannot reach the proxy {proxy.host}:{proxy.port}: {exc.__cause__ or exc}"
+                ) from exc.__cause__
+            try:
+                tunnel(sock, proxy, host, port)
             except BaseException:
                 sock.close()
                 raise
-        if sock is None:
-            raise ConnectionError(f"cannot connect to {host}:{port}: {last}") from last
         if ssl_context is None:
             return sock
         try:
@@ -140,6 +143,39 @@ def open_connection(
         except BaseException:
             sock.close()
             raise
+
+
+def _tcp(host: str, port: int, local_address: str | None) -> gsocket.socket:
+    last: OSError | None = None
+    sock = None
+    for family, kind, proto, _name, addr in _resolve(host, port):
+        if local_address is not None and family != _family(local_address):
+            continue  # a source address of the other family cannot reach this one
+        sock = gsocket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
+            if local_address is not None:
+                sock.bind((local_address, 0))
+            sock.connect(addr)
+            break
+        except OSError as exc:
+            sock.close()
+            sock = None
+            last = exc
+        except BaseException:
+            sock.close()
+            raise
+    if sock is None:
+        if last is None and local_address is not None:
+            raise ConnectionError(
+                f"cannot connect to {host}:{port} from {local_address}: no address of that family"
+            )
+        raise ConnectionError(f"cannot connect to {host}:{port}: {last}") from last
+    return sock
+
+
+def _family(address: str) -> int:
+    return _stdsocket.AF_INET6 if ":" in address else _stdsocket.AF_INET
 
 
 def invalid_request(exc: h11.LocalProtocolError) -> ValueError:
@@ -215,6 +251,8 @@ class HTTPConnection:
         max_header: int = DEFAULT_MAX_HEADER,
         max_body: int = DEFAULT_MAX_BODY,
         cookies: CookieJar | None = None,
+        proxy: Proxy | None = None,
+        local_address: str | None = None,
     ) -> None:
         self.host = server_name(host)
         self.port = port
@@ -224,6 +262,8 @@ class HTTPConnection:
         self.max_header = max_header
         self.max_body = max_body
         self.cookies = cookies
+        self.proxy = proxy
+        self.local_address = local_address
         self.secure = ssl_context is not None
         self._host_header = host_header(self.host, port, self.secure)
         self._sock: gsocket.socket | None = None
@@ -248,7 +288,13 @@ class HTTPConnection:
 
     def _connect(self) -> None:
         self._sock = open_connection(
-            self.host, self.port, self.connect_timeout, self.ssl_context, self.server_hostname
+            self.host,
+            self.port,
+            self.connect_timeout,
+            self.ssl_context,
+            self.server_hostname,
+            proxy=self.proxy,
+            local_address=self.local_address,
         )
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=self.max_header)
         self.connections_opened += 1
@@ -399,7 +445,9 @@ class HTTPClient:
 
     ``url`` (``http(s)://host[:port]``, a path is ignored) or ``host``/``port``/``secure``.
     TLS comes from ``ssl_context``, or is built from ``verify``/``cert``/``key``.  ``headers``
-    are sent with every request.  At most ``max_idle`` idle connections are kept.
+    are sent with every request.  At most ``max_idle`` idle connections are kept.  ``proxy``
+    (a ``proxy.Proxy``) tunnels every connection through an HTTP proxy; ``local_address``
+    binds their source address.
     """
 
     def __init__(
@@ -419,6 +467,8 @@ class HTTPClient:
         max_header: int = DEFAULT_MAX_HEADER,
         max_body: int = DEFAULT_MAX_BODY,
         max_idle: int = 2,
+        proxy: Proxy | None = None,
+        local_address: str | None = None,
     ) -> None:
         if url is not None:
             secure, host, port, _ = split_url(url)
@@ -436,6 +486,8 @@ class HTTPClient:
         self.max_header = max_header
         self.max_body = max_body
         self.max_idle = max_idle
+        self.proxy = proxy
+        self.local_address = local_address
         self._idle: list[HTTPConnection] = []
         self._all: set[HTTPConnection] = set()
         self._closed = False
@@ -453,6 +505,8 @@ class HTTPClient:
             max_header=self.max_header,
             max_body=self.max_body,
             cookies=self.cookies,
+            proxy=self.proxy,
+            local_address=self.local_address,
         )
 
     def request(

@@ -9,7 +9,12 @@
   ``ca`` option);
 - ``verify=<ssl.SSLContext>``: the caller's own context, used as it is.
 
-``cert``/``key`` load a client certificate (``key`` may be omitted when ``cert`` holds both).
+``cert``/``key`` load a client certificate (``key`` may be omitted when ``cert`` holds both):
+each is a file path or the PEM text itself (Node's ``cert``/``key`` options hold the PEM text).
+``passphrase`` decrypts an encrypted key.  ``ciphers`` is an OpenSSL cipher list, as Node's
+``ciphers``: the TLS 1.2 names restrict the TLS 1.2 suites; TLS 1.3 stays on only when the list
+names a TLS 1.3 suite (``TLS_AES_128_GCM_SHA256``...), as in Node, and then the TLS 1.3 suites
+are OpenSSL's defaults (Python cannot narrow them).
 
 ``wrap_socket(sock, context, server_hostname)`` performs the handshake cooperatively: a context
 from the standard library wraps its socket in a blocking ``ssl.SSLSocket``, which would stall the
@@ -25,17 +30,22 @@ from typing import Union
 import gevent.ssl
 
 from ..exceptions import ConnectionError
+from ..tlsconfig import is_pem, load_client_certificate, set_ciphers
 
 #: what the ``verify`` option accepts
 Verify = Union[bool, str, "os.PathLike[str]", ssl.SSLContext]
 
 
 def create_ssl_context(
-    verify: Verify = True, cert: str | None = None, key: str | None = None
+    verify: Verify = True,
+    cert: str | None = None,
+    key: str | None = None,
+    passphrase: str | bytes | None = None,
+    ciphers: str | None = None,
 ) -> ssl.SSLContext:
     """An ``SSLContext`` for client connections built from the TLS options (see the module)."""
     if isinstance(verify, ssl.SSLContext):
-        if cert is not None or key is not None:
+        if cert is not None or key is not None or ciphers is not None:
             # Loading a certificate into the caller's context would change it behind their back.
             raise ValueError("with an SSLContext as verify, load the client certificate into it")
         return verify
@@ -59,9 +69,11 @@ def create_ssl_context(
     else:
         raise TypeError(f"verify must be a bool, a path or an ssl.SSLContext, not {verify!r}")
     if cert is not None:
-        ctx.load_cert_chain(cert, key)
+        load_client_certificate(ctx, cert, key, passphrase)
     elif key is not None:
         raise ValueError("key given without cert")
+    if ciphers is not None:
+        set_ciphers(ctx, ciphers)
     return ctx
 
 
@@ -100,4 +112,12 @@ def wrap_socket(sock: object, context: ssl.SSLContext, server_hostname: str) -> 
     return tls
 
 
-__all__ = ["Verify", "create_ssl_context", "server_name", "wrap_socket"]
+__all__ = [
+    "Verify",
+    "create_ssl_context",
+    "is_pem",
+    "load_client_certificate",
+    "server_name",
+    "set_ciphers",
+    "wrap_socket",
+]

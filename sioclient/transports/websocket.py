@@ -73,6 +73,7 @@ from .http import (
     open_connection,
     time_limit,
 )
+from .proxy import Proxy
 from .tls import Verify, create_ssl_context, server_name
 
 #: default bound of one received message, after inflation (bytes)
@@ -829,6 +830,8 @@ def connect(
     cookies: CookieJar | None = None,
     max_message_size: int = DEFAULT_MAX_MESSAGE,
     max_header: int = DEFAULT_MAX_HEADER,
+    proxy: Proxy | None = None,
+    local_address: str | None = None,
 ) -> WebSocket:
     """Opens a WebSocket: TCP (+TLS) and the opening handshake, all within ``timeout``.
 
@@ -836,7 +839,9 @@ def connect(
     ``secure``.  ``headers`` are added to the upgrade request.  ``per_message_deflate`` is
     True/False or a dict of ``client_no_context_takeover``, ``server_no_context_takeover``,
     ``client_max_window_bits``, ``server_max_window_bits``, ``threshold``.  TLS comes from
-    ``ssl_context``, or is built from ``verify``/``cert``/``key``.
+    ``ssl_context``, or is built from ``verify``/``cert``/``key``.  ``proxy`` (a
+    ``proxy.Proxy``) opens the connection through an HTTP CONNECT tunnel; ``local_address``
+    binds its source address.
     """
     if url is not None:
         secure, host, port, target = split_url(url)
@@ -861,7 +866,9 @@ def connect(
             extra.append(("Cookie", cookie))
 
     with time_limit(timeout, f"WebSocket connect to {host}:{port}"):
-        sock = open_connection(host, port, None, ssl_context)
+        sock = open_connection(
+            host, port, None, ssl_context, proxy=proxy, local_address=local_address
+        )
         try:
             trailing, resp_headers, subprotocol = _handshake(
                 sock,

@@ -72,6 +72,14 @@ function serverOptions() {
     }
   }
   if (version >= 3 && cfg.allowEIO3) opts.allowEIO3 = true;
+  // Connection state recovery exists from socket.io 4.6 on; older servers run without it, so
+  // that a test can check that nothing changes there. `recovery`: true or the longest gap (ms).
+  if (version === 4 && cfg.recovery) {
+    opts.connectionStateRecovery = {
+      maxDisconnectionDuration: cfg.recovery === true ? 120000 : Number(cfg.recovery),
+      skipMiddlewares: true,
+    };
+  }
   const parser = loadParser();
   if (parser) opts.parser = parser;
   return opts;
@@ -85,6 +93,8 @@ function createHttpServer() {
     tls.requestCert = true;
     tls.rejectUnauthorized = true;
   }
+  if (cfg.ciphers) tls.ciphers = cfg.ciphers;
+  if (cfg.maxVersion) tls.maxVersion = cfg.maxVersion;
   return https.createServer(tls);
 }
 
@@ -174,8 +184,15 @@ function handshakeOf(socket) {
     cookies: parseCookies(hs.headers.cookie),
     nsp: socket.nsp.name,
     id: socket.id,
+    address: hs.address,
   };
 }
+
+// `flaky` (key, n, value): the first n deliveries of a key are left unanswered, the later ones
+// acked with `value`; `flaky-log` (key) answers every value delivered for that key, in order.
+// Both count across sockets and reconnections.
+const flakyCounts = new Map();
+const flakyLog = new Map();
 
 function onConnection(socket) {
   const nsp = socket.nsp;
@@ -217,6 +234,33 @@ function onConnection(socket) {
     for (let i = 0; i < n; i++) socket.emit('flood', i, payload);
     socket.emit('flood-done', n);
     if (ack) ack(n);
+  });
+  socket.on('flaky', (key, n, value, ...rest) => {
+    const ack = popAck(rest);
+    const count = (flakyCounts.get(key) || 0) + 1;
+    flakyCounts.set(key, count);
+    if (!flakyLog.has(key)) flakyLog.set(key, []);
+    flakyLog.get(key).push(value);
+    if (count > Number(n) && ack) ack(value);
+  });
+  socket.on('flaky-log', (key, ...rest) => {
+    const ack = popAck(rest);
+    if (ack) ack(flakyLog.get(key) || []);
+  });
+  // `stream` (count, every): `tick` 0..count-1, one every `every` ms, on this socket even while
+  // it is disconnected (a server with recovery keeps them for the client's return).
+  socket.on('stream', (count, every, ...rest) => {
+    const ack = popAck(rest);
+    let i = 0;
+    const timer = setInterval(() => {
+      if (i >= count) {
+        clearInterval(timer);
+        return;
+      }
+      socket.emit('tick', i);
+      i += 1;
+    }, Number(every) || 10);
+    if (ack) ack();
   });
   socket.on('disconnect-me', (...args) => {
     const ack = popAck(args);
