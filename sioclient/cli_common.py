@@ -165,6 +165,14 @@ def build_options(args: argparse.Namespace) -> dict[str, Any]:
         opts["cert"] = args.cert
     if args.key:
         opts["key"] = args.key
+    if args.proxy is not None and args.no_proxy:
+        raise CommandError(EXIT_USAGE, "--proxy and --no-proxy exclude each other")
+    if args.no_proxy:
+        opts["proxy"] = False
+    elif args.proxy is not None:
+        opts["proxy"] = args.proxy
+    if args.local_address:
+        opts["local_address"] = args.local_address
     if args.timeout is not None:
         opts["timeout"] = args.timeout
     opts["reconnection"] = bool(getattr(args, "reconnect", False))
@@ -204,8 +212,23 @@ def secrets_of(args: argparse.Namespace) -> Secrets:
         loose.append(value)
     for part in url_query.split("&"):
         loose.append(part.partition("=")[2])  # as written, percent-encoded or not
-    opts = {"query": query, "extra_headers": headers, "auth": auth}
-    return Secrets.of(opts, loose, auth if not isinstance(auth, dict) else None)
+    opts: dict[str, Any] = {"query": query, "extra_headers": headers, "auth": auth}
+    if args.proxy:
+        # the library masks the credentials of a proxy URL it reads; one it cannot read is
+        # masked here, whole and by parts
+        opts["proxy"] = args.proxy
+        try:
+            parts = urlsplit(args.proxy if "://" in args.proxy else "http://" + args.proxy)
+            loose.extend(v for v in (parts.username, parts.password) if v)
+        except ValueError:
+            pass
+        if "@" in args.proxy:
+            loose.append(args.proxy)
+    try:
+        return Secrets.of(opts, loose, auth if not isinstance(auth, dict) else None)
+    except ValueError:
+        opts.pop("proxy", None)
+        return Secrets.of(opts, loose, auth if not isinstance(auth, dict) else None)
 
 
 def shown_url(url: str) -> str:
@@ -365,6 +388,15 @@ def connection_flags(parser: argparse.ArgumentParser) -> None:
         "--insecure", action="store_true", help="TLS without certificate or host name checks"
     )
     group.add_argument("--ca", metavar="FILE", help="trust this CA bundle (PEM)")
+    group.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="HTTP proxy, http://[user:pass@]host:port (default: HTTP_PROXY/HTTPS_PROXY)",
+    )
+    group.add_argument(
+        "--no-proxy", action="store_true", help="ignore the proxy environment variables"
+    )
+    group.add_argument("--local-address", metavar="ADDR", help="source address to connect from")
     group.add_argument("--cert", metavar="FILE", help="client certificate (PEM)")
     group.add_argument("--key", metavar="FILE", help="client certificate key (PEM)")
     group.add_argument(

@@ -581,3 +581,40 @@ def test_connect_with_stdin_from_a_file_or_dev_null(sio_server: Any, tmp_path: P
             env=_env(),
         )
     assert empty.returncode == 0, empty.stderr
+
+
+@pytest.mark.node
+def test_proxy_flags(sio_server: Any, tinyproxy: Any) -> None:
+    server = _server(sio_server, "node4")
+    proxy = tinyproxy(auth=("sio-user", "pr0xy-s3cret"))
+    through = cli(
+        "call",
+        server.url,
+        "echo",
+        '"tunnelled"',
+        "--proxy",
+        proxy.url(),
+        "--transports",
+        "websocket",
+    )
+    assert through.returncode == 0, through.stderr
+    assert json.loads(through.stdout) == "tunnelled"
+    assert server.url.split("://", 1)[1] in proxy.tunnels()
+
+    wrong = cli(
+        "call",
+        server.url,
+        "echo",
+        "1",
+        "--proxy",
+        proxy.url(auth=("sio-user", "wr0ng-s3cret")),
+        "--timeout",
+        "5",
+    )
+    assert wrong.returncode == 1, wrong.stderr
+    assert "wr0ng-s3cret" not in wrong.stderr + wrong.stdout
+    assert wrong.stderr.count("\n") == 1
+
+    both = cli("call", server.url, "echo", "--proxy", proxy.url(), "--no-proxy")
+    assert both.returncode == 2
+    assert "pr0xy-s3cret" not in both.stderr
