@@ -656,6 +656,11 @@ class Socket(Emitter):
             self._on_event(ev)
         elif kind == ACK_DONE:
             self._call_ack(ev.pending, ev.args)
+            if self._timer is not None and self._ns.next_deadline() is None:
+                # nothing left to time out: an armed timer would keep the loop (and a
+                # program that waits for it to empty) busy until it expires
+                timer, self._timer = self._timer, None
+                timer.close()
         elif kind == SEND:
             self._send_packet(ev.packet, True)
         elif kind == RESEND:

@@ -223,3 +223,13 @@ def test_call_without_timeout_on_a_blackholed_network(
     env.proxy.passthrough()
     back.get(timeout=fault_util.BACK)
     assert sock.call("ack", "after", timeout=WAIT) == "after"
+
+
+def test_an_answered_call_leaves_no_timer_behind(server: ServerProcess, mode: dict, clients):
+    """A call() answered long before its timeout disarms the deadline timer: a program whose
+    main greenlet waits for the event loop to empty is not held until the timeout passes."""
+    sock = clients.connect(server.url, **mode)
+    assert sock.call("echo", "x", timeout=60) == "x"
+    assert sock._timer is None
+    sock.timeout(60).emit("echo", "y", lambda err, value: None)
+    assert sock._timer is not None  # one deadline pending: armed
