@@ -281,6 +281,11 @@ class Soak:
                 else:
                     self.lost_in_flight += 1
             self.checked[i] = max(self.checked[i], stop)
+            offline = self.offline[i]
+            if offline:
+                # judged: forget them, so that the harness's own memory stays flat
+                checked = self.checked[i]
+                offline.difference_update([seq for seq in offline if seq < checked])
 
     # -- faults ---------------------------------------------------------------------------
 
