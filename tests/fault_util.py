@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 from faultproxy import FaultProxy
-from integration_util import Clients
+from integration_util import MODES, Clients
 from servers import ServerProcess
 
 import sioclient
@@ -79,3 +79,22 @@ def proxied_fixture(
         return Proxied(server, fault_proxy(server), clients, transports)
 
     yield factory
+
+
+@pytest.fixture(name="server", scope="module", params=KIND_PARAMS)
+def server_fixture(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """A server per module and kind, shared by its tests, with no proxy: a short ping
+    interval (a 2.x server's silent join of `/` is confirmed by the next round trip) and a
+    long timeout (a loaded machine sees no spurious ping timeout)."""
+    request.getfixturevalue("node_peers")
+    srv = ServerProcess(request.param, pingInterval=500, pingTimeout=2000).start()
+    try:
+        yield srv
+    finally:
+        srv.close()
+
+
+@pytest.fixture(name="mode", params=["polling", "websocket"])
+def mode_fixture(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The client options of a transport mode (``integration_util.MODES``)."""
+    return MODES[request.param]

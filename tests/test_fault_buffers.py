@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Iterator
+from typing import Any
 
+import fault_util
 import gevent
 import gevent.event
 import pytest
+from fault_util import mode_fixture, server_fixture  # noqa: F401 - `mode`, `server`
 from integration_util import (
-    MODES,
     WAIT,
     Clients,
     Collector,
@@ -37,26 +38,8 @@ from servers import ServerProcess
 
 import sioclient
 
-KINDS = [
-    pytest.param("node2", marks=pytest.mark.node),
-    pytest.param("node4", marks=pytest.mark.node),
-]
+KINDS = fault_util.KIND_PARAMS
 PING_INTERVAL, PING_TIMEOUT = 0.3, 0.4
-
-
-@pytest.fixture(scope="module", params=KINDS)
-def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
-    request.getfixturevalue("node_peers")
-    srv = ServerProcess(request.param, pingInterval=500, pingTimeout=2000).start()
-    try:
-        yield srv
-    finally:
-        srv.close()
-
-
-@pytest.fixture(params=["polling", "websocket"])
-def mode(request: pytest.FixtureRequest) -> dict[str, Any]:
-    return MODES[request.param]
 
 
 def received(sock: sioclient.Socket) -> list[Any]:

@@ -16,15 +16,18 @@ Against Node socket.io 2.x (revision 4) and 4.x (revision 5), over polling and W
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 import fault_util
 import gevent
 import gevent.event
 import pytest
-from fault_util import proxied_fixture  # noqa: F401 - the `proxied` fixture
+from fault_util import (  # noqa: F401 - the `mode`, `proxied` and `server` fixtures
+    mode_fixture,
+    proxied_fixture,
+    server_fixture,
+)
 from integration_util import (
-    MODES,
     WAIT,
     Clients,
     clients_fixture,  # noqa: F401 - the `clients` fixture
@@ -37,25 +40,7 @@ import sioclient
 #: what "at once" allows: no network round trip, no timer
 AT_ONCE = 2.0
 
-KINDS = [
-    pytest.param("node2", marks=pytest.mark.node),
-    pytest.param("node4", marks=pytest.mark.node),
-]
-
-
-@pytest.fixture(scope="module", params=KINDS)
-def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
-    request.getfixturevalue("node_peers")
-    srv = ServerProcess(request.param, pingInterval=500, pingTimeout=2000).start()
-    try:
-        yield srv
-    finally:
-        srv.close()
-
-
-@pytest.fixture(params=["polling", "websocket"])
-def mode(request: pytest.FixtureRequest) -> dict[str, Any]:
-    return MODES[request.param]
+KINDS = fault_util.KIND_PARAMS
 
 
 def at_once(fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -8,11 +8,9 @@ polling and WebSocket. `/private` refuses without the token (tests/node/README.m
 
 from __future__ import annotations
 
-from typing import Any, Iterator
-
 import pytest
+from fault_util import mode_fixture, server_fixture  # noqa: F401 - `mode`, `server`
 from integration_util import (
-    MODES,
     WAIT,
     Clients,
     clients_fixture,  # noqa: F401 - the `clients` fixture
@@ -22,28 +20,6 @@ from integration_util import (
 from servers import ServerProcess
 
 import sioclient
-
-KINDS = [
-    pytest.param("node2", marks=pytest.mark.node),
-    pytest.param("node4", marks=pytest.mark.node),
-]
-
-
-@pytest.fixture(scope="module", params=KINDS)
-def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
-    request.getfixturevalue("node_peers")
-    # a short ping interval: a 2.x server's silent join of `/` is confirmed by the next
-    # round trip; a long timeout: a loaded machine sees no spurious ping timeout
-    srv = ServerProcess(request.param, pingInterval=500, pingTimeout=2000).start()
-    try:
-        yield srv
-    finally:
-        srv.close()
-
-
-@pytest.fixture(params=["polling", "websocket"])
-def mode(request: pytest.FixtureRequest) -> dict[str, Any]:
-    return MODES[request.param]
 
 
 def join(sock: sioclient.Socket) -> None:
