@@ -152,19 +152,6 @@ class Session:
         gevent.wait(timeout=CLOSE_GRACE)
 
 
-def _call(sock: Any, event: str, values: Sequence[Any], timeout: float | None) -> Any:
-    """``sock.call()`` bounded by a gevent timeout of ours.
-
-    ``call(timeout=...)`` would leave the socket's deadline timer armed after the ack, and the
-    loop would not go quiet when the command closes (see :meth:`Session.close`).
-    """
-    try:
-        with gevent.Timeout(timeout, sioclient.TimeoutError):
-            return sock.call(event, *values)
-    except sioclient.TimeoutError:
-        raise sioclient.TimeoutError(f"no ack within {timeout} s") from None
-
-
 class _Task:
     """``func`` run on a greenlet; its outcome (value or exception) lands in ``result``, so that
     an error ends the command instead of being printed by the hub."""
@@ -219,7 +206,7 @@ def cmd_call(args: argparse.Namespace, out: Output) -> int:
 
     def call() -> Any:
         session.open()
-        return _call(session.socket, args.event, values, args.timeout)
+        return session.socket.call(args.event, *values, timeout=args.timeout)
 
     def run(stop: Event) -> int:
         caller = _Task(call)
@@ -340,7 +327,7 @@ def cmd_connect(args: argparse.Namespace, out: Output) -> int:
 
     def calling(event: str, values: list[Any]) -> None:
         try:
-            value = _call(sock, event, values, args.ack_timeout)
+            value = sock.call(event, *values, timeout=args.ack_timeout)
         except sioclient.TimeoutError:
             out.status(f"! no ack for {event!r} within {args.ack_timeout:g} s")
         except (TypeError, ValueError, sioclient.SocketIOError) as exc:
