@@ -29,10 +29,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pyserver import (  # noqa: E402 - the shared vocabulary and helpers
     DYNAMIC_NAMESPACE,
     STATIC_NAMESPACES,
-    JsonPacket,
     _errno_name,
     _parse_cookies,
     load_config,
+    server_options,
 )
 
 
@@ -53,34 +53,7 @@ class TestServer:
         self._tasks: set[asyncio.Task] = set()
 
     def _options(self) -> dict[str, Any]:
-        cfg = self.cfg
-        opts: dict[str, Any] = {
-            "namespaces": "*",
-            "cors_allowed_origins": "*",
-            "async_handlers": False,  # one task per connection: get-received keeps the order
-            "logger": bool(cfg.get("debug")),
-            "engineio_logger": bool(cfg.get("debug")),
-        }
-        parser = cfg.get("parser") or "default"
-        if parser == "msgpack":
-            opts["serializer"] = "msgpack"
-        elif parser == "json":
-            opts["serializer"] = JsonPacket
-        elif parser != "default":
-            raise ValueError(f"unknown parser {parser!r}")
-        if cfg.get("transports"):
-            opts["transports"] = cfg["transports"]
-        if cfg.get("pingInterval") is not None:
-            # whole seconds, as in pyserver.py: the advertised and the real interval agree
-            opts["ping_interval"] = max(1, round(cfg["pingInterval"] / 1000.0))
-        if cfg.get("pingTimeout") is not None:
-            opts["ping_timeout"] = cfg["pingTimeout"] / 1000.0
-        if cfg.get("maxHttpBufferSize") is not None:
-            opts["max_http_buffer_size"] = cfg["maxHttpBufferSize"]
-        cookie = cfg.get("cookie")
-        if cookie:
-            opts["cookie"] = "io" if cookie is True else cookie
-        return opts
+        return server_options(self.cfg)
 
     def log(self, *args: Any) -> None:
         if self.cfg.get("debug"):

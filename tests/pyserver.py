@@ -69,6 +69,40 @@ def load_config() -> dict[str, Any]:
     return cfg
 
 
+def server_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    """python-socketio's server options for a test-server config (Node's names, ms)."""
+    opts: dict[str, Any] = {
+        "namespaces": "*",  # unknown ones are refused in on_connect, as Node does
+        "cors_allowed_origins": "*",
+        # One greenlet handles a connection's packets in order, so that get-received
+        # lists events exactly as they arrived.
+        "async_handlers": False,
+        "logger": bool(cfg.get("debug")),
+        "engineio_logger": bool(cfg.get("debug")),
+    }
+    parser = cfg.get("parser") or "default"
+    if parser == "msgpack":
+        opts["serializer"] = "msgpack"
+    elif parser == "json":
+        opts["serializer"] = JsonPacket
+    elif parser != "default":
+        raise ValueError(f"unknown parser {parser!r}")
+    if cfg.get("transports"):
+        opts["transports"] = cfg["transports"]
+    if cfg.get("pingInterval") is not None:
+        # python-engineio advertises int(seconds) * 1000: whole seconds keep the advertised
+        # interval and the real one equal.
+        opts["ping_interval"] = max(1, round(cfg["pingInterval"] / 1000.0))
+    if cfg.get("pingTimeout") is not None:
+        opts["ping_timeout"] = cfg["pingTimeout"] / 1000.0
+    if cfg.get("maxHttpBufferSize") is not None:
+        opts["max_http_buffer_size"] = cfg["maxHttpBufferSize"]
+    cookie = cfg.get("cookie")
+    if cookie:
+        opts["cookie"] = "io" if cookie is True else cookie
+    return opts
+
+
 class TestServer:
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.cfg = cfg
@@ -86,37 +120,7 @@ class TestServer:
         )
 
     def _options(self) -> dict[str, Any]:
-        cfg = self.cfg
-        opts: dict[str, Any] = {
-            "namespaces": "*",  # unknown ones are refused in on_connect, as Node does
-            "cors_allowed_origins": "*",
-            # One greenlet handles a connection's packets in order, so that get-received
-            # lists events exactly as they arrived.
-            "async_handlers": False,
-            "logger": bool(cfg.get("debug")),
-            "engineio_logger": bool(cfg.get("debug")),
-        }
-        parser = cfg.get("parser") or "default"
-        if parser == "msgpack":
-            opts["serializer"] = "msgpack"
-        elif parser == "json":
-            opts["serializer"] = JsonPacket
-        elif parser != "default":
-            raise ValueError(f"unknown parser {parser!r}")
-        if cfg.get("transports"):
-            opts["transports"] = cfg["transports"]
-        if cfg.get("pingInterval") is not None:
-            # python-engineio advertises int(seconds) * 1000: whole seconds keep the advertised
-            # interval and the real one equal.
-            opts["ping_interval"] = max(1, round(cfg["pingInterval"] / 1000.0))
-        if cfg.get("pingTimeout") is not None:
-            opts["ping_timeout"] = cfg["pingTimeout"] / 1000.0
-        if cfg.get("maxHttpBufferSize") is not None:
-            opts["max_http_buffer_size"] = cfg["maxHttpBufferSize"]
-        cookie = cfg.get("cookie")
-        if cookie:
-            opts["cookie"] = "io" if cookie is True else cookie
-        return opts
+        return server_options(self.cfg)
 
     def log(self, *args: Any) -> None:
         if self.cfg.get("debug"):
