@@ -160,10 +160,18 @@ class Engine:
         if s is None or self.ready_state not in ("open", "opening"):
             return False
         ws = self._ws
-        if ws is not None and ws.broken:
-            # the write failed and the reader is about to report it: what is queued now
-            # would be lost with the socket, while the caller can keep it for the next one
-            return False
+        if ws is not None:
+            if ws.broken:
+                # the write failed and the reader is about to report it: what is queued now
+                # would be lost with the socket, while the caller can keep it for the next one
+                return False
+            if len(messages) == 1 and ws.buffered_amount < ws.max_buffer:
+                # the common case: one text message, nothing queued ahead of it, room in the
+                # socket's buffer: framed and written at once, the session's queue untouched
+                frame = s.frame_now(messages[0])
+                if frame is not None:
+                    self._write_now(ws, frame, compress)
+                    return True
         if wait:
             if s.queued_size >= s.max_queue or (
                 ws is not None and ws.buffered_amount >= ws.max_buffer
@@ -329,11 +337,30 @@ class Engine:
                     self._retry_ws()
                 # ProbeSucceeded is handled by the prober itself
             except Exception as exc:  # noqa: BLE001 - a listener bug must not kill the connection
-                logger.exception("error in an engine event handler")
-                try:
-                    self.listener.on_engine_error(exc)  # and the user hears of it
-                except Exception:  # noqa: BLE001
-                    logger.exception("error in an engine event handler")
+                self._listener_failed(exc)
+
+    def _message(self, data: Frame) -> None:
+        """``_process([Message(data)])``, for the one event that comes by the thousand."""
+        if self._calling is not None:
+            try:
+                self.listener.on_engine_message(data)
+            except Exception as exc:  # noqa: BLE001
+                self._listener_failed(exc)
+            return
+        self._calling = gevent.getcurrent()
+        try:
+            self.listener.on_engine_message(data)
+        except Exception as exc:  # noqa: BLE001 - a listener bug must not kill the connection
+            self._listener_failed(exc)
+        finally:
+            self._calling = None
+
+    def _listener_failed(self, exc: Exception) -> None:
+        logger.exception("error in an engine event handler")
+        try:
+            self.listener.on_engine_error(exc)  # and the user hears of it
+        except Exception:  # noqa: BLE001
+            logger.exception("error in an engine event handler")
 
     def _on_opened(self, hs: Any) -> None:
         s = self._session
@@ -476,6 +503,19 @@ class Engine:
                 self._process(events)
         elif s.polling_active and self._poster is None and self._opened:
             self._poster = gevent.spawn(self._post_loop)
+
+    def _write_now(self, ws: ws_mod.WebSocket, frame: str, compress: bool) -> None:
+        """``_flush`` for one frame that went past the session's queue (``Session.frame_now``)."""
+        try:
+            ws.send(frame, compress)
+        except SocketIOError as exc:
+            gevent.spawn(self._fail, exc)
+        if ws.stalled_since is not None:
+            s = self._session
+            assert s is not None
+            if not s.write_stall_watched:
+                s.write_stalled(ws.stalled_since)
+                self._schedule()
 
     def _flush_close(self) -> None:
         """Write the close packet (the session queued it after what was pending)."""
@@ -672,10 +712,15 @@ class Engine:
                 if not frames:
                     self._watch(ws)
                     return
+                now = monotonic()
                 for frame in frames:
-                    events = s.receive_frame(frame, monotonic())
-                    if events:
-                        self._process(events)
+                    data = s.message_of(frame, now)
+                    if data is not None:
+                        self._message(data)  # the common case, without an event list
+                    else:
+                        events = s.receive_frame(frame, now)
+                        if events:
+                            self._process(events)
                     if self._ws is not ws or self._finished:
                         return
                 if s.wants_write:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sioclient import ConnectionError, ProtocolError, TimeoutError
 from sioclient.core import _accel
@@ -816,3 +818,81 @@ def test_record_separator_in_text_refused_on_revision_4_polling():
     s = Session(protocol=5, transports=["websocket"])
     s.begin("websocket")
     s.send_message("4a\x1eb")
+
+
+# ---------------------------------------------------------------- the WebSocket fast paths
+
+FRAMES = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+    st.text(max_size=12).map(lambda t: "4" + t),
+    st.binary(max_size=8),
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(protocol=st.sampled_from([4, 5]), frame=FRAMES, now=st.floats(0.0, 1e6))
+def test_message_of_is_receive_frame_for_messages(protocol, frame, now):
+    """Session.message_of, the reader's shortcut, gives what receive_frame would report as a
+    Message and moves the heartbeat deadline the same way; anything else it leaves alone."""
+    fast = Session(protocol=protocol, transports=["websocket"])
+    slow = Session(protocol=protocol, transports=["websocket"])
+    for s in (fast, slow):
+        open_websocket(s, now=0.0, interval=1000, timeout=1000)
+        s.next_events()
+    before = fast.next_deadline()
+    data = fast.message_of(frame, now)
+    if data is None:
+        assert fast.next_deadline() == before
+        assert fast.next_events() == []
+        return
+    assert slow.receive_frame(frame, now) == [Message(data)]
+    assert fast.next_deadline() == slow.next_deadline()
+
+
+def test_message_of_only_on_an_open_websocket():
+    s = Session(protocol=5, transports=["websocket"])
+    s.begin("websocket")
+    assert s.message_of("4x", 0.0) is None  # not open yet
+    s = Session(protocol=5, transports=["polling"])
+    open_polling(s, 4)
+    assert s.message_of("4x", 0.0) is None
+    s = Session(protocol=5, transports=["websocket"])
+    open_websocket(s)
+    s.close()
+    assert s.message_of("4x", 0.0) is None
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(protocol=st.sampled_from([4, 5]), data=FRAMES)
+def test_frame_now_is_the_queued_frame(protocol, data):
+    """Session.frame_now, the sender's shortcut, gives the frame that send_message then
+    take_frames would, queueing nothing; binary messages take the queue."""
+    fast = Session(protocol=protocol, transports=["websocket"])
+    slow = Session(protocol=protocol, transports=["websocket"])
+    for s in (fast, slow):
+        open_websocket(s)
+    frame = fast.frame_now(data)
+    assert not fast.wants_write and fast.queued_size == 0
+    slow.send_message(data)
+    if frame is None:
+        assert not isinstance(data, str)
+        return
+    assert slow.take_frames(0.0) == [frame]
+
+
+def test_frame_now_keeps_the_order_of_the_queue():
+    s = Session(protocol=5, transports=["websocket"])
+    s.begin("websocket")
+    assert s.frame_now("42[]") is None  # not open: the message waits in the queue
+    open_websocket(s)
+    s.receive_frame("2", 0.0)  # a pong is queued
+    assert s.frame_now("42[]") is None
+    s.take_frames(0.0)
+    assert s.frame_now("42[]") == "442[]"
+    s = Session(protocol=5, transports=["polling"])
+    open_polling(s, 4)
+    assert s.frame_now("42[]") is None

@@ -439,8 +439,16 @@ class WebSocket:
 
     def send(self, data: str | bytes, compress: bool = True) -> None:
         """Sends one message: ``str`` as a text frame, bytes-like as a binary one."""
-        self._check_open()
-        self._codec.compress_next = compress
+        if self._closed or self._state != _ST_OPEN or self._write_error is not None:
+            self._check_open()
+        codec = self._codec
+        if type(data) is str:
+            raw = data.encode("utf-8")
+            if not (codec.deflate and compress) or len(raw) < codec.threshold:
+                # never compressed: framed as ``_encode`` would, without its list
+                self._write(self._writer.frame(0x81, raw))
+                return
+        codec.compress_next = compress
         self._write(self._encode((data,)))
 
     def send_many(self, messages: Iterable[str | bytes], compress: bool = True) -> None:
