@@ -23,8 +23,9 @@ bench: bench-parser bench-e2e
 bench-parser: build node
 	$(PY) benchmarks/parser.py
 
+# the report as JSON and the ratios as PNG bar charts, in build/bench
 bench-e2e: build node
-	$(PY) benchmarks/e2e.py
+	$(PY) benchmarks/e2e.py --json build/bench/e2e.json --png build/bench/e2e.png
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sioclient tests benchmarks examples setup.py
