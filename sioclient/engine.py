@@ -703,6 +703,7 @@ class Engine:
         """
         s = self._session
         assert s is not None
+        current = gevent.getcurrent()
         try:
             while not self._finished and self._ws is ws:
                 frames = ws.receive_available()
@@ -713,7 +714,11 @@ class Engine:
                     self._watch(ws)
                     return
                 now = monotonic()
-                for frame in frames:
+                i = 0
+                n = len(frames)
+                while i < n:
+                    frame = frames[i]
+                    i += 1
                     data = s.message_of(frame, now)
                     if data is not None:
                         self._message(data)  # the common case, without an event list
@@ -722,6 +727,11 @@ class Engine:
                         if events:
                             self._process(events)
                     if self._ws is not ws or self._finished:
+                        return
+                    reader = self._reader
+                    if reader is not None and reader is not current:
+                        # handed over (see hand_over): the rest is that greenlet's to read
+                        ws.unread(frames[i:])
                         return
                 if s.wants_write:
                     self._flush(True)
@@ -741,14 +751,44 @@ class Engine:
         watcher.start(self._readable, ws)
 
     def _readable(self, ws: ws_mod.WebSocket) -> None:
-        # runs in the hub, which must not block: the reading goes to the shared runner
-        # greenlets (a fresh greenlet per wake-up costs a 16 KiB frame stack map and unmap)
+        # runs in the hub, which must not block.  Once the connection is open, nothing that
+        # reading leads to blocks (user handlers go to the dispatcher's runners, an ack wakes
+        # its caller, writes never wait in the hub), so the hub reads at once: a hand-off to
+        # a runner would cost two greenlet switches and a loop callback per wake-up.  The
+        # one reader that must wait, for handlers to catch up (Socket.max_pending_events),
+        # is handed over to a greenlet (hand_over).  While opening, the listener may run
+        # the user's code (an auth callable), so a shared runner greenlet reads.
         watcher = self._watcher
         if watcher is not None:
             watcher.stop()
         if not self._finished and self._ws is ws:
             self._reader = None
-            submit_io(self._ws_read, ws)
+            if self.ready_state == "open":
+                self._ws_read(ws)
+            else:
+                submit_io(self._ws_read, ws)
+
+    def hand_over(self, work: Any) -> None:
+        """Called by the listener while it handles what was read: ``work()`` must be able to
+        wait.  A greenlet reading runs it at once; the hub (see ``_readable``) stops
+        reading, and a greenlet runs ``work()`` then reads the rest."""
+        if gevent.getcurrent() is not gevent.get_hub():
+            work()
+            return
+        ws = self._ws
+        if ws is None or self._finished:
+            return
+        self._reader = gevent.spawn(self._read_after, ws, work)
+
+    def _read_after(self, ws: ws_mod.WebSocket, work: Any) -> None:
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - reported, never lost with the greenlet
+            if self._ws is ws:
+                self._fail(exc)
+            return
+        if self._ws is ws and not self._finished:
+            self._ws_read(ws)
 
     def _stop_watch(self) -> None:
         watcher, self._watcher = self._watcher, None

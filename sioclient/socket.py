@@ -18,7 +18,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import gevent
-from gevent.event import AsyncResult, Event
+from gevent import get_hub
+from gevent.event import Event
+from gevent.hub import Waiter
 
 from .core.namespaces import (
     ACK_DONE,
@@ -82,6 +84,8 @@ class _Flags(NamedTuple):
 
 
 _NO_FLAGS = _Flags()
+#: call()'s flags for a given timeout (int or float seconds)
+_TIMEOUT_FLAGS: dict[float, _Flags] = {}
 
 
 class _Flow:
@@ -329,7 +333,14 @@ class Socket(Emitter):
         while disconnected (the packet is dropped, so no ack can come).  Arguments that
         cannot be encoded raise ``TypeError``/``ValueError`` here, connected or not.
         """
-        flags = _NO_FLAGS if timeout is None else _Flags(timeout=_check_timeout(timeout))
+        if timeout is None:
+            return self._call(_NO_FLAGS, event, args)
+        # the flags of the few timeouts a program uses are made once (bool is no number)
+        flags = _TIMEOUT_FLAGS.get(timeout) if type(timeout) in (int, float) else None
+        if flags is None:
+            flags = _Flags(timeout=_check_timeout(timeout))
+            if len(_TIMEOUT_FLAGS) < 64:
+                _TIMEOUT_FLAGS[timeout] = flags
         return self._call(flags, event, args)
 
     def compress(self, flag: bool = True) -> EmitView:
@@ -568,18 +579,20 @@ class Socket(Emitter):
         return pending
 
     def _call(self, flags: _Flags, event: str, args: tuple[Any, ...]) -> Any:
-        result: AsyncResult = AsyncResult()
+        hub = get_hub()
+        waiter = Waiter(hub)
 
         def done(err: BaseException | None, *values: Any) -> None:
-            if err is not None:
-                result.set_exception(err)
-            elif not values:
-                result.set(None)
+            # the hub switches to the caller once it is done with what it is doing (reading
+            # the rest of a batch, say): one loop callback, no AsyncResult and its links
+            if err is None:
+                value = None if not values else values[0] if len(values) == 1 else values
+                hub.loop.run_callback(waiter.switch, value)
             else:
-                result.set(values[0] if len(values) == 1 else values)
+                hub.loop.run_callback(waiter.throw, err)
 
         self._emit_packet(flags, event, args, done, internal=True)
-        return result.get()
+        return waiter.get()
 
     def _send_packet(self, packet: Packet, compress: bool) -> None:
         self.io._packet(packet, compress)
@@ -655,12 +668,12 @@ class Socket(Emitter):
         if kind == RECEIVED:
             self._on_event(ev)
         elif kind == ACK_DONE:
-            self._call_ack(ev.pending, ev.args)
             if self._timer is not None and self._ns.next_deadline() is None:
                 # nothing left to time out: an armed timer would keep the loop (and a
                 # program that waits for it to empty) busy until it expires
                 timer, self._timer = self._timer, None
                 timer.close()
+            self._call_ack(ev.pending, ev.args)
         elif kind == SEND:
             self._send_packet(ev.packet, True)
         elif kind == RESEND:
@@ -736,8 +749,12 @@ class Socket(Emitter):
 
     def _hold(self, flow: _Flow) -> None:
         """Too many events wait for their handlers: the reader (this greenlet) stops reading
-        until a tenth of them are done or the connection is gone.  The hub never waits."""
+        until a tenth of them are done or the connection is gone.  The hub never waits: when
+        it is the reader, the reading goes on in a greenlet that waits here first."""
         if gevent.getcurrent() is gevent.get_hub():
+            hand_over = getattr(self.io.engine, "hand_over", None)
+            if hand_over is not None:
+                hand_over(lambda: self._hold(flow))
             return
         self._on_core_event(
             self._ns.report(

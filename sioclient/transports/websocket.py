@@ -518,12 +518,33 @@ class WebSocket:
         """
         ready = self._ready
         if not ready and not self._closed:
-            self._pump_available()
+            raw = self._raw
+            if raw is None:
+                self._pump_available()
+            else:
+                # the first round of _pump_available, inlined: one short read usually
+                # drains the kernel buffer
+                try:
+                    data = raw.recv(RECV_SIZE)
+                except BlockingIOError:
+                    return []
+                except OSError:
+                    data = b""
+                if not data:
+                    self._finish(CloseReason.ABNORMAL_CLOSURE, "connection lost")
+                else:
+                    self._receive(data)
+                    if len(data) == RECV_SIZE and not self._closed:
+                        self._pump_available()
         if ready:
             out = list(ready)
             ready.clear()
             return out
         return None if self._closed else []
+
+    def unread(self, messages: list[str | bytes]) -> None:
+        """Puts messages taken from ``receive_available()`` back, ahead of the others."""
+        self._ready.extendleft(reversed(messages))
 
     def fileno(self) -> int:
         fd: int = self._sock.fileno()
