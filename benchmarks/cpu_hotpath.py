@@ -14,10 +14,11 @@ process of its own) divided by the operations; the median and the least of ``--r
 
 ``--count`` instead counts what runs per sequential ``call()`` round trip (``--calls`` of them,
 ``timeout=10`` as a program would): greenlet switches (``greenlet.settrace``), event loop
-iterations, hub callbacks (calls to ``run_callback`` made from Python: gevent's own compiled
-code schedules more, which ``PURE_PYTHON=1`` shows too), Python function calls (the package's
-own and all, ``sys.setprofile``), calls of C functions, and system calls (``strace -c -f``
-attached to this process, when strace is installed and allowed).
+iterations, hub callbacks (calls of the loop's ``run_callback``: only visible when gevent runs
+as pure Python, ``GEVENT_LOOP=libev-cffi PURE_PYTHON=1``; its compiled loop shows 0), Python
+function calls (the package's own and all, ``sys.setprofile``; with pure-Python gevent, all
+includes gevent's), calls of C functions, and system calls (``strace -c -f`` attached to this
+process, when strace is installed and allowed).
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def count_per_call(sock: sioclient.Socket, n: int) -> dict[str, float]:
     out = {
         "greenlet switches": switches[0] / n,
         "loop iterations": (loop.iteration - iterations) / n,
-        "hub callbacks (from Python)": calls["callbacks"] / n,
+        "hub callbacks": calls["callbacks"] / n,
         "Python calls (sioclient's)": calls["sioclient"] / n,
         "Python calls (all)": calls["python"] / n,
         "C calls": calls["c"] / n,
