@@ -8,10 +8,12 @@ module owns the sockets, the greenlets and the clock, and reports to a listener 
 
 Greenlets per connection (bounded): one *reader* (the long-polling GET loop, or the WebSocket
 receive loop) while opening; after that an idle WebSocket parks no greenlet: its reads wait on
-an I/O watcher and the session's deadlines (heartbeat, detection, probe) on a libev timer, and
-either hands its work, when due, to the runner greenlets of ``dispatch.submit_io`` (which
-keep order, never let one blocked job stall the others, and never run user handlers: a burst
-of slow handlers cannot delay a ping).  Polling adds a short-lived
+an I/O watcher and the session's deadlines (heartbeat, detection, probe) on a libev timer.  The
+timer hands its work, when due, to the runner greenlets of ``dispatch.submit_io`` (which keep
+order, never let one blocked job stall the others, and never run user handlers: a burst of
+slow handlers cannot delay a ping).  The watcher of an open WebSocket reads in the hub itself
+(see ``_readable``: nothing the reading leads to blocks, and a hand-off would cost two switches
+and a loop callback per wake-up); while opening, a runner reads.  Polling adds a short-lived
 *poster* while a POST is in flight, and an upgrade a *prober* whose WebSocket becomes the
 reader once the upgrade completes.  Sends on WebSocket are written from the caller's greenlet
 (no switch on the hot path) and never block: what the kernel does not take at once waits in

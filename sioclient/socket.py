@@ -4,7 +4,8 @@ The namespace's protocol (its state, CONNECT, acks, buffers, disconnect reasons)
 ``core.namespaces.Namespace``; this class is its gevent shell.
 
 Threading model: the Manager hands the namespace's events to ``_on_core_event`` from the
-Engine's greenlets; it never blocks, except a reader held back by ``max_pending_events``.  Every user callback (event handlers, ack callbacks, the reserved
+Engine's greenlets or the hub; it never blocks, except a reader held back by
+``max_pending_events`` (the hub hands that wait to a greenlet).  Every user callback (event handlers, ack callbacks, the reserved
 events) runs on a greenlet of its own, spawned in arrival order, so that handlers start in order
 and a handler that blocks (sleeps, ``call()``, I/O) stalls neither the reads nor the next
 handler.
