@@ -632,10 +632,17 @@ class Socket(Emitter):
     def _arm(self) -> None:
         """Runs the timer for the namespace's next deadline (ack timeouts, a rejoin)."""
         due = self._ns.next_deadline()
-        if due is None or (self._timer is not None and self._timer_at <= due):
+        if due is None:
             return
-        if self._timer is not None:
-            self._timer.close()
+        timer = self._timer
+        if timer is not None:
+            if self._timer_at <= due:
+                # it fires first and arms again for what is left; a timer kept for the next
+                # deadline (see _on_core_event) holds the loop again
+                if not timer.ref:
+                    timer.ref = True
+                return
+            timer.close()
         # a loop timer, not spawn_later: a greenlet per call() costs more than the call
         timer = self._timer = gevent.get_hub().loop.timer(max(0.0, due - time.monotonic()))
         self._timer_at = due
@@ -669,11 +676,14 @@ class Socket(Emitter):
         if kind == RECEIVED:
             self._on_event(ev)
         elif kind == ACK_DONE:
-            if self._timer is not None and self._ns.next_deadline() is None:
-                # nothing left to time out: an armed timer would keep the loop (and a
-                # program that waits for it to empty) busy until it expires
-                timer, self._timer = self._timer, None
-                timer.close()
+            timer = self._timer
+            if timer is not None and timer.ref and self._ns.next_deadline() is None:
+                # nothing left to time out: the timer must not keep the loop (and a program
+                # that waits for it to empty) busy until it expires.  It stays armed, not
+                # holding the loop, for the next call(): a timer made and closed per call()
+                # costs more than the rest of its deadline's bookkeeping; when it fires with
+                # nothing due, it only arms again for what is left
+                timer.ref = False
             self._call_ack(ev.pending, ev.args)
         elif kind == SEND:
             self._send_packet(ev.packet, True)
