@@ -627,6 +627,13 @@ class Socket(Emitter):
         self._timer_at = due
         timer.start(self._deadline_reached)
 
+    def _disarm_if_idle(self) -> None:
+        if self._timer is not None and self._ns.next_deadline() is None:
+            # nothing left to time out: an armed timer would keep the loop (and a program
+            # that waits for it to empty) busy until it expires
+            timer, self._timer = self._timer, None
+            timer.close()
+
     def _deadline_reached(self) -> None:
         # runs in the hub (timer callback): only non-blocking work here; packets are written
         # from a runner
@@ -656,11 +663,7 @@ class Socket(Emitter):
             self._on_event(ev)
         elif kind == ACK_DONE:
             self._call_ack(ev.pending, ev.args)
-            if self._timer is not None and self._ns.next_deadline() is None:
-                # nothing left to time out: an armed timer would keep the loop (and a
-                # program that waits for it to empty) busy until it expires
-                timer, self._timer = self._timer, None
-                timer.close()
+            self._disarm_if_idle()
         elif kind == SEND:
             self._send_packet(ev.packet, True)
         elif kind == RESEND:
@@ -668,6 +671,7 @@ class Socket(Emitter):
         elif kind == CONNECTED_EVENT:
             self._on_connect(ev)
         elif kind == CLOSED:
+            self._disarm_if_idle()
             self._flow.release()
             if ev.was_connected:
                 self._dispatch("disconnect", ev.reason)
@@ -679,6 +683,9 @@ class Socket(Emitter):
             self._dispatch("connect_error", err)
             if ev.also_error:
                 self._dispatch("error", err)
+            if ev.timeout is not None:
+                self._dispatch("connect_timeout", ev.timeout)
+            self._disarm_if_idle()
             self._pulse()
         elif kind == ERROR_RECEIVED:
             self._dispatch("error", ev.error)
@@ -691,6 +698,7 @@ class Socket(Emitter):
             self.io._unused()
 
     def _on_connect(self, ev: Connected) -> None:
+        self._disarm_if_idle()  # the CONNECT's deadline is gone
         self._flow = _Flow()
         # `connect` first, then the events that came early, then what was emitted meanwhile
         self._dispatch("connect")
