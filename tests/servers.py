@@ -2,9 +2,10 @@
 
 Kinds: ``node2`` (socket.io 2.5, Engine.IO 3), ``node3`` (3.1), ``node4`` (4.8),
 ``node4-eio3`` (4.8 with ``allowEIO3``), ``python`` (python-socketio on gevent),
-``python-asgi`` (python-socketio's AsyncServer under uvicorn) and ``python-aiohttp`` (the
-AsyncServer attached to an aiohttp application).  Every kind answers the same events
-(``tests/node/README.md``).  ``any_server`` runs a module on the kinds of ``KINDS``; the
+``python-asgi`` (python-socketio's AsyncServer under uvicorn), ``python-aiohttp`` (the
+AsyncServer attached to an aiohttp application) and ``flask`` (Flask-SocketIO on gevent).
+Every kind but ``flask`` answers the same events (``tests/node/README.md``); ``flask`` answers
+the subset its handlers are written for (``tests/flaskserver.py``).  ``any_server`` runs a module on the kinds of ``KINDS``; the
 others, which differ from ``python`` in their web server, are asked for by name.  A server is a child process that exits when its stdin closes, so a test
 run that dies leaves none behind.
 
@@ -55,15 +56,17 @@ NODE_SCRIPT = NODE_DIR / "server.js"
 PY_SCRIPT = TESTS_DIR / "pyserver.py"
 ASGI_SCRIPT = TESTS_DIR / "asgiserver.py"
 AIOHTTP_SCRIPT = TESTS_DIR / "aiohttpserver.py"
+FLASK_SCRIPT = TESTS_DIR / "flaskserver.py"
 _PY_SCRIPTS = {
     "python": PY_SCRIPT,
     "python-asgi": ASGI_SCRIPT,
     "python-aiohttp": AIOHTTP_SCRIPT,
+    "flask": FLASK_SCRIPT,
 }
 
 KINDS = ("node2", "node3", "node4", "node4-eio3", "python")
 #: every kind ServerProcess starts
-ALL_KINDS = (*KINDS, "python-asgi", "python-aiohttp")
+ALL_KINDS = (*KINDS, "python-asgi", "python-aiohttp", "flask")
 _KIND_CONFIG: dict[str, dict[str, Any]] = {
     "node2": {"version": 2},
     "node3": {"version": 3},
@@ -72,6 +75,7 @@ _KIND_CONFIG: dict[str, dict[str, Any]] = {
     "python": {},
     "python-asgi": {},
     "python-aiohttp": {},
+    "flask": {},
 }
 
 START_TIMEOUT = 15.0

@@ -53,8 +53,15 @@ def _python_aiohttp(stack: list[Any]) -> Target:
     return Target("python-aiohttp", server.url, server, "Invalid namespace")
 
 
+def _flask(stack: list[Any]) -> Target:
+    server = ServerProcess("flask", **PING).start()
+    stack.append(server)
+    return Target("flask", server.url, server, "Unable to connect")
+
+
 BUILDERS: dict[str, Callable[[list[Any]], Target]] = {
     "python-aiohttp": _python_aiohttp,
+    "flask": _flask,
 }
 
 
