@@ -11,7 +11,9 @@ server restarts it in place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -23,6 +25,7 @@ from integration_util import (
     eventually,
     expect,
 )
+from reverseproxy import HAProxy, Nginx, ReverseProxy
 from servers import ServerProcess
 
 import sioclient
@@ -38,40 +41,67 @@ class Target:
     """A server to connect to, directly or through a proxy; ``server`` is the Socket.IO server
     itself, the one a test restarts."""
 
-    name: str
     url: str
     server: ServerProcess
     #: the refusal message of a namespace the server does not know
     unknown_namespace: str
-    #: what the proxy logged so far ("" without a proxy)
-    log: Callable[[], str] = lambda: ""
+    proxy: ReverseProxy | None = None
 
 
-def _python_aiohttp(stack: list[Any]) -> Target:
-    server = ServerProcess("python-aiohttp", **PING).start()
-    stack.append(server)
-    return Target("python-aiohttp", server.url, server, "Invalid namespace")
+#: starts a target, appending what it started (to be closed) to the list
+Builder = Callable[[list[Any], Path], Target]
 
 
-def _flask(stack: list[Any]) -> Target:
-    server = ServerProcess("flask", **PING).start()
-    stack.append(server)
-    return Target("flask", server.url, server, "Unable to connect")
+def _direct(kind: str, unknown_namespace: str) -> Builder:
+    def build(parts: list[Any], directory: Path) -> Target:
+        server = ServerProcess(kind, **PING)
+        parts.append(server)
+        server.start()
+        return Target(server.url, server, unknown_namespace)
+
+    return build
 
 
-BUILDERS: dict[str, Callable[[list[Any]], Target]] = {
-    "python-aiohttp": _python_aiohttp,
-    "flask": _flask,
+def _behind(proxy_class: type[ReverseProxy], kind: str) -> Builder:
+    def build(parts: list[Any], directory: Path) -> Target:
+        server = ServerProcess(kind, **PING)
+        parts.append(server)
+        server.start()
+        proxy = proxy_class(server, directory)
+        parts.append(proxy)
+        return Target(proxy.url, server, "Invalid namespace", proxy)
+
+    return build
+
+
+#: test id -> how to start it; the node targets are marked ``node``
+TARGETS: dict[str, Builder] = {
+    "python-aiohttp": _direct("python-aiohttp", "Invalid namespace"),
+    # python-socketio refuses a namespace that has no handlers with its own message
+    "flask": _direct("flask", "Unable to connect"),
+    "nginx-node4": _behind(Nginx, "node4"),
+    "nginx-python": _behind(Nginx, "python"),
+    "haproxy-node4": _behind(HAProxy, "node4"),
+    "haproxy-python": _behind(HAProxy, "python"),
 }
 
 
-@pytest.fixture(scope="module", params=list(BUILDERS))
-def target(request: pytest.FixtureRequest) -> Iterator[Target]:
-    stack: list[Any] = []
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(name, marks=[pytest.mark.node] if "node" in name else []) for name in TARGETS
+    ],
+)
+def target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Target]:
+    if "node" in request.param:
+        request.getfixturevalue("node_peers")
+    parts: list[Any] = []
     try:
-        yield BUILDERS[request.param](stack)
+        yield TARGETS[request.param](parts, tmp_path_factory.mktemp(request.param))
     finally:
-        for part in reversed(stack):
+        for part in reversed(parts):
             part.close()
 
 
@@ -90,10 +120,25 @@ def _connect(clients: Clients, target: Target, mode: str, **options: Any) -> sio
     return sock
 
 
+def _tunnels(proxy: ReverseProxy) -> int:
+    """WebSocket upgrades the proxy logged as done (a line each, once the tunnel closed)."""
+    return sum(
+        1
+        for line in proxy.log_text().splitlines()
+        if "transport=websocket" in line and re.search(r"\b101\b", line)
+    )
+
+
 def test_round_trip(target: Target, mode: str, clients: Clients) -> None:
     """Acks, an event from the server, binary both ways, and a second namespace multiplexed on
-    the same connection."""
+    the same connection; through a proxy, the server saw its header, and the WebSocket went
+    through it as an upgrade (101)."""
+    tunnels = _tunnels(target.proxy) if target.proxy else 0
     sock = _connect(clients, target, mode)
+    if target.proxy is not None:
+        handshake = sock.call("get-handshake", timeout=WAIT)
+        assert handshake["headers"]["x-forwarded-for"] == "127.0.0.1"
+        assert handshake["transport"] == sock.io.engine.transport
     echoed = expect(sock, "echo")
     assert sock.call("echo", "hello", {"n": 1}, timeout=WAIT) == ("hello", {"n": 1})
     assert echoed.get(timeout=WAIT) == ("hello", {"n": 1})
@@ -110,6 +155,11 @@ def test_round_trip(target: Target, mode: str, clients: Clients) -> None:
     assert admin.id and admin.id != sock.id
     assert admin.call("echo", b"\xff" * 3, timeout=WAIT) == b"\xff" * 3
     assert sock.call("ack", "still here", timeout=WAIT) == "still here"
+
+    if target.proxy is not None and mode != "polling":
+        proxy = target.proxy
+        sock.io.close()
+        eventually(lambda: _tunnels(proxy) > tunnels, what=f"a 101 in {proxy.name}'s log")
 
 
 def test_refused_namespace(target: Target, mode: str, clients: Clients) -> None:
@@ -153,7 +203,11 @@ def test_server_disconnects(target: Target, mode: str, clients: Clients) -> None
 
 def test_server_restart(target: Target, mode: str, clients: Clients) -> None:
     """The server goes away and comes back on the same port: the client notices, reconnects by
-    itself, and what it emitted meanwhile arrives."""
+    itself, and what it emitted meanwhile arrives.
+
+    nginx answers a long-poll whose upstream closed with 502; HAProxy instead retries the
+    request on a new upstream connection for a few seconds, so the client, its long-poll
+    pending, finds out by the heartbeat (a ping timeout)."""
     sock = _connect(clients, target, mode)
     down = expect(sock, "disconnect")
     target.server.stop()
@@ -164,3 +218,25 @@ def test_server_restart(target: Target, mode: str, clients: Clients) -> None:
     back.get(timeout=WAIT)
     assert sock.call("get-received", timeout=WAIT) == [["meanwhile", [1]]]
     assert sock.call("echo", b"\x07", timeout=WAIT) == b"\x07"
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("proxy_kind", ["nginx", "haproxy"])
+@pytest.mark.parametrize("mode", ["polling", "websocket"])
+def test_proxy_restart(
+    request: pytest.FixtureRequest, sio_server: Any, proxy_kind: str, mode: str, clients: Clients
+) -> None:
+    """The proxy itself stops and starts again on the same port: the client reconnects through
+    it, to a new session on the same server."""
+    server = sio_server("node4", **PING)
+    proxy = request.getfixturevalue(proxy_kind)(server)
+    sock = clients.connect(proxy.url, **MODES[mode], **FAST)
+    first = sock.id
+    down = expect(sock, "disconnect")
+    proxy.close()
+    assert down.get(timeout=WAIT)[0] in ("transport close", "transport error", "ping timeout")
+    back = expect(sock, "connect")
+    proxy.restart()
+    back.get(timeout=WAIT)
+    assert sock.id != first
+    assert sock.call("echo", b"\x01", timeout=WAIT) == b"\x01"
