@@ -110,8 +110,8 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _connect(clients: Clients, target: Target, mode: str, **options: Any) -> sioclient.Socket:
-    sock = clients.connect(target.url, **MODES[mode], **FAST, **options)
+def _connect(clients: Clients, target: Target, mode: str) -> sioclient.Socket:
+    sock = clients.connect(target.url, **MODES[mode], **FAST)
     assert sock.io.engine.protocol == 5  # detected: every target here is Engine.IO 4
     if mode == "upgrade":
         eventually(lambda: sock.io.engine.transport == "websocket", what="the upgrade")
