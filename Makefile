@@ -63,7 +63,7 @@ node: tests/node/node_modules/.package-lock.json
 # a clean Debian machine; run as root there): tinyproxy (the HTTP proxy of the proxy tests), nginx
 # and haproxy (the reverse proxies of tests/test_interop_servers.py).  Debian's `nginx` package is
 # the plain server (`nginx-light` is only a transitional name for it); the tests run each binary
-# themselves, in the foreground, so a service the package may start is not used.
+# themselves, in the foreground; a service the package may have started is stopped again.
 DEB_PROGRAMS := tinyproxy nginx haproxy
 
 deps:
@@ -75,7 +75,10 @@ deps:
 		if command -v apt-get >/dev/null; then \
 			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 			$$SUDO apt-get update -q && \
-			$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+			$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing && \
+			for p in $$missing; do \
+				$$SUDO invoke-rc.d $$p stop >/dev/null 2>&1 || true; \
+			done; \
 		else \
 			echo "missing:$$missing, and there is no apt-get: install them by hand" >&2; exit 1; \
 		fi; \
