@@ -51,6 +51,7 @@ import gevent
 import gevent.event
 
 from .core import session as S
+from .core.handshake import http_answer
 from .dispatch import submit_io
 from .exceptions import ConnectionError, ProtocolError, SocketIOError, TimeoutError
 from .options import connect_timeout
@@ -571,7 +572,9 @@ class Engine:
         headers["Content-Type"] = ctype
         resp = http.request("POST", target, headers, data, timeout=timeout)
         if resp.status != 200:
-            raise ConnectionError(f"POST answered HTTP {resp.status}: {resp.body[:200]!r}")
+            raise ConnectionError(
+                f"POST answered {http_answer(resp.status, resp.body, resp.header('content-type'))}"
+            )
 
     def _post_loop(self) -> None:
         s = self._session
@@ -624,7 +627,9 @@ class Engine:
                             continue
                         self._on_closed("transport error", err)
                         return
-                    raise ConnectionError(f"GET answered HTTP {resp.status}: {resp.body[:200]!r}")
+                    raise ConnectionError(
+                        f"GET answered {http_answer(resp.status, resp.body, resp.header('content-type'))}"
+                    )
                 events = s.receive_payload(resp.body, monotonic())
                 self._process(events)
                 self._flush(True)

@@ -648,6 +648,22 @@ class Socket(Emitter):
         self._timer_at = due
         timer.start(self._deadline_reached)
 
+    def _disarm_if_idle(self) -> None:
+        if self._timer is not None and self._ns.next_deadline() is None:
+            # nothing left to time out: an armed timer would keep the loop (and a program
+            # that waits for it to empty) busy until it expires
+            timer, self._timer = self._timer, None
+            timer.close()
+
+    def _unhold_if_idle(self) -> None:
+        """``_disarm_if_idle`` after an ack, the timer kept: with nothing left to time out
+        it stays armed but no longer holds the loop, for the next call()'s deadline (a timer
+        made and closed per call() costs more than the rest of its deadline's bookkeeping);
+        when it fires with nothing due, it only arms again for what is left."""
+        timer = self._timer
+        if timer is not None and timer.ref and self._ns.next_deadline() is None:
+            timer.ref = False
+
     def _deadline_reached(self) -> None:
         # runs in the hub (timer callback): only non-blocking work here; packets are written
         # from a runner
@@ -676,14 +692,7 @@ class Socket(Emitter):
         if kind == RECEIVED:
             self._on_event(ev)
         elif kind == ACK_DONE:
-            timer = self._timer
-            if timer is not None and timer.ref and self._ns.next_deadline() is None:
-                # nothing left to time out: the timer must not keep the loop (and a program
-                # that waits for it to empty) busy until it expires.  It stays armed, not
-                # holding the loop, for the next call(): a timer made and closed per call()
-                # costs more than the rest of its deadline's bookkeeping; when it fires with
-                # nothing due, it only arms again for what is left
-                timer.ref = False
+            self._unhold_if_idle()  # first: the caller of call() may run from here on
             self._call_ack(ev.pending, ev.args)
         elif kind == SEND:
             self._send_packet(ev.packet, True)
@@ -692,6 +701,7 @@ class Socket(Emitter):
         elif kind == CONNECTED_EVENT:
             self._on_connect(ev)
         elif kind == CLOSED:
+            self._disarm_if_idle()
             self._flow.release()
             if ev.was_connected:
                 self._dispatch("disconnect", ev.reason)
@@ -703,6 +713,9 @@ class Socket(Emitter):
             self._dispatch("connect_error", err)
             if ev.also_error:
                 self._dispatch("error", err)
+            if ev.timeout is not None:
+                self._dispatch("connect_timeout", ev.timeout)
+            self._disarm_if_idle()
             self._pulse()
         elif kind == ERROR_RECEIVED:
             self._dispatch("error", ev.error)
@@ -715,6 +728,7 @@ class Socket(Emitter):
             self.io._unused()
 
     def _on_connect(self, ev: Connected) -> None:
+        self._disarm_if_idle()  # the CONNECT's deadline is gone
         self._flow = _Flow()
         # `connect` first, then the events that came early, then what was emitted meanwhile
         self._dispatch("connect")

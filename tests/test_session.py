@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 
 from sioclient import ConnectionError, ProtocolError, TimeoutError
 from sioclient.core import _accel
-from sioclient.core.handshake import error_from_http, is_unsupported_protocol, parse_open
+from sioclient.core.handshake import (
+    error_from_http,
+    http_answer,
+    is_unsupported_protocol,
+    parse_open,
+)
 from sioclient.core.revisions import EIO3, EIO4, by_eio, by_protocol
 from sioclient.core.session import (
     CLOSED,
@@ -238,6 +243,39 @@ def test_error_from_http(status, body, ctype, code, text):
     assert str(status) in str(err) and text in str(err)
     assert err.data["code"] == code
     assert err.data["status"] == status
+
+
+NGINX_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "status, body, ctype, expected",
+    [
+        (502, NGINX_502, "text/html", "HTTP 502 Bad Gateway"),
+        (
+            503,
+            b"<html><body><h1>503 Service Unavailable</h1>\nNo server is available.\n</body></html>",
+            "text/html",
+            "HTTP 503 Service Unavailable: 503 Service Unavailable No server is available.",
+        ),
+        (400, b'{"code":1}', "application/json", 'HTTP 400 Bad Request: {"code":1}'),
+        (599, b"", None, "HTTP 599"),
+        (500, b"x" * 10_000, "text/plain", "HTTP 500 Internal Server Error: " + "x" * 200),
+    ],
+)
+def test_http_answer_is_short_and_readable(status, body, ctype, expected):
+    # a proxy's error page is told by its title, never as a page of HTML
+    assert http_answer(status, body, ctype) == expected
+
+
+def test_error_from_http_of_a_proxy_page():
+    assert str(error_from_http(502, NGINX_502, "text/html")) == (
+        "server refused the connection: HTTP 502 Bad Gateway"
+    )
 
 
 def test_revisions_table():
