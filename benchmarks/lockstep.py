@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/lockstep.py --jitter 0.1         # think 90-110 ms
     .venv/bin/python benchmarks/lockstep.py --breakdown          # where an ack's time goes
     .venv/bin/python benchmarks/lockstep.py --profile 30         # cProfile, top 30 functions
+    .venv/bin/python benchmarks/lockstep.py --direct-writes      # without the burst writer
 
 Each user (one greenlet, one WebSocket connection) loops: ``call('ack', payload)``, then
 ``gevent.sleep(think)``.  The offered load is users / think calls per second.  Each run is a
@@ -66,7 +67,11 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     import gevent.event
 
     import sioclient
+    from sioclient import dispatch as dispatch_mod
     from sioclient import engine as engine_mod
+
+    if args.direct_writes or os.environ.get("SIO_NODEFER"):
+        dispatch_mod.DEFER_IN_BURSTS = False
 
     hub = gevent.get_hub()
     loop = hub.loop
@@ -279,6 +284,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--breakdown", action="store_true", help="split the ack latency in stages")
     ap.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile, top N")
+    ap.add_argument(
+        "--direct-writes",
+        action="store_true",
+        help="every send written by its caller at once, bursts too (for comparison)",
+    )
     ap.add_argument("--json", metavar="FILE", help="write every run's figures here")
     ap.add_argument("--url", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -289,14 +299,18 @@ def main() -> None:
     from servers import ServerProcess
 
     runs: list[dict[str, Any]] = []
-    argv = [
-        f"--users={args.users}",
-        f"--think={args.think}",
-        f"--jitter={args.jitter}",
-        f"--duration={args.duration}",
-        f"--warmup={args.warmup}",
-        f"--profile={args.profile}",
-    ] + (["--breakdown"] if args.breakdown else [])
+    argv = (
+        [
+            f"--users={args.users}",
+            f"--think={args.think}",
+            f"--jitter={args.jitter}",
+            f"--duration={args.duration}",
+            f"--warmup={args.warmup}",
+            f"--profile={args.profile}",
+        ]
+        + (["--breakdown"] if args.breakdown else [])
+        + (["--direct-writes"] if args.direct_writes else [])
+    )
     for i in range(args.repeat):
         server = ServerProcess("node4", transports=["websocket"]).start()
         try:
