@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     from sioclient import dispatch as dispatch_mod
     from sioclient import engine as engine_mod
 
-    if args.direct_writes or os.environ.get("SIO_NODEFER"):
+    if args.direct_writes:
         dispatch_mod.DEFER_IN_BURSTS = False
 
     hub = gevent.get_hub()
