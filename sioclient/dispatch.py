@@ -143,7 +143,8 @@ class _BurstWriter:
     meanwhile are read (and their callers resumed) while the rest of the burst is written.
     Callers then resume at the pace their requests were written, and the next burst is spread
     over that time instead of packed into one iteration.  A send with nothing else pending
-    (a lone caller) still writes at once.
+    (a lone caller) still writes at once.  (libev, gevent's default loop, tells what is
+    pending; on libuv nothing is deferred.)
     """
 
     __slots__ = ("_loop", "_pending", "_greenlet", "_idle")
