@@ -52,28 +52,34 @@ ARTILLERY = HERE / "artillery" / "node_modules" / ".bin" / "artillery"
 INSTALL = "npm ci --ignore-scripts --prefix benchmarks/artillery"
 
 LOCUSTFILE = """
-import json, os
+import json, os, time
 from locust import constant, events, task
 {import_line}
 
 THINK = float(os.environ["LG_THINK"])
-SAMPLES = []
+SAMPLES = []  # (perf_counter at the ack, latency ms)
+CONNECTED = []  # perf_counter when each user was connected
 
 @events.request.add_listener
 def _record(request_type, name, response_time, exception, **kw):
     if name == "ack" and exception is None:
-        SAMPLES.append(response_time)
+        SAMPLES.append((time.perf_counter(), response_time))
 
 @events.quitting.add_listener
 def _dump(environment, **kw):
     with open(os.environ["LG_SAMPLES"], "w") as f:
-        json.dump(SAMPLES, f)
+        json.dump({{"samples": SAMPLES, "connected": CONNECTED}}, f)
 
 class U(SocketIOUser):
     wait_time = constant(THINK)
+
+    def on_start(self):
+        {connect}
+        CONNECTED.append(time.perf_counter())
 {body}
 """
 
+SIOCLIENT_CONNECT = "super().on_start()"
 SIOCLIENT_BODY = """
     options = {"transports": ["websocket"], "reconnection": False}
     count_received = False
@@ -83,10 +89,8 @@ SIOCLIENT_BODY = """
         self.client.call("ack", {"text": "hello", "n": 42}, timeout=30)
 """
 
+BUILTIN_CONNECT = 'self.sio.connect(self.host, transports=["websocket"])'
 BUILTIN_BODY = """
-    def on_start(self):
-        self.sio.connect(self.host, transports=["websocket"])
-
     @task
     def ack(self):
         self.sio.call("ack", {"text": "hello", "n": 42}, timeout=30)
@@ -148,11 +152,13 @@ def run_locust(tool: str, url: str, users: int, think: float, duration: float) -
     with tempfile.TemporaryDirectory() as tmp:
         if tool == "sioclient":
             imp = "from sioclient.contrib.locust import SocketIOUser"
-            body = SIOCLIENT_BODY
+            connect, body = SIOCLIENT_CONNECT, SIOCLIENT_BODY
         else:
             imp = "from locust.contrib.socketio import SocketIOUser"
-            body = BUILTIN_BODY
-        Path(tmp, "locustfile.py").write_text(LOCUSTFILE.format(import_line=imp, body=body))
+            connect, body = BUILTIN_CONNECT, BUILTIN_BODY
+        Path(tmp, "locustfile.py").write_text(
+            LOCUSTFILE.format(import_line=imp, connect=connect, body=body)
+        )
         samples = os.path.join(tmp, "samples.json")
         env = dict(os.environ)
         env.update(LG_THINK=str(think), LG_SAMPLES=samples, PYTHONPATH=str(ROOT))
@@ -164,11 +170,11 @@ def run_locust(tool: str, url: str, users: int, think: float, duration: float) -
         r = run_measured(cmd, tmp, env, duration + 60)
         try:
             with open(samples) as f:
-                lat = json.load(f)
+                got = json.load(f)
         except OSError:
-            lat = []
+            got = {"samples": [], "connected": []}
             r["error"] = Path(tmp, "output.log").read_text()[-2000:]
-    return finish(r, lat, duration)
+    return finish(r, got["samples"], got["connected"], users, duration)
 
 
 def run_artillery(url: str, users: int, think: float, duration: float) -> dict[str, Any]:
@@ -207,11 +213,27 @@ def run_artillery(url: str, users: int, think: float, duration: float) -> dict[s
     return r
 
 
-def finish(r: dict[str, Any], lat: list[float], duration: float) -> dict[str, Any]:
-    calls = len(lat)
+def finish(
+    r: dict[str, Any],
+    samples: list[list[float]],
+    connected: list[float],
+    users: int,
+    duration: float,
+) -> dict[str, Any]:
+    """Calls/s and latencies once every user is connected (Locust starts them all at once,
+    and their handshakes are not the scenario); CPU per call over the whole run."""
+    calls = len(samples)
+    window = [s for s in samples if connected and s[0] >= max(connected)]
+    if len(connected) == users and len(window) > 1:
+        span = window[-1][0] - max(connected)
+        rate = len(window) / span if span > 0 else float("nan")
+        r["ramp_s"] = max(connected) - min(connected)
+    else:  # not every user connected: the whole run
+        window, rate = samples, calls / duration
+    lat = [ms for _, ms in window]
     r.update(
         calls=calls,
-        calls_per_s=calls / duration,
+        calls_per_s=rate,
         p50_ms=pct(lat, 0.5),
         p95_ms=pct(lat, 0.95),
         p99_ms=pct(lat, 0.99),

@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/lockstep.py --jitter 0.1         # think 90-110 ms
     .venv/bin/python benchmarks/lockstep.py --breakdown          # where an ack's time goes
     .venv/bin/python benchmarks/lockstep.py --profile 30         # cProfile, top 30 functions
+    .venv/bin/python benchmarks/lockstep.py --direct-writes      # without the burst writer
 
 Each user (one greenlet, one WebSocket connection) loops: ``call('ack', payload)``, then
 ``gevent.sleep(think)``.  The offered load is users / think calls per second.  Each run is a
@@ -23,10 +24,12 @@ Printed per run and as medians:
   one or a few per iteration; users in lockstep wake by the hundred.
 
 ``--breakdown`` splits an ack's latency (instrumenting the engine, which costs a little):
-emit (``call()`` start to the frame handed to the kernel), wire (to the loop noticing the
+emit (``call()`` start to the frame handed to the kernel, by ``call()`` itself or, in a burst,
+by the burst writer), wire (to the loop noticing the
 socket readable: the server's time, and the loop's, when it is busy elsewhere), queue (waiting
 for a runner greenlet), read (reading, decoding, resolving the ack) and resume (the user's
-greenlet running again).
+greenlet running again); and the *read batch*: how many connections were read in the same loop
+iteration as a given one.
 """
 
 from __future__ import annotations
@@ -66,7 +69,11 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     import gevent.event
 
     import sioclient
+    from sioclient import dispatch as dispatch_mod
     from sioclient import engine as engine_mod
+
+    if args.direct_writes:
+        dispatch_mod.DEFER_IN_BURSTS = False
 
     hub = gevent.get_hub()
     loop = hub.loop
@@ -78,6 +85,9 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     late: list[float] = []
     probe_late: list[float] = []
     batches: list[int] = []  # for each wake-up measured, the size of its wake batch
+    read_batches: list[int] = []  # --breakdown: for each read, the reads of its iteration
+    reads = [0]
+    iterations = [0]
     stages: dict[str, list[float]] = {k: [] for k in ("emit", "wire", "queue", "read", "resume")}
     woke = [0]
 
@@ -88,22 +98,32 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
             woke[0] = 0
             if measuring[0]:
                 batches.extend([n] * n)
+        n = reads[0]
+        if n:
+            reads[0] = 0
+            if measuring[0]:
+                read_batches.extend([n] * n)
+        if measuring[0]:
+            iterations[0] += 1
 
     prepare = loop.prepare()
     prepare.start(on_prepare)
 
     if args.breakdown:
         # per engine: when the last frame was sent, noticed readable, and read by a runner
-        send, readable, ws_read = (
-            engine_mod.Engine.send,
+        flush, readable, ws_read = (
+            engine_mod.Engine._flush,
             engine_mod.Engine._readable,
             engine_mod.Engine._ws_read,
         )
 
-        def send_(self: Any, *a: Any, **k: Any) -> bool:
-            r = send(self, *a, **k)
-            self._t_sent = perf()
-            return r
+        def flush_(self: Any, *a: Any, **k: Any) -> None:
+            # the frames handed to the kernel: by send() itself, or by the burst writer
+            s = self._session
+            writes = s is not None and s.wants_write
+            flush(self, *a, **k)
+            if writes:
+                self._t_sent = perf()
 
         def readable_(self: Any, ws: Any) -> None:
             self._t_readable = perf()
@@ -111,6 +131,7 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
 
         def ws_read_(self: Any, ws: Any) -> None:
             self._t_read = perf()
+            reads[0] += 1
             ws_read(self, ws)
 
         from sioclient import socket as socket_mod
@@ -124,7 +145,7 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
             call_ack(self, pending, a)
 
         socket_mod.Socket._call_ack = call_ack_  # type: ignore[method-assign]
-        engine_mod.Engine.send = send_  # type: ignore[method-assign]
+        engine_mod.Engine._flush = flush_  # type: ignore[method-assign]
         engine_mod.Engine._readable = readable_  # type: ignore[method-assign]
         engine_mod.Engine._ws_read = ws_read_  # type: ignore[method-assign]
 
@@ -221,10 +242,13 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "calls_per_cpu_s": calls / max(1e-9, cpu1 - cpu0),
         "batch_p50": pct([float(b) for b in batches], 0.5),
         "batch_p99": pct([float(b) for b in batches], 0.99),
+        "iterations_per_s": iterations[0] / wall,
         "preempted": ru1.ru_nivcsw - ru0.ru_nivcsw,
         "connect_s": t_connect,
     }
     if args.breakdown:
+        out["read_batch_p50"] = pct([float(b) for b in read_batches], 0.5)
+        out["read_batch_p99"] = pct([float(b) for b in read_batches], 0.99)
         for k, v in stages.items():
             out[f"{k}_p50_ms"] = pct(v, 0.5) * 1000
             out[f"{k}_p99_ms"] = pct(v, 0.99) * 1000
@@ -257,6 +281,7 @@ COLUMNS = [
     ("calls_per_cpu_s", "calls/CPU-s", "{:7.0f}"),
     ("batch_p50", "wake batch p50", "{:5.0f}"),
     ("batch_p99", "wake batch p99", "{:5.0f}"),
+    ("iterations_per_s", "loop iter/s", "{:6.0f}"),
     ("preempted", "preempted", "{:6d}"),
     ("server_cpu_pct", "server CPU %", "{:5.0f}"),
 ]
@@ -279,6 +304,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--breakdown", action="store_true", help="split the ack latency in stages")
     ap.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile, top N")
+    ap.add_argument(
+        "--direct-writes",
+        action="store_true",
+        help="every send written by its caller at once, bursts too (for comparison)",
+    )
     ap.add_argument("--json", metavar="FILE", help="write every run's figures here")
     ap.add_argument("--url", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -289,14 +319,18 @@ def main() -> None:
     from servers import ServerProcess
 
     runs: list[dict[str, Any]] = []
-    argv = [
-        f"--users={args.users}",
-        f"--think={args.think}",
-        f"--jitter={args.jitter}",
-        f"--duration={args.duration}",
-        f"--warmup={args.warmup}",
-        f"--profile={args.profile}",
-    ] + (["--breakdown"] if args.breakdown else [])
+    argv = (
+        [
+            f"--users={args.users}",
+            f"--think={args.think}",
+            f"--jitter={args.jitter}",
+            f"--duration={args.duration}",
+            f"--warmup={args.warmup}",
+            f"--profile={args.profile}",
+        ]
+        + (["--breakdown"] if args.breakdown else [])
+        + (["--direct-writes"] if args.direct_writes else [])
+    )
     for i in range(args.repeat):
         server = ServerProcess("node4", transports=["websocket"]).start()
         try:
@@ -326,6 +360,7 @@ def main() -> None:
             print(
                 "  ack stages p50/p99 ms: "
                 + "  ".join(f"{s} {r[s + '_p50_ms']:.2f}/{r[s + '_p99_ms']:.2f}" for s in STAGES)
+                + f"  read batch p50/p99: {r['read_batch_p50']:.0f}/{r['read_batch_p99']:.0f}"
             )
         if args.profile:
             print(r["profile"])
@@ -338,6 +373,7 @@ def main() -> None:
     )
     keys = COLUMNS + (
         [(f"{s}_p{q}_ms", f"{s} p{q}", "{:6.2f}") for s in STAGES for q in (50, 99)]
+        + [(f"read_batch_p{q}", f"read batch p{q}", "{:5.0f}") for q in (50, 99)]
         if args.breakdown
         else []
     )

@@ -4,6 +4,7 @@ connections' I/O off the reader's greenlet."""
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from collections import deque
 from typing import Any, Callable
@@ -117,4 +118,101 @@ def submit_io(fn: Callable[..., Any], *args: Any) -> None:
     d.submit(fn, args)
 
 
-__all__ = ["Dispatcher", "dispatcher", "submit", "submit_io"]
+# ---------------------------------------------------------------------------- burst writes
+
+#: how long the burst writer writes before it lets the loop poll again (seconds)
+WRITE_SLICE = 0.0005
+#: whether sends made during a burst of wake-ups are left to the burst writer (see
+#: ``defer_write``); False writes every send from its caller at once
+DEFER_IN_BURSTS = True
+
+_perf = time.perf_counter
+
+
+class _BurstWriter:
+    """Writes left by sends made during a burst of wake-ups, a slice at a time.
+
+    libev runs every watcher that became pending in an iteration (every expired timer, every
+    readable socket) before it polls again.  When hundreds of greenlets wake in one iteration
+    and each writes a request, the answers to the first ones wait, unread, until the last one
+    has written: every member of the burst sees the whole burst's latency, and since the
+    answers are then read in one batch, the members resume together and wake together next
+    time (constant think times keep such groups together for good).  A send made while other
+    watchers are pending only queues its frames; this greenlet writes them in slices of
+    ``WRITE_SLICE`` seconds, and between slices the loop polls, so the answers that came
+    meanwhile are read (and their callers resumed) while the rest of the burst is written.
+    Callers then resume at the pace their requests were written, and the next burst is spread
+    over that time instead of packed into one iteration.  A send with nothing else pending
+    (a lone caller) still writes at once.  (libev, gevent's default loop, tells what is
+    pending; on libuv nothing is deferred.)
+    """
+
+    __slots__ = ("_loop", "_pending", "_greenlet", "_idle")
+
+    def __init__(self, hub: Any) -> None:
+        self._loop = hub.loop
+        self._pending: deque[Callable[[], None]] = deque()
+        self._greenlet: Any = None
+        self._idle = True  # parked, and no wake-up scheduled
+
+    def defer(self, flush: Callable[[], None]) -> None:
+        self._pending.append(flush)
+        if self._idle:
+            self._wake()
+
+    def _wake(self) -> None:
+        self._idle = False
+        g = self._greenlet
+        if g is None or g.dead:
+            self._greenlet = gevent.spawn(self._run)
+        else:
+            # the first slice right after this iteration's watchers, before the poll
+            self._loop.run_callback(g.switch)
+
+    def _run(self) -> None:
+        pending = self._pending
+        current = gevent.getcurrent()
+        hub = gevent.get_hub()
+        timer = self._loop.timer(0.0)
+        try:
+            while True:
+                deadline = _perf() + WRITE_SLICE
+                while pending:
+                    flush = pending.popleft()
+                    try:
+                        flush()
+                    except Exception:
+                        logger.exception("error in the deferred write %r", flush)
+                    if _perf() >= deadline:
+                        break
+                if pending:
+                    timer.start(current.switch)  # expired at once: runs after the next poll
+                else:
+                    self._idle = True
+                hub.switch()
+        finally:
+            timer.close()
+            if self._greenlet is current:
+                self._greenlet = None
+                if pending:
+                    self._wake()  # killed with work left: another greenlet takes it
+
+
+_writers: weakref.WeakKeyDictionary[Any, _BurstWriter] = weakref.WeakKeyDictionary()
+
+
+def in_burst() -> bool:
+    """True when other watchers of this loop iteration are still to run (see _BurstWriter)."""
+    return DEFER_IN_BURSTS and gevent.get_hub().loop.pendingcnt > 0
+
+
+def defer_write(flush: Callable[[], None]) -> None:
+    """Has ``flush()`` (which must not block) called by the burst writer, soon, in order."""
+    hub = gevent.get_hub()
+    w = _writers.get(hub)
+    if w is None:
+        w = _writers[hub] = _BurstWriter(hub)
+    w.defer(flush)
+
+
+__all__ = ["Dispatcher", "defer_write", "dispatcher", "in_burst", "submit", "submit_io"]

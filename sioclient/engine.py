@@ -18,7 +18,12 @@ and a loop callback per wake-up); while opening, a runner reads.  Polling adds a
 reader once the upgrade completes.  Sends on WebSocket are written from the caller's greenlet
 (no switch on the hot path) and never block: what the kernel does not take at once waits in
 the WebSocket's buffer, flushed from the event loop, so the order of ``send()`` calls is the
-order on the wire and no greenlet holds anything across a blocking write.
+order on the wire and no greenlet holds anything across a blocking write.  One exception: a
+send made while other watchers of the same loop iteration are still to run (hundreds of
+users woken together) only queues its frames, and ``dispatch.defer_write``'s writer writes
+them a slice at a time between polls, so that the answers to the first requests of a burst
+are read while the rest is written (see ``dispatch._BurstWriter``); the order stays that of
+the ``send()`` calls, since every write takes the session's whole queue.
 
 Back-pressure (what ``send()`` does when the peer cannot keep up):
 
@@ -52,7 +57,7 @@ import gevent.event
 
 from .core import session as S
 from .core.handshake import http_answer
-from .dispatch import submit_io
+from .dispatch import defer_write, in_burst, submit_io
 from .exceptions import ConnectionError, ProtocolError, SocketIOError, TimeoutError
 from .options import connect_timeout
 from .transports import websocket as ws_mod
@@ -168,9 +173,14 @@ class Engine:
                 # the write failed and the reader is about to report it: what is queued now
                 # would be lost with the socket, while the caller can keep it for the next one
                 return False
-            if len(messages) == 1 and ws.buffered_amount < ws.max_buffer:
+            if (
+                len(messages) == 1
+                and ws.buffered_amount < ws.max_buffer
+                and not (compress and in_burst())
+            ):
                 # the common case: one text message, nothing queued ahead of it, room in the
-                # socket's buffer: framed and written at once, the session's queue untouched
+                # socket's buffer, no burst of wake-ups: framed and written at once, the
+                # session's queue untouched
                 frame = s.frame_now(messages[0])
                 if frame is not None:
                     self._write_now(ws, frame, compress)
@@ -184,8 +194,25 @@ class Engine:
         for m in messages:
             s.send_message(m)
         if s.wants_write:
-            self._flush(compress)
+            if ws is not None and compress and in_burst():
+                # one of many greenlets woken in this loop iteration: written in a slice
+                # between polls, so that answers are read while the burst is written
+                defer_write(self._write_deferred)
+            else:
+                self._flush(compress)
         return True
+
+    def _write_deferred(self) -> None:
+        """The burst writer's turn for this engine: what send() queued goes out now."""
+        s = self._session
+        if s is None or self._finished or self._ws is None or not s.wants_write:
+            return
+        try:
+            self._flush(True)
+        except Exception as exc:  # noqa: BLE001 - reported, never lost in the writer
+            submit_io(self._fail, exc)
+            return
+        self._wake_senders()
 
     def _has_room(self) -> bool:
         s = self._session
