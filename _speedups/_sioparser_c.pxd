@@ -3,6 +3,15 @@
 
 cimport cython
 
+# Packets made without a Python call (see the header)
+cdef extern from "_packet.h":
+    int _packet_prepare "sioclient_packet_prepare"(object cls) except -1
+    object _packet_make "sioclient_packet_make"(object ptype, object nsp, object data,
+                                                 object pid, object attachments)
+
+cdef bint _COMPILED
+cdef bint _FAST_PACKET
+
 cdef object jsoncodec
 cdef object Packet
 cdef object ProtocolError
@@ -25,12 +34,20 @@ cdef frozenset _RESERVED
 cdef object _odumps
 cdef object _oloads
 cdef object _OOPTS
+cdef object _OFAST
 cdef object _std_dumps
 cdef object _std_loads
 cdef object _js_small
 cdef object _object_new
+cdef int _WHOLE_FLOAT
+cdef int _SMALL_FLOAT
+cdef Py_ssize_t _SCAN_IN_C
 
-@cython.locals(raw=bytes)
+@cython.locals(n=Py_ssize_t, i=Py_ssize_t, marks=int, p="const unsigned char*",
+               c="unsigned char")
+cdef int _number_marks(bytes raw) except -1
+
+@cython.locals(raw=bytes, marks=int)
 cdef str _dumps(object obj)
 
 cdef object _loads(str text)
@@ -41,6 +58,9 @@ cdef object _js_floats(object obj, int depth)
 cpdef object js_floats(object data)
 
 cdef object _packet(int ptype, str nsp, object data, object pid, Py_ssize_t attachments)
+
+@cython.locals(data=list, n=Py_ssize_t)
+cpdef object event_packet(str nsp, object event, tuple args)
 
 cdef bint _is_binary(object obj)
 
@@ -69,7 +89,7 @@ cpdef object reconstruct(object data, list buffers, int max_depth=*)
 cpdef list encode(object packet, int protocol)
 
 @cython.locals(ptype=int, buffers=list, head=str, body=str, text=str, out=list, raw=bytes,
-               done=bint)
+               done=bint, marks=int)
 cdef list _encode(object packet, int protocol, _Attachments hook)
 
 cdef class Encoder:

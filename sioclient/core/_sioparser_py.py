@@ -42,6 +42,13 @@ from sioclient.core import jsoncodec
 from sioclient.core.packet import Packet
 from sioclient.exceptions import ProtocolError
 
+try:  # Cython's pure-Python shim: True only in the compiled twin
+    import cython
+
+    _COMPILED = bool(cython.compiled)
+except ImportError:
+    _COMPILED = False
+
 #: default cap on the attachments of one binary packet (a peer could otherwise make the
 #: decoder hold an unbounded number of buffers)
 DEFAULT_MAX_ATTACHMENTS = 1000
@@ -80,6 +87,7 @@ _RESERVED = RESERVED_EVENTS
 _odumps = jsoncodec.orjson_dumps
 _oloads = jsoncodec.orjson_loads
 _OOPTS = jsoncodec.ORJSON_OPTIONS
+_OFAST = jsoncodec.ORJSON_STR_KEYS_OPTIONS
 _std_dumps = jsoncodec.std_dumps
 _std_loads = jsoncodec.std_loads
 _js_small = jsoncodec.js_small_numbers
@@ -93,21 +101,63 @@ _object_new = object.__new__
 def _dumps(obj: Any) -> str:
     if _odumps is not None:
         try:
-            raw = _odumps(obj, option=_OOPTS)
+            raw = _odumps(obj, None, _OFAST)
         except TypeError:
-            return _std_dumps(obj)
+            try:
+                raw = _odumps(obj, None, _OOPTS)
+            except TypeError:
+                return _std_dumps(obj)
+        marks = _number_marks(raw)
         # orjson writes a whole float as 1.0 (or 1e+16 from 1e16 on): JavaScript writes 1
-        if b".0" in raw or b"e+" in raw:
+        if marks & _WHOLE_FLOAT:
             fixed = _js_floats(obj, 1)
             if fixed is not obj:
                 try:
-                    raw = _odumps(fixed, option=_OOPTS)
+                    raw = _odumps(fixed, None, _OOPTS)
                 except TypeError:  # a whole float beyond the 64-bit integers orjson writes
                     return _std_dumps(fixed)
-        if b"e-6" in raw:  # orjson writes 1e-6 where JavaScript writes 0.000001
+                marks = _number_marks(raw)
+        if marks & _SMALL_FLOAT:  # orjson writes 1e-6 where JavaScript writes 0.000001
             return _js_small(raw.decode("utf-8"))
         return raw.decode("utf-8")
     return _std_dumps(obj)
+
+
+# what _number_marks finds
+_WHOLE_FLOAT = 1  # ".0" or "e+": a whole float, which JavaScript writes without a fraction
+_SMALL_FLOAT = 2  # "e-6": a number JavaScript writes 0.00000x where orjson writes xe-6
+_SCAN_IN_C = 512  # up to this length the compiled twin scans in one C loop
+
+
+def _number_marks(raw: bytes) -> int:
+    """Which of orjson's number spellings that JavaScript writes otherwise ``raw`` may hold
+    (``_WHOLE_FLOAT | _SMALL_FLOAT``; a string holding those characters counts too).
+
+    Not ``b".0" in raw``: ``bytes.__contains__`` first tries its argument as an int, and the
+    TypeError it raises and clears costs more than the search."""
+    n = len(raw)
+    marks = 0
+    if _COMPILED and n <= _SCAN_IN_C:
+        p = raw
+        i = 0
+        while i < n - 1:
+            c = p[i]
+            if c == 46:  # "."
+                if p[i + 1] == 48:  # "0"
+                    marks |= _WHOLE_FLOAT
+            elif c == 101:  # "e"
+                c = p[i + 1]
+                if c == 43:  # "+"
+                    marks |= _WHOLE_FLOAT
+                elif c == 45 and i + 2 < n and p[i + 2] == 54:  # "-6"
+                    marks |= _SMALL_FLOAT
+            i += 1
+        return marks
+    if raw.find(b".0") >= 0 or raw.find(b"e+") >= 0:
+        marks = _WHOLE_FLOAT
+    if raw.find(b"e-6") >= 0:
+        marks |= _SMALL_FLOAT
+    return marks
 
 
 def _js_floats(obj: Any, depth: int) -> Any:
@@ -182,9 +232,18 @@ def _loads(text: str) -> Any:
         raise ProtocolError(f"invalid JSON payload ({exc})", text) from None
 
 
+# The compiled twin writes a Packet's slots itself (_speedups/_packet.h, declared in the .pxd):
+# Packet.__init__ is a Python frame, and object.__new__ with five setattr calls costs about
+# as much as the JSON of a small event.
+_FAST_PACKET = False
+if _COMPILED:
+    _FAST_PACKET = _packet_prepare(Packet) == 1  # type: ignore[name-defined] # noqa: F821
+
+
 def _packet(ptype: int, nsp: str, data: Any, pid: Any, attachments: int) -> Packet:
-    # Packet.__init__ is a Python frame that costs as much as the JSON decoding of a small
-    # event; filling the slots directly is several times cheaper (tests check the slot list).
+    if _FAST_PACKET:
+        return _packet_make(ptype, nsp, data, pid, attachments)  # type: ignore[no-any-return,name-defined] # noqa: F821
+    # filling the slots is still cheaper than the __init__ frame (tests check the slot list)
     packet = _object_new(Packet)
     packet.type = ptype
     packet.nsp = nsp
@@ -192,6 +251,23 @@ def _packet(ptype: int, nsp: str, data: Any, pid: Any, attachments: int) -> Pack
     packet.id = pid
     packet.attachments = attachments
     return packet
+
+
+def event_packet(nsp: str, event: Any, args: tuple[Any, ...]) -> Packet:
+    """The EVENT packet of ``emit(event, *args)`` on namespace ``nsp``: data ``[event, *args]``,
+    no ack id yet.  Socket builds every emit with it (filled like ``_packet``, for the same
+    reason: ``Packet(...)`` costs a Python frame per emit)."""
+    n = len(args)
+    if n == 1:  # the common shapes as one list each, with no resizing
+        data = [event, args[0]]
+    elif n == 0:
+        data = [event]
+    elif n == 2:
+        data = [event, args[0], args[1]]
+    else:
+        data = [event]
+        data.extend(args)
+    return _packet(_EVENT, nsp, data, None, 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,26 +455,35 @@ def _encode(packet: Packet, protocol: int, hook: _Attachments) -> Messages:
             if _odumps is not None:
                 hook.buffers = None
                 try:
-                    raw = _odumps(data, default=hook, option=_OOPTS)
+                    raw = _odumps(data, hook, _OFAST)
                     done = True
                 except TypeError:
-                    pass  # not for orjson (big integers, lone surrogates...): slow path
+                    # a key that is not a str, or not for orjson at all (big integers, lone
+                    # surrogates...): with every option, then the slow path
+                    hook.buffers = None
+                    try:
+                        raw = _odumps(data, hook, _OOPTS)
+                        done = True
+                    except TypeError:
+                        pass
                 buffers = hook.buffers
                 hook.buffers = None
-            if done and (b".0" in raw or b"e+" in raw):
+            marks = _number_marks(raw) if done else 0
+            if marks & _WHOLE_FLOAT:
                 # a whole float written as 1.0: written again as JavaScript writes it, 1
                 fixed = _js_floats(data, 1)
                 if fixed is not data and _odumps is not None:
                     hook.buffers = None
                     try:
-                        raw = _odumps(fixed, default=hook, option=_OOPTS)
+                        raw = _odumps(fixed, hook, _OOPTS)
+                        marks = _number_marks(raw)
                     except TypeError:
                         done = False  # a whole float beyond orjson's integers: slow path
                     buffers = hook.buffers
                     hook.buffers = None
             if done:
                 body = raw.decode("utf-8")
-                if b"e-6" in raw:  # orjson writes 1e-6 where JavaScript writes 0.000001
+                if marks & _SMALL_FLOAT:  # orjson writes 1e-6 where JavaScript writes 0.000001
                     body = _js_small(body)
             else:
                 buffers = []
