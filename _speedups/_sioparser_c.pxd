@@ -8,6 +8,15 @@ cdef extern from "_packet.h":
     int _packet_prepare "sioclient_packet_prepare"(object cls) except -1
     object _packet_make "sioclient_packet_make"(object ptype, object nsp, object data,
                                                  object pid, object attachments)
+    bint _packet_exact "sioclient_packet_exact"(object o)
+    object _packet_get "sioclient_packet_get"(object o, int i)
+
+# the number spellings of orjson's output that JavaScript writes otherwise (see the header)
+cdef extern from "_jsonscan.h":
+    int _scan_numbers "sioclient_number_marks"(bytes raw)
+    str _join_ascii "sioclient_join_utf8"(str prefix, bytes raw)
+
+cdef str _join_utf8(str prefix, bytes raw)
 
 cdef bint _COMPILED
 cdef bint _FAST_PACKET
@@ -41,10 +50,8 @@ cdef object _js_small
 cdef object _object_new
 cdef int _WHOLE_FLOAT
 cdef int _SMALL_FLOAT
-cdef Py_ssize_t _SCAN_IN_C
 
-@cython.locals(n=Py_ssize_t, i=Py_ssize_t, marks=int, p="const unsigned char*",
-               c="unsigned char")
+@cython.locals(marks=int)
 cdef int _number_marks(bytes raw) except -1
 
 @cython.locals(raw=bytes, marks=int)
@@ -89,7 +96,8 @@ cpdef object reconstruct(object data, list buffers, int max_depth=*)
 cpdef list encode(object packet, int protocol)
 
 @cython.locals(ptype=int, buffers=list, head=str, body=str, text=str, out=list, raw=bytes,
-               done=bint, marks=int)
+               done=bint, marks=int, tobj=object, nsp=object, data=object, pid=object,
+               utf8=bytes)
 cdef list _encode(object packet, int protocol, _Attachments hook)
 
 cdef class Encoder:

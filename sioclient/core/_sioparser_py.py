@@ -123,10 +123,16 @@ def _dumps(obj: Any) -> str:
     return _std_dumps(obj)
 
 
+def _join_utf8(prefix: str, raw: bytes) -> str:
+    """``prefix + raw.decode("utf-8")``; in one allocation when compiled and all ASCII."""
+    if _COMPILED:  # _speedups/_jsonscan.h, declared in the .pxd
+        return _join_ascii(prefix, raw)  # type: ignore[no-any-return,name-defined] # noqa: F821
+    return prefix + raw.decode("utf-8")
+
+
 # what _number_marks finds
 _WHOLE_FLOAT = 1  # ".0" or "e+": a whole float, which JavaScript writes without a fraction
 _SMALL_FLOAT = 2  # "e-6": a number JavaScript writes 0.00000x where orjson writes xe-6
-_SCAN_IN_C = 512  # up to this length the compiled twin scans in one C loop
 
 
 def _number_marks(raw: bytes) -> int:
@@ -135,24 +141,9 @@ def _number_marks(raw: bytes) -> int:
 
     Not ``b".0" in raw``: ``bytes.__contains__`` first tries its argument as an int, and the
     TypeError it raises and clears costs more than the search."""
-    n = len(raw)
+    if _COMPILED:  # one pass in C (_speedups/_jsonscan.h, declared in the .pxd)
+        return _scan_numbers(raw)  # type: ignore[no-any-return,name-defined] # noqa: F821
     marks = 0
-    if _COMPILED and n <= _SCAN_IN_C:
-        p = raw
-        i = 0
-        while i < n - 1:
-            c = p[i]
-            if c == 46:  # "."
-                if p[i + 1] == 48:  # "0"
-                    marks |= _WHOLE_FLOAT
-            elif c == 101:  # "e"
-                c = p[i + 1]
-                if c == 43:  # "+"
-                    marks |= _WHOLE_FLOAT
-                elif c == 45 and i + 2 < n and p[i + 2] == 54:  # "-6"
-                    marks |= _SMALL_FLOAT
-            i += 1
-        return marks
     if raw.find(b".0") >= 0 or raw.find(b"e+") >= 0:
         marks = _WHOLE_FLOAT
     if raw.find(b"e-6") >= 0:
@@ -439,15 +430,23 @@ def encode(packet: Packet, protocol: int) -> Messages:
 
 
 def _encode(packet: Packet, protocol: int, hook: _Attachments) -> Messages:
-    tobj = packet.type
+    if _FAST_PACKET and _packet_exact(packet):  # type: ignore[name-defined] # noqa: F821
+        # the slots read directly, as _packet writes them
+        tobj = _packet_get(packet, 0)  # type: ignore[name-defined] # noqa: F821
+        nsp = _packet_get(packet, 1)  # type: ignore[name-defined] # noqa: F821
+        data = _packet_get(packet, 2)  # type: ignore[name-defined] # noqa: F821
+        pid = _packet_get(packet, 3)  # type: ignore[name-defined] # noqa: F821
+    else:
+        tobj = packet.type
+        nsp = packet.nsp
+        data = packet.data
+        pid = packet.id
     if type(tobj) is not int or tobj < 0 or tobj > 6:
         raise ValueError(f"unknown packet type {tobj!r}")
     ptype = tobj
-    nsp = packet.nsp
-    pid = packet.id
-    data = packet.data
     buffers: list[bytes] | None = None
     body = ""
+    utf8: bytes | None = None  # orjson's text, when it is the body as it stands
     if data is not None:
         if ptype == _EVENT or ptype == _ACK or ptype >= _BINARY_EVENT:
             # One pass of the writer finds the buffers and writes their placeholders.
@@ -482,9 +481,10 @@ def _encode(packet: Packet, protocol: int, hook: _Attachments) -> Messages:
                     buffers = hook.buffers
                     hook.buffers = None
             if done:
-                body = raw.decode("utf-8")
                 if marks & _SMALL_FLOAT:  # orjson writes 1e-6 where JavaScript writes 0.000001
-                    body = _js_small(body)
+                    body = _js_small(raw.decode("utf-8"))
+                else:
+                    utf8 = raw  # joined to the header below, decoded in the same step
             else:
                 buffers = []
                 body = _std_dumps(_deconstruct(data, buffers, 1))
@@ -501,19 +501,20 @@ def _encode(packet: Packet, protocol: int, hook: _Attachments) -> Messages:
         head = f"{head}{0 if buffers is None else len(buffers)}-"
     if pid is not None and (type(pid) is not int or pid < 0):
         raise ValueError(f"invalid ack id {pid!r}")
-    # one allocation per packet: each branch builds the text in a single concatenation
     if nsp is None or nsp == "/":
-        if pid is None:
-            text = head + body
-        else:
-            text = f"{head}{pid}{body}"
+        if pid is not None:
+            head = f"{head}{pid}"
     else:
         if type(nsp) is not str or "," in nsp:
             raise ValueError(f"invalid namespace {nsp!r}")
         if pid is None:
-            text = f"{head}{nsp},{body}"
+            head = f"{head}{nsp},"
         else:
-            text = f"{head}{nsp},{pid}{body}"
+            head = f"{head}{nsp},{pid}"
+    if utf8 is not None:
+        text = _join_utf8(head, utf8)
+    else:
+        text = head + body
     if buffers is None:
         return [text]
     out: list[str | bytes] = [text]
