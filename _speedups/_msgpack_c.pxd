@@ -7,6 +7,10 @@ cdef extern from "_packet.h":
     object _packet_make "sioclient_packet_make"(object ptype, object nsp, object data,
                                                  object pid, object attachments)
 
+# msgpack read without extensions (see the header)
+cdef extern from "_msgpackread.h":
+    object _read_msgpack "sioclient_msgpack_read"(bytes buf)
+
 cdef bint _COMPILED
 cdef bint _FAST_PACKET
 
@@ -66,6 +70,7 @@ cdef object _replace_undefined(object value)
 cdef object _as_int(object value)
 cdef bint _data_valid(int ptype, object data, int protocol, int flavour) except -1
 
+@cython.locals(kinds=list)
 cpdef object unpack(object buf)
 
 cpdef object map_to_packet(object obj, int protocol, int flavour, object raw)

@@ -444,6 +444,17 @@ def unpack(buf: bytes | bytearray | memoryview) -> Any:
     if type(buf) is not bytes:
         buf = bytes(buf)
     kinds = scan(buf)
+    if _COMPILED and not kinds:
+        # no notepack extension: the compiled twin's own reader (_speedups/_msgpackread.h,
+        # declared in the .pxd), which reads what unpackb reads into the same objects, with
+        # map keys from a cache; it hands any other extension back to unpackb below
+        try:
+            obj = _read_msgpack(buf)  # type: ignore[name-defined] # noqa: F821
+        except Exception as exc:  # noqa: BLE001 - what unpackb would raise, worded the same
+            message = f"invalid msgpack message ({exc.__class__.__name__}: {exc})"
+            raise ProtocolError(message, buf) from None
+        if obj is not NotImplemented:
+            return obj
     hook = _ExtHook(kinds) if kinds else None
     # scan() has checked every count against the bytes that remain and bounded the depth, so
     # msgpack's own limits (max_*_len, which unpackb derives from len(buf): msgpack >= 1.0) are a
