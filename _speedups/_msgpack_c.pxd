@@ -11,6 +11,10 @@ cdef extern from "_packet.h":
 cdef extern from "_msgpackread.h":
     object _read_msgpack "sioclient_msgpack_read"(bytes buf)
 
+# a packet written in one pass (see the header)
+cdef extern from "_msgpackwrite.h":
+    object _pack_packet "sioclient_msgpack_packet"(int ptype, object nsp, object data, object pid)
+
 cdef bint _COMPILED
 cdef bint _FAST_PACKET
 

@@ -623,6 +623,12 @@ class Encoder:
         ):
             obj = packet_map(ptype, packet.nsp, packet.data, packet.id, False)
             return [_json_dumps(obj)]
+        if _COMPILED:
+            # one pass in C for data that needs no normalisation (_speedups/_msgpackwrite.h,
+            # declared in the .pxd); NotImplemented sends the rest down the general path
+            raw = _pack_packet(ptype, packet.nsp, packet.data, packet.id)  # type: ignore[name-defined] # noqa: F821
+            if raw is not NotImplemented:
+                return [raw]
         obj = packet_map(ptype, packet.nsp, packet.data, packet.id, True)
         try:
             return [self._packer.pack(obj)]
