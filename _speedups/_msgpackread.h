@@ -1,6 +1,10 @@
-/* msgpack to Python objects for the compiled msgpack parser, after scan() has checked the
- * message: every length fits in the bytes that remain, the nesting is at most MAX_DEPTH deep
- * and nothing trails.  The checks below are kept anyway (they cost a compare each).
+/* msgpack to Python objects for the compiled msgpack parser, in one pass with its own bounds:
+ * every length is checked against the bytes that remain before it is read, the nesting is at
+ * most MAX_DEPTH (100) deep, counted as scan() counts it, and nothing may trail.  Nothing is
+ * allocated ahead of the bytes that justify it: a list or dict is sized in advance only for a
+ * count of at most SIO_PRESIZE items, and grows item by item beyond, so a header that announces
+ * millions of items in a short message costs nothing.  On any error, extension or doubt it
+ * gives up and the caller runs scan() and msgpack's unpackb, which word the error.
  *
  * It reads what msgpack.unpackb(raw=False, use_list=True, strict_map_key=True) reads, into
  * the same objects, with one difference in speed only: map keys that are short ASCII strings
@@ -17,6 +21,8 @@
 
 #define SIO_KEYS 1024
 #define SIO_KEY_MAX 32
+#define SIO_MAX_DEPTH 100 /* _msgpack_py.MAX_DEPTH */
+#define SIO_PRESIZE 64
 
 static PyObject *sio_keys[SIO_KEYS];
 
@@ -71,7 +77,11 @@ static PyObject *sio_read_array(const unsigned char *p, Py_ssize_t *at, Py_ssize
         PyErr_SetString(PyExc_ValueError, "msgpack array longer than the message");
         return NULL;
     }
-    list = PyList_New(n);
+    if (depth + 1 > SIO_MAX_DEPTH) {
+        PyErr_SetString(PyExc_ValueError, "msgpack data nested too deep");
+        return NULL;
+    }
+    list = PyList_New(n <= SIO_PRESIZE ? n : 0);
     if (list == NULL) return NULL;
     for (i = 0; i < n; i++) {
         item = sio_read(p, at, end, depth + 1);
@@ -79,7 +89,16 @@ static PyObject *sio_read_array(const unsigned char *p, Py_ssize_t *at, Py_ssize
             Py_DECREF(list);
             return item;
         }
-        PyList_SET_ITEM(list, i, item);
+        if (n <= SIO_PRESIZE) {
+            PyList_SET_ITEM(list, i, item);
+        } else {
+            int failed = PyList_Append(list, item);
+            Py_DECREF(item);
+            if (failed) {
+                Py_DECREF(list);
+                return NULL;
+            }
+        }
     }
     return list;
 }
@@ -94,7 +113,11 @@ static PyObject *sio_read_map(const unsigned char *p, Py_ssize_t *at, Py_ssize_t
         PyErr_SetString(PyExc_ValueError, "msgpack map longer than the message");
         return NULL;
     }
-    dict = _PyDict_NewPresized(n);
+    if (depth + 1 > SIO_MAX_DEPTH) {
+        PyErr_SetString(PyExc_ValueError, "msgpack data nested too deep");
+        return NULL;
+    }
+    dict = n <= SIO_PRESIZE ? _PyDict_NewPresized(n) : PyDict_New();
     if (dict == NULL) return NULL;
     for (i = 0; i < n; i++) {
         pos = *at;
@@ -164,10 +187,6 @@ static PyObject *sio_read(const unsigned char *p, Py_ssize_t *at, Py_ssize_t end
     Py_ssize_t n;
     unsigned char b;
     uint64_t u;
-    if (depth > 1000) {  /* scan() bounds it far lower; this only guards the C stack */
-        PyErr_SetString(PyExc_ValueError, "msgpack data nested too deep");
-        return NULL;
-    }
     SIO_NEED(1);
     b = p[pos++];
     if (b < 0x80) {

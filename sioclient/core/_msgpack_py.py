@@ -443,18 +443,18 @@ def unpack(buf: bytes | bytearray | memoryview) -> Any:
     """One msgpack message as notepack.io would decode it; ProtocolError on anything amiss."""
     if type(buf) is not bytes:
         buf = bytes(buf)
-    kinds = scan(buf)
-    if _COMPILED and not kinds:
-        # no notepack extension: the compiled twin's own reader (_speedups/_msgpackread.h,
-        # declared in the .pxd), which reads what unpackb reads into the same objects, with
-        # map keys from a cache; it hands any other extension back to unpackb below
+    if _COMPILED:
+        # The compiled twin's own reader (_speedups/_msgpackread.h, declared in the .pxd):
+        # what unpackb reads, into the same objects, map keys from a cache, with scan()'s
+        # bounds checked as it goes.  A message it does not take whole (an extension, an
+        # error) goes the general way below, which words the error.
         try:
             obj = _read_msgpack(buf)  # type: ignore[name-defined] # noqa: F821
-        except Exception as exc:  # noqa: BLE001 - what unpackb would raise, worded the same
-            message = f"invalid msgpack message ({exc.__class__.__name__}: {exc})"
-            raise ProtocolError(message, buf) from None
+        except Exception:  # noqa: BLE001 - scan() and unpackb raise it again, worded
+            obj = NotImplemented
         if obj is not NotImplemented:
             return obj
+    kinds = scan(buf)
     hook = _ExtHook(kinds) if kinds else None
     # scan() has checked every count against the bytes that remain and bounded the depth, so
     # msgpack's own limits (max_*_len, which unpackb derives from len(buf): msgpack >= 1.0) are a
