@@ -87,6 +87,7 @@ function makeLoop(parser, c, what) {
 }
 
 const state = new Map();
+const WARM_MS = 300;
 
 function timed(loop, n) {
   const t0 = process.hrtime.bigint();
@@ -99,7 +100,10 @@ function run(req, data) {
   let entry = state.get(key);
   if (entry === undefined) {
     const loop = makeLoop(IMPLS[req.impl], data[req.case], req.what);
-    // calibrate (and warm the JIT): grow n until one batch takes a quarter of the target
+    // warm the JIT up first (V8 compiles hot code in tiers, the last ones after thousands of
+    // calls): run for WARM_MS, then calibrate, growing n until a batch takes a quarter of "ms"
+    const warmEnd = process.hrtime.bigint() + BigInt(WARM_MS * 1e6);
+    while (process.hrtime.bigint() < warmEnd) loop(100);
     let n = 1;
     for (;;) {
       const dt = timed(loop, n);
