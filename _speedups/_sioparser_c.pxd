@@ -48,6 +48,7 @@ cdef object _std_dumps
 cdef object _std_loads
 cdef object _js_small
 cdef object _object_new
+cdef tuple _PLACEHOLDERS
 cdef int _WHOLE_FLOAT
 cdef int _SMALL_FLOAT
 

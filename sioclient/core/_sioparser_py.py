@@ -269,6 +269,15 @@ def _is_binary(obj: Any) -> bool:
     return isinstance(obj, (bytes, bytearray, memoryview))
 
 
+# The placeholders of the first attachments as orjson fragments: JSON text orjson copies into
+# its output, where a dict would be built and then written for every buffer.
+_PLACEHOLDERS: tuple[Any, ...] = ()
+if jsoncodec.orjson_fragment is not None:
+    _PLACEHOLDERS = tuple(
+        jsoncodec.orjson_fragment(b'{"_placeholder":true,"num":%d}' % i) for i in range(32)
+    )
+
+
 class _Attachments:
     """orjson's ``default`` hook while an event is written: each buffer met becomes a
     placeholder, in the order the writer meets them (depth-first, list order, then dict
@@ -278,14 +287,17 @@ class _Attachments:
     def __init__(self) -> None:
         self.buffers: list[bytes] | None = None
 
-    def __call__(self, obj: Any) -> dict[str, Any]:
+    def __call__(self, obj: Any) -> Any:
         if not _is_binary(obj):
             raise TypeError(f"Type is not JSON serializable: {type(obj).__name__}")
         buffers = self.buffers
         if buffers is None:
             buffers = self.buffers = []
         buffers.append(obj if type(obj) is bytes else bytes(obj))
-        return {"_placeholder": True, "num": len(buffers) - 1}
+        num = len(buffers) - 1
+        if num < len(_PLACEHOLDERS):
+            return _PLACEHOLDERS[num]  # its JSON text, written as it is
+        return {"_placeholder": True, "num": num}
 
 
 def _has_bin(obj: Any, depth: int, max_depth: int) -> bool:

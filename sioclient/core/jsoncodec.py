@@ -41,14 +41,19 @@ ORJSON_OPTIONS = 0
 #: key that is not exactly a str (then write again with ORJSON_OPTIONS)
 ORJSON_STR_KEYS_OPTIONS = 0
 
+#: orjson.Fragment (JSON text orjson writes as it is), or None
+orjson_fragment: Callable[[bytes], Any] | None
+
 try:  # pragma: no cover - depends on the platform
     import orjson as _orjson
 except ImportError:  # pragma: no cover
     orjson_dumps = None
     orjson_loads = None
+    orjson_fragment = None
 else:
     orjson_dumps = _orjson.dumps
     orjson_loads = _orjson.loads
+    orjson_fragment = getattr(_orjson, "Fragment", None)  # orjson >= 3.9
     ORJSON_STR_KEYS_OPTIONS = _orjson.OPT_PASSTHROUGH_DATACLASS | _orjson.OPT_PASSTHROUGH_DATETIME
     ORJSON_OPTIONS = _orjson.OPT_NON_STR_KEYS | ORJSON_STR_KEYS_OPTIONS
 
@@ -224,6 +229,7 @@ __all__ = [
     "js_small_numbers",
     "loads",
     "orjson_dumps",
+    "orjson_fragment",
     "orjson_loads",
     "std_dumps",
     "std_loads",
