@@ -1,7 +1,7 @@
 """What a packet costs the parsers: per emit (encode) and per received message (decode).
 
-    .venv/bin/python benchmarks/parser.py [--repeat 5] [--ms 50] [--no-node] [--json out.json]
-                                          [--png out.png]
+    .venv/bin/python benchmarks/parser.py [--repeat 5] [--ms 50] [--no-node]
+                                          [--json out.json] [--png out.png] [--no-files]
 
 Method (the same for every implementation, Python and Node):
 
@@ -13,10 +13,12 @@ Method (the same for every implementation, Python and Node):
   connection's decoder (sioclient: ``Decoder.feed``; python-socketio: ``Client``'s
   ``_handle_eio_message`` logic, ``Packet(encoded_packet=...)`` then ``add_attachment``;
   Node: ``Decoder.add`` with a ``decoded`` listener);
-- each figure is the best of ``--repeat`` calibrated repeats of about ``--ms`` ms, and the
-  repeats are interleaved: repeat 1 of every implementation on every case, then repeat 2...
-  Node runs in a child process (``node_parser.js``) driven line by line, so its repeats are
-  interleaved with ours too, and a burst of load from elsewhere hits every column alike.
+- each figure is the best of ``--repeat`` calibrated repeats of about ``--ms`` ms (the
+  medians are printed and kept too), and the repeats are interleaved: repeat 1 of every
+  implementation on every case, then repeat 2...  Node runs in a child process
+  (``node_parser.js``) driven line by line, so its repeats are interleaved with ours too, and
+  a burst of load from elsewhere hits every column alike; V8 gets 300 ms of warm-up per loop
+  before its calibration, so that no repeat runs in its lower tiers.
 
 Cases: (a) a small event on ``/``, (b) the same with ack id 42 on ``/admin``, (c) an event with
 two nested 1 KiB buffers and a 4 KiB one, (d) an event holding 1000 small dicts.
@@ -26,7 +28,8 @@ results are kept alive: what one encode or decode leaves behind (the messages, t
 its data).  Temporaries freed before the call returns are not counted.
 
 Ratios read "times faster than the peer" (the peer's ns over ours, encode+decode).  The JSON
-(``--json``) holds every figure; the PNG (``--png``, matplotlib) charts the ratios.
+holds every figure and every repeat; the PNG (matplotlib, the ``bench`` extra) charts the
+ratios; both land in ``build/bench/`` unless told otherwise.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -68,6 +72,10 @@ PSIO_MSGPACK = "python-socketio MsgPackPacket"
 NODE = "socket.io-parser v4"
 NODE_MSGPACK = "socket.io-msgpack-parser v3"
 NODE_IMPLS = (NODE, NODE_MSGPACK)
+
+#: where `make bench` leaves the figures and the chart
+DEFAULT_JSON = os.path.join(ROOT, "build", "bench", "parser.json")
+DEFAULT_PNG = os.path.join(ROOT, "build", "bench", "parser.png")
 
 #: (ours, peer, target ratio) rows of the ratio table and the chart
 COMPARISONS = (
@@ -354,15 +362,21 @@ def run(repeat: int, ms: float, with_node: bool) -> dict[str, Any]:
         name: {key: {op: min(samples[name][key][op]) for op in OPS} for key in CASES}
         for name in names
     }
+    median = {
+        name: {key: {op: statistics.median(samples[name][key][op]) for op in OPS} for key in CASES}
+        for name in names
+    }
     return {
         "machine": machine(),
         "load_average": load_average(),
         "versions": versions,
         "method": {"repeat": repeat, "ms_per_repeat": ms, "statistic": "best of repeats"},
         "ns_per_op": best,
+        "median_ns_per_op": median,
         "samples": samples,
         "blocks_per_op": blocks,
         "ratios": ratios(best),
+        "median_ratios": ratios(median),
     }
 
 
@@ -438,16 +452,21 @@ def report(result: dict[str, Any]) -> str:
                 cell += f" ({b['encode']:.0f}/{b['decode']:.0f})"
             cells += f"{cell:>{width}}"
         lines.append(f"{name:34}{cells}")
-    lines += ["", "encode+decode, times faster than the peer (target in brackets)"]
-    for ours, peer, target in COMPARISONS:
-        key = f"{ours} vs {peer}"
-        if key not in result["ratios"]:
-            continue
-        cells = ", ".join(
-            f"({k}) {result['ratios'][key][k]:.2f}x{'' if result['ratios'][key][k] >= target else ' MISS'}"
-            for k in CASES
-        )
-        lines.append(f"{key} [{target:g}x]: {cells}")
+    for title, table in (("best", "ratios"), ("median", "median_ratios")):
+        lines += [
+            "",
+            f"encode+decode, times faster than the peer, from the {title} of the repeats "
+            "(target in brackets)",
+        ]
+        for ours, peer, target in COMPARISONS:
+            key = f"{ours} vs {peer}"
+            if key not in result[table]:
+                continue
+            row = result[table][key]
+            cells = ", ".join(
+                f"({k}) {row[k]:.2f}x{'' if row[k] >= target else ' MISS'}" for k in CASES
+            )
+            lines.append(f"{key} [{target:g}x]: {cells}")
     return "\n".join(lines)
 
 
@@ -458,7 +477,7 @@ def plot(result: dict[str, Any], path: str) -> None:
     import matplotlib.pyplot as plt
 
     rows = [(o, p, t) for o, p, t in COMPARISONS if f"{o} vs {p}" in result["ratios"]]
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(10, 5.5))
     width = 0.8 / max(1, len(rows))
     for i, (ours, peer, target) in enumerate(rows):
         values = [result["ratios"][f"{ours} vs {peer}"][k] for k in CASES]
@@ -478,11 +497,11 @@ def plot(result: dict[str, Any], path: str) -> None:
     ax.set_yscale("log")
     ax.set_xticks(range(len(CASES)))
     ax.set_xticklabels([f"({k}) {CASE_NAMES[k]}" for k in CASES])
-    ax.set_ylabel("times faster than the peer (encode+decode, log scale)")
+    ax.set_ylabel("times faster than the peer (encode+decode, best of repeats, log)")
     load = " ".join(map(str, result["load_average"]))
     ax.set_title(f"sioclient parsers vs peers, best of {result['method']['repeat']} (load {load})")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.legend(loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -492,17 +511,32 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="repeats per figure (the best counts)")
     ap.add_argument("--ms", type=float, default=50.0, help="duration of one repeat, ms")
     ap.add_argument("--no-node", action="store_true", help="skip the Node peers")
-    ap.add_argument("--json", help="write every figure to this file")
-    ap.add_argument("--png", help="draw the ratios to this PNG (matplotlib)")
+    ap.add_argument(
+        "--json", default=DEFAULT_JSON, help=f"write every figure here (default {DEFAULT_JSON})"
+    )
+    ap.add_argument(
+        "--png", default=DEFAULT_PNG, help=f"chart the ratios here (default {DEFAULT_PNG})"
+    )
+    ap.add_argument("--no-files", action="store_true", help="print only: no JSON, no chart")
     args = ap.parse_args()
+    if args.no_files:
+        args.json = args.png = None
     t0 = time.monotonic()
     result = run(args.repeat, args.ms, not args.no_node)
     print(report(result))
     print(f"\n(total {time.monotonic() - t0:.1f} s)")
     if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)
+        print(f"figures: {args.json}")
     if args.png:
+        try:
+            import matplotlib  # noqa: F401 - in the bench extra
+        except ImportError:
+            print("(no chart: matplotlib is not installed; pip install -e '.[bench]')")
+            return
+        os.makedirs(os.path.dirname(os.path.abspath(args.png)), exist_ok=True)
         plot(result, args.png)
         print(f"chart: {args.png}")
 
