@@ -10,6 +10,7 @@
 #define SIOCLIENT_JSONSCAN_H
 
 #include <Python.h>
+#include <stdio.h>
 #include <string.h>
 
 static int sioclient_number_marks(PyObject *raw) {
@@ -56,6 +57,44 @@ static PyObject *sioclient_join_utf8(PyObject *prefix, PyObject *raw) {
     if (decoded == NULL) return NULL;
     out = PyUnicode_Concat(prefix, decoded);
     Py_DECREF(decoded);
+    return out;
+}
+
+/* head + nsp + "," + str(pid) + raw.decode() (nsp and pid None when absent) in one
+ * allocation when every part is ASCII; None otherwise (the caller builds it in Python). */
+static PyObject *sioclient_join_packet(PyObject *head, PyObject *nsp, PyObject *pid,
+                                       PyObject *raw) {
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(raw);
+    Py_ssize_t n = PyBytes_GET_SIZE(raw);
+    Py_ssize_t hlen, nlen = 0, dlen = 0, i;
+    char digits[24];
+    unsigned char high = 0, *w;
+    PyObject *out;
+    if (!PyUnicode_IS_ASCII(head) || (nsp != Py_None && !PyUnicode_IS_ASCII(nsp))) Py_RETURN_NONE;
+    if (pid != Py_None) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(pid, &overflow);
+        if (v == -1 && PyErr_Occurred()) return NULL;
+        if (overflow != 0 || v < 0) Py_RETURN_NONE;
+        dlen = (Py_ssize_t)snprintf(digits, sizeof(digits), "%lld", v);
+    }
+    for (i = 0; i < n; i++) high |= p[i];
+    if (high >= 0x80) Py_RETURN_NONE;
+    hlen = PyUnicode_GET_LENGTH(head);
+    if (nsp != Py_None) nlen = PyUnicode_GET_LENGTH(nsp) + 1;
+    out = PyUnicode_New(hlen + nlen + dlen + n, 127);
+    if (out == NULL) return NULL;
+    w = PyUnicode_1BYTE_DATA(out);
+    memcpy(w, PyUnicode_1BYTE_DATA(head), (size_t)hlen);
+    w += hlen;
+    if (nsp != Py_None) {
+        memcpy(w, PyUnicode_1BYTE_DATA(nsp), (size_t)(nlen - 1));
+        w[nlen - 1] = ',';
+        w += nlen;
+    }
+    memcpy(w, digits, (size_t)dlen);
+    w += dlen;
+    memcpy(w, p, (size_t)n);
     return out;
 }
 

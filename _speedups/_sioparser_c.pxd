@@ -15,6 +15,7 @@ cdef extern from "_packet.h":
 cdef extern from "_jsonscan.h":
     int _scan_numbers "sioclient_number_marks"(bytes raw)
     str _join_ascii "sioclient_join_utf8"(str prefix, bytes raw)
+    object _join_packet "sioclient_join_packet"(str head, object nsp, object pid, bytes raw)
 
 cdef str _join_utf8(str prefix, bytes raw)
 
@@ -98,7 +99,7 @@ cpdef list encode(object packet, int protocol)
 
 @cython.locals(ptype=int, buffers=list, head=str, body=str, text=str, out=list, raw=bytes,
                done=bint, marks=int, tobj=object, nsp=object, data=object, pid=object,
-               utf8=bytes)
+               utf8=bytes, named=bint, joined=object, out0=list)
 cdef list _encode(object packet, int protocol, _Attachments hook)
 
 cdef class Encoder:

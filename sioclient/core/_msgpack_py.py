@@ -13,9 +13,26 @@ notepack.io's:
 
 Decoding maps notepack's extensions back: fixext 1 type 0 (``undefined``) -> None, fixext 8
 type 0 (Date) -> aware ``datetime``, ext 8/16/32 type 0 (ArrayBuffer) -> bytes, any other
-extension -> ``[type, bytes]``.  Before msgpack builds anything, :func:`scan` walks the headers
-once: it bounds the nesting depth, checks every length against the bytes that remain, and tells
-the extension hook which header each type-0 extension had (msgpack's hook only sees the payload).
+extension -> ``[type, bytes]``.
+
+Bounds on what a peer sends, the same in both twins:
+
+- nesting: at most ``MAX_DEPTH`` (100) levels of arrays and maps, the packet map counting as one;
+- every length and item count is checked against the bytes that remain before anything is
+  built, so no header can make the decoder allocate more than the message justifies (a map
+  claiming 4 billion entries in 5 bytes is refused, not sized);
+- nothing may trail the message; the byte 0xC1 is refused; map keys must be str or bytes
+  (msgpack's ``strict_map_key``); strings must be UTF-8.
+
+The pure twin enforces them with :func:`scan`, a walk over the headers before msgpack's
+``unpackb`` builds anything (``unpackb``'s own ``max_*_len`` limits, derived from the message
+length, are a second line); scan also tells the extension hook which header each type-0
+extension had (msgpack's hook only sees the payload).  The compiled twin reads an
+extension-free message in one pass of C (``_speedups/_msgpackread.h``) that checks the same
+bounds as it goes and sizes lists and dicts in advance only for small counts; any message it
+does not take whole goes through scan and ``unpackb`` as in the pure twin, which word the error.
+Encoding in the compiled twin likewise writes the common packet in one pass
+(``_speedups/_msgpackwrite.h``) and leaves whatever needs normalising to the general path.
 
 This file is also compiled by Cython (typed by ``_speedups/_msgpack_c.pxd``); keep it free of
 generators and closures.

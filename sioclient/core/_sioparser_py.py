@@ -31,7 +31,11 @@ Encoding writes an event in one pass of orjson: its ``default`` hook turns each 
 placeholder as the writer meets it, so binary-free data is neither walked nor copied.
 
 This file is ordinary Python (the pure twin) and, unchanged, the source of the compiled module:
-no generators or closures; the types live in the .pxd.
+no generators or closures; the types live in the .pxd.  The compiled twin also calls three
+helpers in C that the .pxd declares, each behind ``_COMPILED`` with its Python equivalent
+beside it: Packet slots written and read at the offsets of Packet's member descriptors
+(``_speedups/_packet.h``), and the scan of orjson's text for JavaScript's number spellings and
+its join to the header in one allocation (``_speedups/_jsonscan.h``).
 """
 
 from __future__ import annotations
@@ -513,16 +517,27 @@ def _encode(packet: Packet, protocol: int, hook: _Attachments) -> Messages:
         head = f"{head}{0 if buffers is None else len(buffers)}-"
     if pid is not None and (type(pid) is not int or pid < 0):
         raise ValueError(f"invalid ack id {pid!r}")
-    if nsp is None or nsp == "/":
+    named = not (nsp is None or nsp == "/")
+    if named and (type(nsp) is not str or "," in nsp):
+        raise ValueError(f"invalid namespace {nsp!r}")
+    if _COMPILED and utf8 is not None:
+        # header, namespace, ack id and JSON in one allocation (_speedups/_jsonscan.h); None
+        # when a part is not ASCII: the lines below
+        joined = _join_packet(head, nsp if named else None, pid, utf8)  # type: ignore[name-defined] # noqa: F821
+        if joined is not None:
+            text = joined
+            if buffers is None:
+                return [text]
+            out0: list[str | bytes] = [text]
+            out0.extend(buffers)
+            return out0
+    if not named:
         if pid is not None:
             head = f"{head}{pid}"
+    elif pid is None:
+        head = f"{head}{nsp},"
     else:
-        if type(nsp) is not str or "," in nsp:
-            raise ValueError(f"invalid namespace {nsp!r}")
-        if pid is None:
-            head = f"{head}{nsp},"
-        else:
-            head = f"{head}{nsp},{pid}"
+        head = f"{head}{nsp},{pid}"
     if utf8 is not None:
         text = _join_utf8(head, utf8)
     else:
