@@ -1,9 +1,12 @@
 /* msgpack to Python objects for the compiled msgpack parser, in one pass with its own bounds:
  * every length is checked against the bytes that remain before it is read, the nesting is at
  * most MAX_DEPTH (100) deep, counted as scan() counts it, and nothing may trail.  Nothing is
- * allocated ahead of the bytes that justify it: a list or dict is sized in advance only for a
- * count of at most SIO_PRESIZE items, and grows item by item beyond, so a header that announces
- * millions of items in a short message costs nothing.  On any error, extension or doubt it
+ * allocated ahead of the bytes that could justify it: every item takes a byte at least, so the
+ * counts of all the containers of a message together cannot exceed its length; the reader keeps
+ * that budget and refuses a count beyond what is left of it before sizing anything, so a header
+ * that announces millions of items in a short message costs nothing, and all the lists and
+ * dicts of one message are sized for at most as many items as it has bytes.  On any error,
+ * extension or doubt it
  * gives up and the caller runs scan() and msgpack's unpackb, which word the error.
  *
  * It reads what msgpack.unpackb(raw=False, use_list=True, strict_map_key=True) reads, into
@@ -22,7 +25,6 @@
 #define SIO_KEYS 1024
 #define SIO_KEY_MAX 32
 #define SIO_MAX_DEPTH 100 /* _msgpack_py.MAX_DEPTH */
-#define SIO_PRESIZE 64
 
 static PyObject *sio_keys[SIO_KEYS];
 
@@ -59,7 +61,8 @@ static uint64_t sio_be(const unsigned char *p, int n) {
 }
 
 /* NotImplemented (a new reference) for an extension, NULL with an exception on error. */
-static PyObject *sio_read(const unsigned char *p, Py_ssize_t *at, Py_ssize_t end, int depth);
+static PyObject *sio_read(const unsigned char *p, Py_ssize_t *at, Py_ssize_t end, int depth,
+                          Py_ssize_t *budget);
 
 #define SIO_NEED(k)                                                                  \
     do {                                                                             \
@@ -70,7 +73,7 @@ static PyObject *sio_read(const unsigned char *p, Py_ssize_t *at, Py_ssize_t end
     } while (0)
 
 static PyObject *sio_read_array(const unsigned char *p, Py_ssize_t *at, Py_ssize_t end,
-                                Py_ssize_t n, int depth) {
+                                Py_ssize_t n, int depth, Py_ssize_t *budget) {
     PyObject *list, *item;
     Py_ssize_t i;
     if (n > end - *at) {
@@ -81,30 +84,26 @@ static PyObject *sio_read_array(const unsigned char *p, Py_ssize_t *at, Py_ssize
         PyErr_SetString(PyExc_ValueError, "msgpack data nested too deep");
         return NULL;
     }
-    list = PyList_New(n <= SIO_PRESIZE ? n : 0);
+    if (n > *budget) {
+        PyErr_SetString(PyExc_ValueError, "msgpack containers announce more items than the message holds");
+        return NULL;
+    }
+    *budget -= n;
+    list = PyList_New(n);
     if (list == NULL) return NULL;
     for (i = 0; i < n; i++) {
-        item = sio_read(p, at, end, depth + 1);
+        item = sio_read(p, at, end, depth + 1, budget);
         if (item == NULL || item == Py_NotImplemented) {
             Py_DECREF(list);
             return item;
         }
-        if (n <= SIO_PRESIZE) {
-            PyList_SET_ITEM(list, i, item);
-        } else {
-            int failed = PyList_Append(list, item);
-            Py_DECREF(item);
-            if (failed) {
-                Py_DECREF(list);
-                return NULL;
-            }
-        }
+        PyList_SET_ITEM(list, i, item);
     }
     return list;
 }
 
 static PyObject *sio_read_map(const unsigned char *p, Py_ssize_t *at, Py_ssize_t end,
-                              Py_ssize_t n, int depth) {
+                              Py_ssize_t n, int depth, Py_ssize_t *budget) {
     PyObject *dict, *key, *value;
     Py_ssize_t i, pos;
     unsigned char b;
@@ -117,7 +116,12 @@ static PyObject *sio_read_map(const unsigned char *p, Py_ssize_t *at, Py_ssize_t
         PyErr_SetString(PyExc_ValueError, "msgpack data nested too deep");
         return NULL;
     }
-    dict = n <= SIO_PRESIZE ? _PyDict_NewPresized(n) : PyDict_New();
+    if (2 * n > *budget) {
+        PyErr_SetString(PyExc_ValueError, "msgpack containers announce more items than the message holds");
+        return NULL;
+    }
+    *budget -= 2 * n;
+    dict = _PyDict_NewPresized(n);
     if (dict == NULL) return NULL;
     for (i = 0; i < n; i++) {
         pos = *at;
@@ -144,7 +148,7 @@ static PyObject *sio_read_map(const unsigned char *p, Py_ssize_t *at, Py_ssize_t
             key = sio_key(p + pos, len);
             *at = pos + len;
         } else {
-            key = sio_read(p, at, end, depth + 1);
+            key = sio_read(p, at, end, depth + 1, budget);
             if (key == Py_NotImplemented) {
                 Py_DECREF(dict);
                 return key;
@@ -154,7 +158,7 @@ static PyObject *sio_read_map(const unsigned char *p, Py_ssize_t *at, Py_ssize_t
             Py_DECREF(dict);
             return NULL;
         }
-        value = sio_read(p, at, end, depth + 1);
+        value = sio_read(p, at, end, depth + 1, budget);
         if (value == NULL || value == Py_NotImplemented) {
             Py_DECREF(key);
             Py_DECREF(dict);
@@ -182,7 +186,8 @@ static PyObject *sio_read_map(const unsigned char *p, Py_ssize_t *at, Py_ssize_t
     return dict;
 }
 
-static PyObject *sio_read(const unsigned char *p, Py_ssize_t *at, Py_ssize_t end, int depth) {
+static PyObject *sio_read(const unsigned char *p, Py_ssize_t *at, Py_ssize_t end, int depth,
+                          Py_ssize_t *budget) {
     Py_ssize_t pos = *at;
     Py_ssize_t n;
     unsigned char b;
@@ -199,11 +204,11 @@ static PyObject *sio_read(const unsigned char *p, Py_ssize_t *at, Py_ssize_t end
     }
     if (b < 0x90) {
         *at = pos;
-        return sio_read_map(p, at, end, b & 0x0f, depth);
+        return sio_read_map(p, at, end, b & 0x0f, depth, budget);
     }
     if (b < 0xa0) {
         *at = pos;
-        return sio_read_array(p, at, end, b & 0x0f, depth);
+        return sio_read_array(p, at, end, b & 0x0f, depth, budget);
     }
     if (b < 0xc0) {
         n = b & 0x1f;
@@ -287,7 +292,7 @@ static PyObject *sio_read(const unsigned char *p, Py_ssize_t *at, Py_ssize_t end
         SIO_NEED(w);
         n = (Py_ssize_t)sio_be(p + pos, w);
         *at = pos + w;
-        return sio_read_array(p, at, end, n, depth);
+        return sio_read_array(p, at, end, n, depth, budget);
     }
     case 0xde:
     case 0xdf: {
@@ -295,7 +300,7 @@ static PyObject *sio_read(const unsigned char *p, Py_ssize_t *at, Py_ssize_t end
         SIO_NEED(w);
         n = (Py_ssize_t)sio_be(p + pos, w);
         *at = pos + w;
-        return sio_read_map(p, at, end, n, depth);
+        return sio_read_map(p, at, end, n, depth, budget);
     }
     case 0xc7:
     case 0xc8:
@@ -314,6 +319,16 @@ static PyObject *sio_read(const unsigned char *p, Py_ssize_t *at, Py_ssize_t end
 str:
     SIO_NEED(n);
     *at = pos + n;
+    if (n <= 64) {  /* short ASCII: one allocation and a copy */
+        unsigned char high = 0;
+        Py_ssize_t k;
+        for (k = 0; k < n; k++) high |= p[pos + k];
+        if (high < 0x80) {
+            PyObject *s = PyUnicode_New(n, 127);
+            if (s != NULL) memcpy(PyUnicode_1BYTE_DATA(s), p + pos, (size_t)n);
+            return s;
+        }
+    }
     return PyUnicode_DecodeUTF8((const char *)p + pos, n, "strict");
 }
 
@@ -322,7 +337,9 @@ static PyObject *sioclient_msgpack_read(PyObject *buf) {
     const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(buf);
     Py_ssize_t end = PyBytes_GET_SIZE(buf);
     Py_ssize_t at = 0;
-    PyObject *out = sio_read(p, &at, end, 0);
+    Py_ssize_t budget = end; /* every item takes a byte at least: the counts of all containers
+                                together cannot exceed the message's length */
+    PyObject *out = sio_read(p, &at, end, 0, &budget);
     if (out != NULL && out != Py_NotImplemented && at != end) {
         Py_DECREF(out);
         PyErr_SetString(PyExc_ValueError, "trailing bytes after the msgpack message");

@@ -72,7 +72,7 @@ static PyObject *sioclient_packet_make(PyObject *type, PyObject *nsp, PyObject *
 
 /* Slot ``i`` (0 type, 1 nsp, 2 data, 3 id, 4 attachments) of an object whose type is exactly
  * the prepared class, as a new reference; AttributeError for a slot that was deleted. */
-static PyObject *sioclient_packet_get(PyObject *o, int i) {
+static inline PyObject *sioclient_packet_get(PyObject *o, int i) {
     PyObject *v = *(PyObject **)((char *)o + sioclient_packet_layout.offset[i]);
     if (v == NULL) {
         PyErr_SetString(PyExc_AttributeError, "a Packet slot is not set");
@@ -83,7 +83,7 @@ static PyObject *sioclient_packet_get(PyObject *o, int i) {
 }
 
 /* True when ``o`` can be read with sioclient_packet_get. */
-static int sioclient_packet_exact(PyObject *o) {
+static inline int sioclient_packet_exact(PyObject *o) {
     return sioclient_packet_layout.ready && Py_TYPE(o) == sioclient_packet_layout.cls;
 }
 
