@@ -319,7 +319,7 @@ static PyObject *sio_read(const unsigned char *p, Py_ssize_t *at, Py_ssize_t end
 str:
     SIO_NEED(n);
     *at = pos + n;
-    if (n <= 64) {  /* short ASCII: one allocation and a copy */
+    if (n > 1 && n <= 64) {  /* short ASCII: one allocation and a copy (0 and 1: singletons) */
         unsigned char high = 0;
         Py_ssize_t k;
         for (k = 0; k < n; k++) high |= p[pos + k];
