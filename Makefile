@@ -23,8 +23,9 @@ bench: bench-parser bench-e2e
 bench-parser: build node
 	$(PY) benchmarks/parser.py
 
+# the report as JSON and the ratios as PNG bar charts, in build/bench
 bench-e2e: build node
-	$(PY) benchmarks/e2e.py
+	$(PY) benchmarks/e2e.py --json build/bench/e2e.json --png build/bench/e2e.png
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sioclient tests benchmarks examples setup.py
@@ -59,17 +60,30 @@ build: $(STAMP)
 
 node: tests/node/node_modules/.package-lock.json
 
-# Programs the tests run besides Node: tinyproxy (the real HTTP proxy of the proxy tests), from
-# the distribution's packages when it is missing (CI is a clean Debian machine; run as root there).
+# Programs the tests run besides Node, from the distribution's packages when one is missing (CI is
+# a clean Debian machine; run as root there): tinyproxy (the HTTP proxy of the proxy tests), nginx
+# and haproxy (the reverse proxies of tests/test_interop_servers.py).  Debian's `nginx` package is
+# the plain server (`nginx-light` is only a transitional name for it); the tests run each binary
+# themselves, in the foreground; a service the package may have started is stopped again.
+DEB_PROGRAMS := tinyproxy nginx haproxy
+
 deps:
-	@command -v tinyproxy >/dev/null || test -x /usr/sbin/tinyproxy || test -x /usr/bin/tinyproxy || { \
-		echo "==> installing tinyproxy (apt-get)"; \
+	@missing=; for p in $(DEB_PROGRAMS); do \
+		command -v $$p >/dev/null || test -x /usr/sbin/$$p || test -x /usr/bin/$$p || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "==> installing$$missing (apt-get)"; \
 		if command -v apt-get >/dev/null; then \
 			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-			$$SUDO apt-get update -q && $$SUDO apt-get install -y -q tinyproxy; \
+			$$SUDO apt-get update -q && \
+			$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing && \
+			for p in $$missing; do \
+				$$SUDO invoke-rc.d $$p stop >/dev/null 2>&1 || true; \
+			done; \
 		else \
-			echo "tinyproxy is missing and there is no apt-get: install it by hand" >&2; exit 1; \
-		fi; }
+			echo "missing:$$missing, and there is no apt-get: install them by hand" >&2; exit 1; \
+		fi; \
+	fi
 
 tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
 	@echo "==> installing the Node peers (npm ci in tests/node)"

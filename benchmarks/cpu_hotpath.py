@@ -11,6 +11,14 @@ process of its own) divided by the operations; the median and the least of ``--r
 - ``event``: the server emits small events (``flood``), each handled by a listener;
 - ``call``: sequential ``socket.call('ack', i)`` round trips, one in flight;
 - ``acked``: ``socket.emit('ack', i, callback)``, 100 in flight, each callback emitting the next.
+
+``--count`` instead counts what runs per sequential ``call()`` round trip (``--calls`` of them,
+``timeout=10`` as a program would): greenlet switches (``greenlet.settrace``), event loop
+iterations, hub callbacks (calls of the loop's ``run_callback``: only visible when gevent runs
+as pure Python, ``GEVENT_LOOP=libev-cffi PURE_PYTHON=1``; its compiled loop shows 0), Python
+function calls (the package's own and all, ``sys.setprofile``; with pure-Python gevent, all
+includes gevent's), calls of C functions, and system calls (``strace -c -f`` attached to this
+process, when strace is installed and allowed).
 """
 
 from __future__ import annotations
@@ -103,6 +111,78 @@ def cpu_per_acked_emit(sock: sioclient.Socket, n: int, window: int = 100) -> flo
     return (time.process_time() - start) / n
 
 
+def count_per_call(sock: sioclient.Socket, n: int) -> dict[str, float]:
+    """What runs per call() round trip (see the module docstring)."""
+    import collections
+    import shutil
+    import subprocess
+    import tempfile
+
+    import greenlet
+
+    for i in range(200):
+        sock.call("ack", i, timeout=10)
+    loop = gevent.get_hub().loop
+    switches = [0]
+
+    def on_switch(event: str, args: object) -> None:
+        if event in ("switch", "throw"):
+            switches[0] += 1
+
+    calls: collections.Counter[str] = collections.Counter()
+    root = os.path.dirname(sioclient.__file__)
+
+    def on_call(frame: object, event: str, arg: object) -> None:
+        if event == "call":
+            code = frame.f_code  # type: ignore[attr-defined]
+            calls["python"] += 1
+            if code.co_filename.startswith(root):
+                calls["sioclient"] += 1
+            if code.co_name == "run_callback":
+                calls["callbacks"] += 1
+        elif event == "c_call":
+            calls["c"] += 1
+            if getattr(arg, "__name__", "") == "run_callback":
+                calls["callbacks"] += 1
+
+    iterations = loop.iteration
+    greenlet.settrace(on_switch)
+    sys.setprofile(on_call)
+    for i in range(n):
+        sock.call("ack", i, timeout=10)
+    sys.setprofile(None)
+    greenlet.settrace(None)
+    out = {
+        "greenlet switches": switches[0] / n,
+        "loop iterations": (loop.iteration - iterations) / n,
+        "hub callbacks": calls["callbacks"] / n,
+        "Python calls (sioclient's)": calls["sioclient"] / n,
+        "Python calls (all)": calls["python"] / n,
+        "C calls": calls["c"] / n,
+    }
+    strace = shutil.which("strace")
+    if strace:
+        with tempfile.NamedTemporaryFile("r", suffix=".strace") as f:
+            proc = subprocess.Popen(
+                [strace, "-c", "-f", "-o", f.name, "-p", str(os.getpid())],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            gevent.sleep(1.0)  # attached (strace says so on stderr, read below)
+            for i in range(n):
+                sock.call("ack", i, timeout=10)
+            proc.terminate()
+            proc.wait(10)
+            total = 0
+            for line in f.read().splitlines():
+                parts = line.split()
+                if len(parts) >= 5 and parts[-1] != "total" and parts[3].isdigit():
+                    out[f"syscall {parts[-1]}"] = int(parts[3]) / n
+                    total += int(parts[3])
+            out["syscalls"] = total / n
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
@@ -110,11 +190,19 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=8000)
     ap.add_argument("--calls", type=int, default=3000)
     ap.add_argument("--protocol", type=int, default=5)
+    ap.add_argument("--count", action="store_true", help="count what runs per call()")
     args = ap.parse_args()
     server = ServerProcess("node4" if args.protocol == 5 else "node2")
     server.start()
     try:
         sock = connect(server.url, args.protocol)
+        if args.count:
+            counts = count_per_call(sock, args.calls)
+            sock.close()
+            print(f"{server.kind} websocket, per call() round trip ({args.calls} calls)")
+            for name, value in counts.items():
+                print(f"  {name:<28} {value:6.2f}")
+            return
         rows: dict[str, list[float]] = {"emit": [], "event": [], "call": [], "acked": []}
         for _ in range(args.repeat):
             rows["emit"].append(cpu_per_emit(sock, args.emits))

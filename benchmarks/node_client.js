@@ -46,6 +46,12 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+// CPU time of this process (user+system) in µs per operation since `from`
+function cpuPerOp(from, ops) {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / Math.max(ops, 1);
+}
+
 function rssKib() {
   return process.memoryUsage().rss / 1024;
 }
@@ -57,6 +63,7 @@ async function clients() {
   const socks = [];
   let next = 0;
   const t0 = now();
+  const c0 = process.cpuUsage();
   async function lane() {
     while (next < n) {
       next += 1;
@@ -67,37 +74,45 @@ async function clients() {
   for (let i = 0; i < Math.min(CONNECT_CONCURRENCY, n); i++) lanes.push(lane());
   await bounded(Promise.all(lanes), 'clients');
   const elapsed = now() - t0;
+  const cpu = cpuPerOp(c0, n);
   const after = rssKib();
   for (const s of socks) s.disconnect();
   warm.disconnect();
-  return { clients_s: elapsed, kib: (after - base) / n };
+  return { clients_s: elapsed, clients_cpu: cpu, kib: (after - base) / n };
 }
 
 async function scenarios() {
   const out = {};
   const samples = [];
+  const cpus = [];
   for (let i = 0; i < p.connects; i++) {
     const t0 = now();
+    const c0 = process.cpuUsage();
     const sock = await bounded(connected(), 'connect');
     samples.push((now() - t0) * 1000);
+    cpus.push(cpuPerOp(c0, 1));
     sock.disconnect();
   }
   out.connect = median(samples);
+  out.connect_cpu = median(cpus);
 
   const sock = await bounded(connected(), 'connect');
   let n = 0;
   let t0 = now();
+  let c0 = process.cpuUsage();
   const end = t0 + p.rtt_seconds;
   while (now() < end) {
     await bounded(ack(sock, n), 'rtt');
     n += 1;
   }
   out.rtt = n / (now() - t0);
+  out.rtt_cpu = cpuPerOp(c0, n);
 
   const total = p.pipelined;
   let sent = 0;
   let acked = 0;
   t0 = now();
+  c0 = process.cpuUsage();
   await bounded(new Promise((resolve) => {
     function onAck() {
       acked += 1;
@@ -113,10 +128,12 @@ async function scenarios() {
     }
   }), 'pipelined');
   out.pipelined = total / (now() - t0);
+  out.pipelined_cpu = cpuPerOp(c0, total);
 
   const count = p.flood;
   let got = 0;
   t0 = now();
+  c0 = process.cpuUsage();
   await bounded(new Promise((resolve) => {
     sock.on('flood', () => {
       got += 1;
@@ -125,6 +142,7 @@ async function scenarios() {
     sock.emit('flood', count, p.payload);
   }), 'flood');
   out.flood = count / (now() - t0);
+  out.flood_cpu = cpuPerOp(c0, count);
   sock.disconnect();
   return out;
 }

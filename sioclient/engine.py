@@ -8,10 +8,12 @@ module owns the sockets, the greenlets and the clock, and reports to a listener 
 
 Greenlets per connection (bounded): one *reader* (the long-polling GET loop, or the WebSocket
 receive loop) while opening; after that an idle WebSocket parks no greenlet: its reads wait on
-an I/O watcher and the session's deadlines (heartbeat, detection, probe) on a libev timer, and
-either hands its work, when due, to the runner greenlets of ``dispatch.submit_io`` (which
-keep order, never let one blocked job stall the others, and never run user handlers: a burst
-of slow handlers cannot delay a ping).  Polling adds a short-lived
+an I/O watcher and the session's deadlines (heartbeat, detection, probe) on a libev timer.  The
+timer hands its work, when due, to the runner greenlets of ``dispatch.submit_io`` (which keep
+order, never let one blocked job stall the others, and never run user handlers: a burst of
+slow handlers cannot delay a ping).  The watcher of an open WebSocket reads in the hub itself
+(see ``_readable``: nothing the reading leads to blocks, and a hand-off would cost two switches
+and a loop callback per wake-up); while opening, a runner reads.  Polling adds a short-lived
 *poster* while a POST is in flight, and an upgrade a *prober* whose WebSocket becomes the
 reader once the upgrade completes.  Sends on WebSocket are written from the caller's greenlet
 (no switch on the hot path) and never block: what the kernel does not take at once waits in
@@ -49,6 +51,7 @@ import gevent
 import gevent.event
 
 from .core import session as S
+from .core.handshake import http_answer
 from .dispatch import submit_io
 from .exceptions import ConnectionError, ProtocolError, SocketIOError, TimeoutError
 from .options import connect_timeout
@@ -160,10 +163,18 @@ class Engine:
         if s is None or self.ready_state not in ("open", "opening"):
             return False
         ws = self._ws
-        if ws is not None and ws.broken:
-            # the write failed and the reader is about to report it: what is queued now
-            # would be lost with the socket, while the caller can keep it for the next one
-            return False
+        if ws is not None:
+            if ws.broken:
+                # the write failed and the reader is about to report it: what is queued now
+                # would be lost with the socket, while the caller can keep it for the next one
+                return False
+            if len(messages) == 1 and ws.buffered_amount < ws.max_buffer:
+                # the common case: one text message, nothing queued ahead of it, room in the
+                # socket's buffer: framed and written at once, the session's queue untouched
+                frame = s.frame_now(messages[0])
+                if frame is not None:
+                    self._write_now(ws, frame, compress)
+                    return True
         if wait:
             if s.queued_size >= s.max_queue or (
                 ws is not None and ws.buffered_amount >= ws.max_buffer
@@ -329,11 +340,30 @@ class Engine:
                     self._retry_ws()
                 # ProbeSucceeded is handled by the prober itself
             except Exception as exc:  # noqa: BLE001 - a listener bug must not kill the connection
-                logger.exception("error in an engine event handler")
-                try:
-                    self.listener.on_engine_error(exc)  # and the user hears of it
-                except Exception:  # noqa: BLE001
-                    logger.exception("error in an engine event handler")
+                self._listener_failed(exc)
+
+    def _message(self, data: Frame) -> None:
+        """``_process([Message(data)])``, for the one event that comes by the thousand."""
+        if self._calling is not None:
+            try:
+                self.listener.on_engine_message(data)
+            except Exception as exc:  # noqa: BLE001
+                self._listener_failed(exc)
+            return
+        self._calling = gevent.getcurrent()
+        try:
+            self.listener.on_engine_message(data)
+        except Exception as exc:  # noqa: BLE001 - a listener bug must not kill the connection
+            self._listener_failed(exc)
+        finally:
+            self._calling = None
+
+    def _listener_failed(self, exc: Exception) -> None:
+        logger.exception("error in an engine event handler")
+        try:
+            self.listener.on_engine_error(exc)  # and the user hears of it
+        except Exception:  # noqa: BLE001
+            logger.exception("error in an engine event handler")
 
     def _on_opened(self, hs: Any) -> None:
         s = self._session
@@ -477,6 +507,19 @@ class Engine:
         elif s.polling_active and self._poster is None and self._opened:
             self._poster = gevent.spawn(self._post_loop)
 
+    def _write_now(self, ws: ws_mod.WebSocket, frame: str, compress: bool) -> None:
+        """``_flush`` for one frame that went past the session's queue (``Session.frame_now``)."""
+        try:
+            ws.send(frame, compress)
+        except SocketIOError as exc:
+            gevent.spawn(self._fail, exc)
+        if ws.stalled_since is not None:
+            s = self._session
+            assert s is not None
+            if not s.write_stall_watched:
+                s.write_stalled(ws.stalled_since)
+                self._schedule()
+
     def _flush_close(self) -> None:
         """Write the close packet (the session queued it after what was pending)."""
         s = self._session
@@ -529,7 +572,9 @@ class Engine:
         headers["Content-Type"] = ctype
         resp = http.request("POST", target, headers, data, timeout=timeout)
         if resp.status != 200:
-            raise ConnectionError(f"POST answered HTTP {resp.status}: {resp.body[:200]!r}")
+            raise ConnectionError(
+                f"POST answered {http_answer(resp.status, resp.body, resp.header('content-type'))}"
+            )
 
     def _post_loop(self) -> None:
         s = self._session
@@ -582,7 +627,9 @@ class Engine:
                             continue
                         self._on_closed("transport error", err)
                         return
-                    raise ConnectionError(f"GET answered HTTP {resp.status}: {resp.body[:200]!r}")
+                    raise ConnectionError(
+                        f"GET answered {http_answer(resp.status, resp.body, resp.header('content-type'))}"
+                    )
                 events = s.receive_payload(resp.body, monotonic())
                 self._process(events)
                 self._flush(True)
@@ -663,6 +710,7 @@ class Engine:
         """
         s = self._session
         assert s is not None
+        current = gevent.getcurrent()
         try:
             while not self._finished and self._ws is ws:
                 frames = ws.receive_available()
@@ -672,11 +720,25 @@ class Engine:
                 if not frames:
                     self._watch(ws)
                     return
-                for frame in frames:
-                    events = s.receive_frame(frame, monotonic())
-                    if events:
-                        self._process(events)
+                now = monotonic()
+                i = 0
+                n = len(frames)
+                while i < n:
+                    frame = frames[i]
+                    i += 1
+                    data = s.message_of(frame, now)
+                    if data is not None:
+                        self._message(data)  # the common case, without an event list
+                    else:
+                        events = s.receive_frame(frame, now)
+                        if events:
+                            self._process(events)
                     if self._ws is not ws or self._finished:
+                        return
+                    reader = self._reader
+                    if reader is not None and reader is not current:
+                        # handed over (see hand_over): the rest is that greenlet's to read
+                        ws.unread(frames[i:])
                         return
                 if s.wants_write:
                     self._flush(True)
@@ -696,14 +758,44 @@ class Engine:
         watcher.start(self._readable, ws)
 
     def _readable(self, ws: ws_mod.WebSocket) -> None:
-        # runs in the hub, which must not block: the reading goes to the shared runner
-        # greenlets (a fresh greenlet per wake-up costs a 16 KiB frame stack map and unmap)
+        # runs in the hub, which must not block.  Once the connection is open, nothing that
+        # reading leads to blocks (user handlers go to the dispatcher's runners, an ack wakes
+        # its caller, writes never wait in the hub), so the hub reads at once: a hand-off to
+        # a runner would cost two greenlet switches and a loop callback per wake-up.  The
+        # one reader that must wait, for handlers to catch up (Socket.max_pending_events),
+        # is handed over to a greenlet (hand_over).  While opening, the listener may run
+        # the user's code (an auth callable), so a shared runner greenlet reads.
         watcher = self._watcher
         if watcher is not None:
             watcher.stop()
         if not self._finished and self._ws is ws:
             self._reader = None
-            submit_io(self._ws_read, ws)
+            if self.ready_state == "open":
+                self._ws_read(ws)
+            else:
+                submit_io(self._ws_read, ws)
+
+    def hand_over(self, work: Any) -> None:
+        """Called by the listener while it handles what was read: ``work()`` must be able to
+        wait.  A greenlet reading runs it at once; the hub (see ``_readable``) stops
+        reading, and a greenlet runs ``work()`` then reads the rest."""
+        if gevent.getcurrent() is not gevent.get_hub():
+            work()
+            return
+        ws = self._ws
+        if ws is None or self._finished:
+            return
+        self._reader = gevent.spawn(self._read_after, ws, work)
+
+    def _read_after(self, ws: ws_mod.WebSocket, work: Any) -> None:
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - reported, never lost with the greenlet
+            if self._ws is ws:
+                self._fail(exc)
+            return
+        if self._ws is ws and not self._finished:
+            self._ws_read(ws)
 
     def _stop_watch(self) -> None:
         watcher, self._watcher = self._watcher, None

@@ -27,7 +27,7 @@ from .core.namespaces import Connection, Event, Namespace
 from .core.packet import DISCONNECT, Packet
 from .emitter import Emitter
 from .exceptions import ConnectionError, TimeoutError
-from .options import check, normalize, normalize_socket, validate
+from .options import check, connect_timeout, normalize, normalize_socket, validate
 from .redact import Secrets, summary
 from .socket import Socket
 from .transports.cookies import CookieJar
@@ -132,6 +132,7 @@ class Manager(Emitter):
         self._conn = Connection(default_auth=lambda: self.opts.get("auth"))
         self._conn.retries = self.opts["retries"]
         self._conn.ack_timeout = self.opts["ack_timeout"]
+        self._conn.connect_timeout = connect_timeout(self.opts)
         self._parser: Any = None  # the parser of the current (or last) connection
         self._parsers: dict[tuple[str, int], Any] = {}  # built-in parsers by (name, revision)
         self._decoder: Any = None
@@ -298,6 +299,7 @@ class Manager(Emitter):
         # at-least-once emits: an edit of `opts` applies from this attempt on
         self._conn.retries = opts.get("retries", 0)
         self._conn.ack_timeout = opts.get("ack_timeout")
+        self._conn.connect_timeout = connect_timeout(opts)
         engine_opts = opts
         if opts["protocol"] is None and self._detected_protocol is not None:
             # the probe was paid once; the user's own value stays None in `opts`

@@ -4,7 +4,8 @@ The namespace's protocol (its state, CONNECT, acks, buffers, disconnect reasons)
 ``core.namespaces.Namespace``; this class is its gevent shell.
 
 Threading model: the Manager hands the namespace's events to ``_on_core_event`` from the
-Engine's greenlets; it never blocks, except a reader held back by ``max_pending_events``.  Every user callback (event handlers, ack callbacks, the reserved
+Engine's greenlets or the hub; it never blocks, except a reader held back by
+``max_pending_events`` (the hub hands that wait to a greenlet).  Every user callback (event handlers, ack callbacks, the reserved
 events) runs on a greenlet of its own, spawned in arrival order, so that handlers start in order
 and a handler that blocks (sleeps, ``call()``, I/O) stalls neither the reads nor the next
 handler.
@@ -18,7 +19,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import gevent
-from gevent.event import AsyncResult, Event
+from gevent import get_hub
+from gevent.event import Event
+from gevent.hub import Waiter
 
 from .core import _accel
 from .core.namespaces import (
@@ -87,6 +90,8 @@ class _Flags(NamedTuple):
 
 
 _NO_FLAGS = _Flags()
+#: call()'s flags for a given timeout (int or float seconds)
+_TIMEOUT_FLAGS: dict[float, _Flags] = {}
 
 
 class _Flow:
@@ -334,7 +339,14 @@ class Socket(Emitter):
         while disconnected (the packet is dropped, so no ack can come).  Arguments that
         cannot be encoded raise ``TypeError``/``ValueError`` here, connected or not.
         """
-        flags = _NO_FLAGS if timeout is None else _Flags(timeout=_check_timeout(timeout))
+        if timeout is None:
+            return self._call(_NO_FLAGS, event, args)
+        # the flags of the few timeouts a program uses are made once (bool is no number)
+        flags = _TIMEOUT_FLAGS.get(timeout) if type(timeout) in (int, float) else None
+        if flags is None:
+            flags = _Flags(timeout=_check_timeout(timeout))
+            if len(_TIMEOUT_FLAGS) < 64:
+                _TIMEOUT_FLAGS[timeout] = flags
         return self._call(flags, event, args)
 
     def compress(self, flag: bool = True) -> EmitView:
@@ -573,18 +585,20 @@ class Socket(Emitter):
         return pending
 
     def _call(self, flags: _Flags, event: str, args: tuple[Any, ...]) -> Any:
-        result: AsyncResult = AsyncResult()
+        hub = get_hub()
+        waiter = Waiter(hub)
 
         def done(err: BaseException | None, *values: Any) -> None:
-            if err is not None:
-                result.set_exception(err)
-            elif not values:
-                result.set(None)
+            # the hub switches to the caller once it is done with what it is doing (reading
+            # the rest of a batch, say): one loop callback, no AsyncResult and its links
+            if err is None:
+                value = None if not values else values[0] if len(values) == 1 else values
+                hub.loop.run_callback(waiter.switch, value)
             else:
-                result.set(values[0] if len(values) == 1 else values)
+                hub.loop.run_callback(waiter.throw, err)
 
         self._emit_packet(flags, event, args, done, internal=True)
-        return result.get()
+        return waiter.get()
 
     def _send_packet(self, packet: Packet, compress: bool) -> None:
         self.io._packet(packet, compress)
@@ -623,14 +637,37 @@ class Socket(Emitter):
     def _arm(self) -> None:
         """Runs the timer for the namespace's next deadline (ack timeouts, a rejoin)."""
         due = self._ns.next_deadline()
-        if due is None or (self._timer is not None and self._timer_at <= due):
+        if due is None:
             return
-        if self._timer is not None:
-            self._timer.close()
+        timer = self._timer
+        if timer is not None:
+            if self._timer_at <= due:
+                # it fires first and arms again for what is left; a timer kept for the next
+                # deadline (see _on_core_event) holds the loop again
+                if not timer.ref:
+                    timer.ref = True
+                return
+            timer.close()
         # a loop timer, not spawn_later: a greenlet per call() costs more than the call
         timer = self._timer = gevent.get_hub().loop.timer(max(0.0, due - time.monotonic()))
         self._timer_at = due
         timer.start(self._deadline_reached)
+
+    def _disarm_if_idle(self) -> None:
+        if self._timer is not None and self._ns.next_deadline() is None:
+            # nothing left to time out: an armed timer would keep the loop (and a program
+            # that waits for it to empty) busy until it expires
+            timer, self._timer = self._timer, None
+            timer.close()
+
+    def _unhold_if_idle(self) -> None:
+        """``_disarm_if_idle`` after an ack, the timer kept: with nothing left to time out
+        it stays armed but no longer holds the loop, for the next call()'s deadline (a timer
+        made and closed per call() costs more than the rest of its deadline's bookkeeping);
+        when it fires with nothing due, it only arms again for what is left."""
+        timer = self._timer
+        if timer is not None and timer.ref and self._ns.next_deadline() is None:
+            timer.ref = False
 
     def _deadline_reached(self) -> None:
         # runs in the hub (timer callback): only non-blocking work here; packets are written
@@ -660,12 +697,8 @@ class Socket(Emitter):
         if kind == RECEIVED:
             self._on_event(ev)
         elif kind == ACK_DONE:
+            self._unhold_if_idle()  # first: the caller of call() may run from here on
             self._call_ack(ev.pending, ev.args)
-            if self._timer is not None and self._ns.next_deadline() is None:
-                # nothing left to time out: an armed timer would keep the loop (and a
-                # program that waits for it to empty) busy until it expires
-                timer, self._timer = self._timer, None
-                timer.close()
         elif kind == SEND:
             self._send_packet(ev.packet, True)
         elif kind == RESEND:
@@ -673,6 +706,7 @@ class Socket(Emitter):
         elif kind == CONNECTED_EVENT:
             self._on_connect(ev)
         elif kind == CLOSED:
+            self._disarm_if_idle()
             self._flow.release()
             if ev.was_connected:
                 self._dispatch("disconnect", ev.reason)
@@ -684,6 +718,9 @@ class Socket(Emitter):
             self._dispatch("connect_error", err)
             if ev.also_error:
                 self._dispatch("error", err)
+            if ev.timeout is not None:
+                self._dispatch("connect_timeout", ev.timeout)
+            self._disarm_if_idle()
             self._pulse()
         elif kind == ERROR_RECEIVED:
             self._dispatch("error", ev.error)
@@ -696,6 +733,7 @@ class Socket(Emitter):
             self.io._unused()
 
     def _on_connect(self, ev: Connected) -> None:
+        self._disarm_if_idle()  # the CONNECT's deadline is gone
         self._flow = _Flow()
         # `connect` first, then the events that came early, then what was emitted meanwhile
         self._dispatch("connect")
@@ -741,8 +779,12 @@ class Socket(Emitter):
 
     def _hold(self, flow: _Flow) -> None:
         """Too many events wait for their handlers: the reader (this greenlet) stops reading
-        until a tenth of them are done or the connection is gone.  The hub never waits."""
+        until a tenth of them are done or the connection is gone.  The hub never waits: when
+        it is the reader, the reading goes on in a greenlet that waits here first."""
         if gevent.getcurrent() is gevent.get_hub():
+            hand_over = getattr(self.io.engine, "hand_over", None)
+            if hand_over is not None:
+                hand_over(lambda: self._hold(flow))
             return
         self._on_core_event(
             self._ns.report(

@@ -16,6 +16,7 @@ import gevent
 import pytest
 from faultproxy import fault_proxy  # noqa: F401
 from proxyserver import tinyproxy  # noqa: F401
+from reverseproxy import haproxy, nginx  # noqa: F401
 from servers import *  # noqa: F401,F403
 
 from sioclient.core import _accel

@@ -1,11 +1,13 @@
 """Real Socket.IO servers for the tests, run as subprocesses, and the fixtures that own them.
 
 Kinds: ``node2`` (socket.io 2.5, Engine.IO 3), ``node3`` (3.1), ``node4`` (4.8),
-``node4-eio3`` (4.8 with ``allowEIO3``), ``python`` (python-socketio on gevent) and
-``python-asgi`` (python-socketio's AsyncServer under uvicorn).  Every kind answers the same events
-(``tests/node/README.md``).  ``any_server`` runs a module on the kinds of ``KINDS``; the ASGI
-server, which differs from ``python`` in how it refuses connections, is asked for by name.  A server is a child process that exits when
-its stdin closes, so a test run that dies leaves none behind.
+``node4-eio3`` (4.8 with ``allowEIO3``), ``python`` (python-socketio on gevent),
+``python-asgi`` (python-socketio's AsyncServer under uvicorn), ``python-aiohttp`` (the
+AsyncServer attached to an aiohttp application) and ``flask`` (Flask-SocketIO on gevent).
+Every kind but ``flask`` answers the same events (``tests/node/README.md``); ``flask`` answers
+the subset its handlers are written for (``tests/flaskserver.py``).  ``any_server`` runs a module on the kinds of ``KINDS``; the
+others, which differ from ``python`` in their web server, are asked for by name.  A server is a child process that exits when its stdin closes, so a test
+run that dies leaves none behind.
 
 Waits here are cooperative (a gevent I/O watcher on the child's stdout) so that client greenlets
 in the test process keep running while a server starts, stops or restarts; unlike ``select()``
@@ -53,10 +55,18 @@ NODE_DIR = TESTS_DIR / "node"
 NODE_SCRIPT = NODE_DIR / "server.js"
 PY_SCRIPT = TESTS_DIR / "pyserver.py"
 ASGI_SCRIPT = TESTS_DIR / "asgiserver.py"
+AIOHTTP_SCRIPT = TESTS_DIR / "aiohttpserver.py"
+FLASK_SCRIPT = TESTS_DIR / "flaskserver.py"
+_PY_SCRIPTS = {
+    "python": PY_SCRIPT,
+    "python-asgi": ASGI_SCRIPT,
+    "python-aiohttp": AIOHTTP_SCRIPT,
+    "flask": FLASK_SCRIPT,
+}
 
 KINDS = ("node2", "node3", "node4", "node4-eio3", "python")
 #: every kind ServerProcess starts
-ALL_KINDS = (*KINDS, "python-asgi")
+ALL_KINDS = (*KINDS, "python-asgi", "python-aiohttp", "flask")
 _KIND_CONFIG: dict[str, dict[str, Any]] = {
     "node2": {"version": 2},
     "node3": {"version": 3},
@@ -64,6 +74,8 @@ _KIND_CONFIG: dict[str, dict[str, Any]] = {
     "node4-eio3": {"version": 4, "allowEIO3": True},
     "python": {},
     "python-asgi": {},
+    "python-aiohttp": {},
+    "flask": {},
 }
 
 START_TIMEOUT = 15.0
@@ -179,8 +191,7 @@ class ServerProcess:
             if node is None:
                 raise ServerStartError("node is not installed (needed for the Node test servers)")
             return [node, str(NODE_SCRIPT), arg]
-        script = ASGI_SCRIPT if self.kind == "python-asgi" else PY_SCRIPT
-        return [sys.executable, str(script), arg]
+        return [sys.executable, str(_PY_SCRIPTS[self.kind]), arg]
 
     def start(self, timeout: float = START_TIMEOUT) -> ServerProcess:
         """Starts the process and waits (bounded) for its listening line."""

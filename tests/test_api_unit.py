@@ -511,6 +511,22 @@ def test_call_timeout(server, mk):
         sock.call("nobody-answers", timeout=0.05)
 
 
+def test_call_timeout_is_checked_every_time(server, mk):
+    """call()'s timeout is a non-negative number, however often a valid one was given."""
+    sock = connected(server, mk())
+
+    def answer(engine, packet):
+        engine.ack(packet.nsp, packet.id, *packet.data[1:])
+
+    server.on_event = answer
+    for _ in range(2):
+        assert sock.call("v", 1, timeout=1) == 1
+        assert sock.call("v", 2, timeout=1.0) == 2
+        for bad in (True, -1, -0.5, "1", None.__class__):
+            with pytest.raises(ValueError):
+                sock.call("v", 3, timeout=bad)
+
+
 def test_timeout_ack_signatures(server, mk):
     sock = connected(server, mk())
     late, ok = AsyncResult(), AsyncResult()

@@ -183,3 +183,30 @@ def test_refused_namespace_recovers_after_reconnection(
     credentials(private, "secret")
     join(private)
     works(private, "/private")
+
+
+def test_unanswered_namespace_connect_is_reported_within_timeout(
+    server: ServerProcess, mode: dict, clients: Clients
+):
+    # `/early` lets a socket in only with `accept`: without it the server never answers the
+    # CONNECT, as a middleware that forgets next() does
+    root = clients.io(server.url, timeout=1.0, auto_connect=False, **mode)
+    connected = expect(root, "connect")
+    root.open()
+    connected.get(timeout=WAIT)
+    early = root.io.socket("/early")
+    failed = expect(early, "connect_error")
+    timed_out = expect(early, "connect_timeout")
+    early.connect()
+    err = failed.get(timeout=WAIT)[0]
+    assert isinstance(err, sioclient.TimeoutError) and "'/early'" in str(err)
+    assert timed_out.get(timeout=WAIT) == (1.0,)
+    # the others keep the connection; the namespace can be closed at once
+    assert not early.connected
+    works(root, "/")
+    early.close()
+    assert early.wait(WAIT)
+    # with the answer the server waits for, it joins
+    early.query = {"accept": "1"} if root.io.protocol == 4 else None
+    early.auth = None if root.io.protocol == 4 else {"accept": "1"}
+    join(early)

@@ -666,3 +666,51 @@ def test_retries_in_revision_4():
     assert resent(w, ns.tick(w.now)) == ['420["a",1]']
     (done,) = w.server('430["ok"]')
     assert done.args == (None, "ok")
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+def test_unanswered_connect_is_reported_once_and_a_late_answer_still_connects(protocol: int):
+    conn = Connection()
+    conn.connect_timeout = 2.0
+    w = Wire(protocol, conn)
+    ns = conn.namespace("/slow")
+    ns.activate()
+    w.now = 10.0
+    assert sent(w, w.open()) == ["40/slow,"]
+    assert ns.next_deadline() == 12.0
+    assert ns.tick(11.9) == []
+    (failed,) = ns.tick(12.0)
+    assert isinstance(failed, ConnectFailed) and failed.timeout == 2.0
+    assert isinstance(failed.error, TimeoutError) and "'/slow'" in str(failed.error)
+    # reported, not given up: no second report, and the server's late answer connects it
+    assert ns.state == CONNECTING and ns.next_deadline() is None and ns.tick(30.0) == []
+    answer = "40/slow," if protocol == 4 else '40/slow,{"sid":"S"}'
+    assert kinds(w.server(answer)) == ["Connected"]
+
+
+def test_answered_connect_and_closed_connection_leave_no_deadline():
+    conn = Connection()
+    conn.connect_timeout = 2.0
+    w = Wire(5, conn)
+    ns = conn.namespace("/a")
+    ns.activate()
+    w.open()
+    assert ns.next_deadline() == 2.0
+    w.server('40/a,{"sid":"S"}')
+    assert ns.next_deadline() is None
+    conn.closed("transport close")
+    w.open()  # asks again on the next connection, with a fresh deadline
+    assert ns.next_deadline() == 2.0
+    conn.closed("transport close")
+    assert ns.next_deadline() is None and ns.tick(10.0) == []
+
+
+def test_default_namespace_of_a_2x_server_has_no_connect_deadline():
+    # a 2.x server joins `/` by itself; a rejoin is proved by a pong, not answered
+    conn = Connection()
+    conn.connect_timeout = 2.0
+    w = Wire(4, conn)
+    root = conn.namespace("/")
+    root.activate()
+    assert w.open() == []
+    assert root.next_deadline() is None

@@ -192,7 +192,7 @@ def test_start_failure_is_reported(sio_server):
     holder.bind(("127.0.0.1", 0))
     holder.listen(1)
     try:
-        for kind in ("node4", "python"):
+        for kind in ("node4", "python", "python-aiohttp", "flask"):
             with pytest.raises(ServerStartError) as info:
                 sio_server(kind, port=holder.getsockname()[1])
             assert info.value.code == "EADDRINUSE"
@@ -398,7 +398,7 @@ def test_msgpack_parser(sio_server, kind):
         peer.close()
 
 
-@pytest.mark.parametrize("kind", ["node4", "python", "python-asgi"])
+@pytest.mark.parametrize("kind", ["node4", "python", "python-asgi", "python-aiohttp", "flask"])
 def test_exits_when_stdin_closes(sio_server, kind):
     server = sio_server(kind)
     proc = server.process
@@ -406,7 +406,7 @@ def test_exits_when_stdin_closes(sio_server, kind):
     assert proc.wait(timeout=10) == 0
 
 
-@pytest.mark.parametrize("kind", ["node2", "python"])
+@pytest.mark.parametrize("kind", ["node2", "python", "python-aiohttp", "flask"])
 def test_debug_logs_to_stderr(sio_server, kind):
     server = sio_server(kind, debug=True)
     RawPolling(server, eio_of(kind)).close()

@@ -9,10 +9,17 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sioclient import ConnectionError, ProtocolError, TimeoutError
 from sioclient.core import _accel
-from sioclient.core.handshake import error_from_http, is_unsupported_protocol, parse_open
+from sioclient.core.handshake import (
+    error_from_http,
+    http_answer,
+    is_unsupported_protocol,
+    parse_open,
+)
 from sioclient.core.revisions import EIO3, EIO4, by_eio, by_protocol
 from sioclient.core.session import (
     CLOSED,
@@ -236,6 +243,39 @@ def test_error_from_http(status, body, ctype, code, text):
     assert str(status) in str(err) and text in str(err)
     assert err.data["code"] == code
     assert err.data["status"] == status
+
+
+NGINX_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "status, body, ctype, expected",
+    [
+        (502, NGINX_502, "text/html", "HTTP 502 Bad Gateway"),
+        (
+            503,
+            b"<html><body><h1>503 Service Unavailable</h1>\nNo server is available.\n</body></html>",
+            "text/html",
+            "HTTP 503 Service Unavailable: 503 Service Unavailable No server is available.",
+        ),
+        (400, b'{"code":1}', "application/json", 'HTTP 400 Bad Request: {"code":1}'),
+        (599, b"", None, "HTTP 599"),
+        (500, b"x" * 10_000, "text/plain", "HTTP 500 Internal Server Error: " + "x" * 200),
+    ],
+)
+def test_http_answer_is_short_and_readable(status, body, ctype, expected):
+    # a proxy's error page is told by its title, never as a page of HTML
+    assert http_answer(status, body, ctype) == expected
+
+
+def test_error_from_http_of_a_proxy_page():
+    assert str(error_from_http(502, NGINX_502, "text/html")) == (
+        "server refused the connection: HTTP 502 Bad Gateway"
+    )
 
 
 def test_revisions_table():
@@ -816,3 +856,81 @@ def test_record_separator_in_text_refused_on_revision_4_polling():
     s = Session(protocol=5, transports=["websocket"])
     s.begin("websocket")
     s.send_message("4a\x1eb")
+
+
+# ---------------------------------------------------------------- the WebSocket fast paths
+
+FRAMES = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+    st.text(max_size=12).map(lambda t: "4" + t),
+    st.binary(max_size=8),
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(protocol=st.sampled_from([4, 5]), frame=FRAMES, now=st.floats(0.0, 1e6))
+def test_message_of_is_receive_frame_for_messages(protocol, frame, now):
+    """Session.message_of, the reader's shortcut, gives what receive_frame would report as a
+    Message and moves the heartbeat deadline the same way; anything else it leaves alone."""
+    fast = Session(protocol=protocol, transports=["websocket"])
+    slow = Session(protocol=protocol, transports=["websocket"])
+    for s in (fast, slow):
+        open_websocket(s, now=0.0, interval=1000, timeout=1000)
+        s.next_events()
+    before = fast.next_deadline()
+    data = fast.message_of(frame, now)
+    if data is None:
+        assert fast.next_deadline() == before
+        assert fast.next_events() == []
+        return
+    assert slow.receive_frame(frame, now) == [Message(data)]
+    assert fast.next_deadline() == slow.next_deadline()
+
+
+def test_message_of_only_on_an_open_websocket():
+    s = Session(protocol=5, transports=["websocket"])
+    s.begin("websocket")
+    assert s.message_of("4x", 0.0) is None  # not open yet
+    s = Session(protocol=5, transports=["polling"])
+    open_polling(s, 4)
+    assert s.message_of("4x", 0.0) is None
+    s = Session(protocol=5, transports=["websocket"])
+    open_websocket(s)
+    s.close()
+    assert s.message_of("4x", 0.0) is None
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(protocol=st.sampled_from([4, 5]), data=FRAMES)
+def test_frame_now_is_the_queued_frame(protocol, data):
+    """Session.frame_now, the sender's shortcut, gives the frame that send_message then
+    take_frames would, queueing nothing; binary messages take the queue."""
+    fast = Session(protocol=protocol, transports=["websocket"])
+    slow = Session(protocol=protocol, transports=["websocket"])
+    for s in (fast, slow):
+        open_websocket(s)
+    frame = fast.frame_now(data)
+    assert not fast.wants_write and fast.queued_size == 0
+    slow.send_message(data)
+    if frame is None:
+        assert not isinstance(data, str)
+        return
+    assert slow.take_frames(0.0) == [frame]
+
+
+def test_frame_now_keeps_the_order_of_the_queue():
+    s = Session(protocol=5, transports=["websocket"])
+    s.begin("websocket")
+    assert s.frame_now("42[]") is None  # not open: the message waits in the queue
+    open_websocket(s)
+    s.receive_frame("2", 0.0)  # a pong is queued
+    assert s.frame_now("42[]") is None
+    s.take_frames(0.0)
+    assert s.frame_now("42[]") == "442[]"
+    s = Session(protocol=5, transports=["polling"])
+    open_polling(s, 4)
+    assert s.frame_now("42[]") is None

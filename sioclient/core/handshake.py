@@ -10,6 +10,7 @@ names the status and the server's reason, and whose ``data`` is a dict with ``st
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -90,6 +91,33 @@ def _reason_phrase(status: int) -> str:
         return ""
 
 
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+def body_text(body: bytes | str, content_type: str | None = None, limit: int = 200) -> str:
+    """A short readable account of an HTTP error body: an HTML page (a proxy's 502) by its
+    title, or by its text without the tags; anything else as it is; at most ``limit``
+    characters."""
+    text = body if isinstance(body, str) else bytes(body[: limit * 50]).decode("utf-8", "replace")
+    text = text.strip()
+    if text.startswith("<") or "html" in (content_type or "").lower():
+        title = _TITLE.search(text)
+        text = title.group(1) if title else _TAG.sub(" ", text)
+        text = _SPACE.sub(" ", text).strip()
+    return str(excerpt(text, limit))
+
+
+def http_answer(status: int, body: bytes | str = b"", content_type: str | None = None) -> str:
+    """``HTTP 502 Bad Gateway``, with the body's account (:func:`body_text`) when it says more
+    than the status line."""
+    phrase = _reason_phrase(status)
+    head = f"HTTP {status} {phrase}" if phrase else f"HTTP {status}"
+    text = body_text(body, content_type)
+    return f"{head}: {text}" if text and text != f"{status} {phrase}" else head
+
+
 def error_from_http(
     status: int, body: bytes | str = b"", content_type: str | None = None
 ) -> ConnectionError:
@@ -114,8 +142,8 @@ def error_from_http(
             elif code is not None:
                 message = ERROR_MESSAGES.get(code, "")
     if not message and code is None and text:
-        # engine.io 4+ answers a refused WebSocket upgrade in plain text; other servers, HTML
-        message = excerpt(text, 200)
+        # engine.io 4+ answers a refused WebSocket upgrade in plain text; proxies, HTML
+        message = body_text(text, content_type)
     if code is None:
         for known, known_message in ERROR_MESSAGES.items():
             if message.lower() == known_message.lower():
@@ -125,7 +153,7 @@ def error_from_http(
     phrase = _reason_phrase(status)
     if phrase:
         head = f"{head} {phrase}"
-    if message:
+    if message and message != f"{status} {phrase}":  # a proxy page titled as the status line
         detail = f"{head}: {message}"
     else:
         detail = head
@@ -147,7 +175,9 @@ __all__ = [
     "ERROR_MESSAGES",
     "Handshake",
     "UNSUPPORTED_PROTOCOL_VERSION",
+    "body_text",
     "error_from_http",
+    "http_answer",
     "is_unsupported_protocol",
     "parse_open",
 ]

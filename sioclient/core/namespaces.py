@@ -147,16 +147,26 @@ class Closed(Event):
 
 class ConnectFailed(Event):
     """Tell ``connect_error`` with ``error`` (and ``error`` too when ``also_error``, as
-    revision 4 does).  ``log``: the failure is the user's own code (an auth callable)."""
+    revision 4 does).  ``log``: the failure is the user's own code (an auth callable).
+    ``timeout`` not None: the server left the CONNECT unanswered that many seconds; tell
+    ``connect_timeout`` too."""
 
-    __slots__ = ("error", "also_error", "log")
+    __slots__ = ("error", "also_error", "log", "timeout")
     kind = 4
 
-    def __init__(self, nsp: str, error: BaseException, also_error: bool, log: bool) -> None:
+    def __init__(
+        self,
+        nsp: str,
+        error: BaseException,
+        also_error: bool,
+        log: bool,
+        timeout: float | None = None,
+    ) -> None:
         self.nsp = nsp
         self.error = error
         self.also_error = also_error
         self.log = log
+        self.timeout = timeout
 
 
 class ErrorReceived(Event):
@@ -326,6 +336,7 @@ class Connection:
         "root_joining",
         "retries",
         "ack_timeout",
+        "connect_timeout",
     )
 
     def __init__(self, default_auth: Callable[[], Any] | None = None) -> None:
@@ -350,6 +361,8 @@ class Connection:
         self.retries = 0
         #: the default ack deadline of an emit with an ack (seconds; None: no deadline)
         self.ack_timeout: float | None = None
+        #: how long a CONNECT may stay unanswered before ``connect_error`` (None: unbounded)
+        self.connect_timeout: float | None = None
 
     def namespace(
         self,
@@ -503,6 +516,7 @@ class Namespace:
         "connect_session",
         "left",
         "rejoin_at",
+        "connect_deadline",
         "warned_session",
         "limits",
         "_deadlines",
@@ -541,6 +555,8 @@ class Namespace:
         self.connect_session = -1  # the connection our CONNECT went out on
         self.left: tuple[int, float] = (-1, 0.0)  # (session, time) of our last DISCONNECT
         self.rejoin_at: float | None = None
+        #: when an unanswered CONNECT is reported (a middleware that never calls next())
+        self.connect_deadline: float | None = None
         self.warned_session = -1  # the connection a bound was last reported on
         self._deadlines: list[tuple[float, int]] = []  # a heap of (deadline, ack id)
         self._next_id = 0
@@ -601,6 +617,7 @@ class Namespace:
         if not revision.connect_auth:
             if self.query:
                 name = f"{name}?{encode_query(self.query)}"
+            self._expect_answer(now)
             return [Send(self.name, Packet(CONNECT, name))]
         auth = self.auth
         if auth is None and conn.default_auth is not None:
@@ -620,7 +637,13 @@ class Namespace:
             if self.offset is not None:
                 session["offset"] = self.offset
             data = {**session, **(data or {})}
+        self._expect_answer(now)
         return [Send(name, Packet(CONNECT, name, data))]
+
+    def _expect_answer(self, now: float) -> None:
+        # `/` of a 2.x server is joined silently (proved by a pong), so it has no deadline
+        timeout = self.conn.connect_timeout
+        self.connect_deadline = None if timeout is None else now + timeout
 
     def leave(self, now: float) -> list[Event]:
         """The user closes the namespace."""
@@ -775,7 +798,9 @@ class Namespace:
             if head.sent and head.deadline is not None and (due is None or head.deadline < due):
                 due = head.deadline
         if self.rejoin_at is not None and (due is None or self.rejoin_at < due):
-            return self.rejoin_at
+            due = self.rejoin_at
+        if self.connect_deadline is not None and (due is None or self.connect_deadline < due):
+            due = self.connect_deadline
         return due
 
     def tick(self, now: float) -> list[Event]:
@@ -790,6 +815,16 @@ class Namespace:
         if self.rejoin_at is not None and self.rejoin_at <= now:
             self.rejoin_at = None
             events += self.join(now)
+        if self.connect_deadline is not None and self.connect_deadline <= now:
+            self.connect_deadline = None
+            if self.state == CONNECTING and self.connect_session == self.conn.session:
+                # reported, not given up: a late answer still connects the namespace
+                timeout = self.conn.connect_timeout or 0.0
+                err = TimeoutError(
+                    f"namespace {self.name!r}: the server did not answer CONNECT "
+                    f"within {timeout:g} s"
+                )
+                events.append(ConnectFailed(self.name, err, False, False, timeout))
         return events
 
     def _expire(self, ack_id: int) -> list[Event]:
@@ -932,6 +967,7 @@ class Namespace:
         self.id = sid
         self.state = CONNECTED
         self.rejoin_at = None
+        self.connect_deadline = None
         self.recovered = pid is not None and pid == self.pid
         if not self.recovered:
             self.offset = None  # an offset of another session would replay its events
@@ -977,6 +1013,7 @@ class Namespace:
     def _gone(self, reason: str, was_connected: bool) -> list[Event]:
         self.id = None
         self.connect_session = -1
+        self.connect_deadline = None
         # events of this connection not handed out yet go with it (their acks would be dead)
         self.receive_buffer = []
         events: list[Event] = []
@@ -1002,6 +1039,7 @@ class Namespace:
         self.state = state
         self.connect_session = -1  # a later activate() asks for the namespace again
         self.rejoin_at = None
+        self.connect_deadline = None
         self.receive_buffer = []
         return conn._deactivate(self)
 

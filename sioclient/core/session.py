@@ -534,6 +534,27 @@ class Session:
         self._on_packet(ptype, data, now)
         return self.next_events()
 
+    def message_of(self, frame: Frame, now: float) -> str | None:
+        """The data of a text message read on the open WebSocket, or None: then hand the frame
+        to :meth:`receive_frame`.  Equal to ``receive_frame(frame, now)`` reporting
+        ``[Message(data)]`` (the heartbeat deadline moves the same way), without its event."""
+        if (
+            type(frame) is not str
+            or frame[:1] != "4"
+            or self.state != OPEN
+            or self.transport != WEBSOCKET
+            or self._events
+        ):
+            return None
+        rev = self.revision
+        if rev is None:
+            return None
+        if not rev.client_pings:
+            hs = self.handshake
+            assert hs is not None
+            self._alive_deadline = now + (hs.ping_interval + hs.ping_timeout)
+        return frame[1:]
+
     def _first_detection_frame(self, frame: Frame, now: float) -> list[Event]:
         """The first frame of the ``EIO=3`` attempt: an open packet, or a refusal in disguise."""
         try:
@@ -657,6 +678,15 @@ class Session:
             raise ValueError("a text message holding \\x1e cannot travel over polling (EIO=4)")
         self._out.append((MESSAGE_PACKET, data, None))
         self.queued_size += len(data) + QUEUE_ITEM_OVERHEAD
+
+    def frame_now(self, data: Frame) -> str | None:
+        """The WebSocket frame of a text message that may be written at once, or None: then
+        queue it with :meth:`send_message`.  At once means the session is open on WebSocket
+        with nothing queued, so the frame is what ``send_message(data)`` then
+        ``take_frames()`` would give, and nothing is queued."""
+        if self._out or self.state != OPEN or self.transport != WEBSOCKET or type(data) is not str:
+            return None
+        return "4" + data
 
     @property
     def write_stall_watched(self) -> bool:

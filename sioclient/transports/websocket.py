@@ -439,8 +439,16 @@ class WebSocket:
 
     def send(self, data: str | bytes, compress: bool = True) -> None:
         """Sends one message: ``str`` as a text frame, bytes-like as a binary one."""
-        self._check_open()
-        self._codec.compress_next = compress
+        if self._closed or self._state != _ST_OPEN or self._write_error is not None:
+            self._check_open()
+        codec = self._codec
+        if type(data) is str:
+            raw = data.encode("utf-8")
+            if not (codec.deflate and compress) or len(raw) < codec.threshold:
+                # never compressed: framed as ``_encode`` would, without its list
+                self._write(self._writer.frame(0x81, raw))
+                return
+        codec.compress_next = compress
         self._write(self._encode((data,)))
 
     def send_many(self, messages: Iterable[str | bytes], compress: bool = True) -> None:
@@ -510,12 +518,33 @@ class WebSocket:
         """
         ready = self._ready
         if not ready and not self._closed:
-            self._pump_available()
+            raw = self._raw
+            if raw is None:
+                self._pump_available()
+            else:
+                # the first round of _pump_available, inlined: one short read usually
+                # drains the kernel buffer
+                try:
+                    data = raw.recv(RECV_SIZE)
+                except BlockingIOError:
+                    return []
+                except OSError:
+                    data = b""
+                if not data:
+                    self._finish(CloseReason.ABNORMAL_CLOSURE, "connection lost")
+                else:
+                    self._receive(data)
+                    if len(data) == RECV_SIZE and not self._closed:
+                        self._pump_available()
         if ready:
             out = list(ready)
             ready.clear()
             return out
         return None if self._closed else []
+
+    def unread(self, messages: list[str | bytes]) -> None:
+        """Puts messages taken from ``receive_available()`` back, ahead of the others."""
+        self._ready.extendleft(reversed(messages))
 
     def fileno(self) -> int:
         fd: int = self._sock.fileno()
