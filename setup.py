@@ -59,7 +59,13 @@ def _extensions():
     if DISABLED:
         return []
     exts = [
-        Extension(f"sioclient.core._{name}_c", [_stage(name)], optional=not REQUIRE)
+        # _speedups holds the C headers the declarations include (_packet.h)
+        Extension(
+            f"sioclient.core._{name}_c",
+            [_stage(name)],
+            include_dirs=[SPEEDUPS],
+            optional=not REQUIRE,
+        )
         for name in _twin_modules()
     ]
     for fname in sorted(os.listdir(SPEEDUPS)):

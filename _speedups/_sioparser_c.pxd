@@ -3,6 +3,25 @@
 
 cimport cython
 
+# Packets made without a Python call (see the header)
+cdef extern from "_packet.h":
+    int _packet_prepare "sioclient_packet_prepare"(object cls) except -1
+    object _packet_make "sioclient_packet_make"(object ptype, object nsp, object data,
+                                                 object pid, object attachments)
+    bint _packet_exact "sioclient_packet_exact"(object o)
+    object _packet_get "sioclient_packet_get"(object o, int i)
+
+# the number spellings of orjson's output that JavaScript writes otherwise (see the header)
+cdef extern from "_jsonscan.h":
+    int _scan_numbers "sioclient_number_marks"(bytes raw)
+    str _join_ascii "sioclient_join_utf8"(str prefix, bytes raw)
+    object _join_packet "sioclient_join_packet"(str head, object nsp, object pid, bytes raw)
+
+cdef str _join_utf8(str prefix, bytes raw)
+
+cdef bint _COMPILED
+cdef bint _FAST_PACKET
+
 cdef object jsoncodec
 cdef object Packet
 cdef object ProtocolError
@@ -25,12 +44,19 @@ cdef frozenset _RESERVED
 cdef object _odumps
 cdef object _oloads
 cdef object _OOPTS
+cdef object _OFAST
 cdef object _std_dumps
 cdef object _std_loads
 cdef object _js_small
 cdef object _object_new
+cdef tuple _PLACEHOLDERS
+cdef int _WHOLE_FLOAT
+cdef int _SMALL_FLOAT
 
-@cython.locals(raw=bytes)
+@cython.locals(marks=int)
+cdef int _number_marks(bytes raw) except -1
+
+@cython.locals(raw=bytes, marks=int)
 cdef str _dumps(object obj)
 
 cdef object _loads(str text)
@@ -41,6 +67,9 @@ cdef object _js_floats(object obj, int depth)
 cpdef object js_floats(object data)
 
 cdef object _packet(int ptype, str nsp, object data, object pid, Py_ssize_t attachments)
+
+@cython.locals(data=list, n=Py_ssize_t)
+cpdef object event_packet(str nsp, object event, tuple args)
 
 cdef bint _is_binary(object obj)
 
@@ -69,7 +98,8 @@ cpdef object reconstruct(object data, list buffers, int max_depth=*)
 cpdef list encode(object packet, int protocol)
 
 @cython.locals(ptype=int, buffers=list, head=str, body=str, text=str, out=list, raw=bytes,
-               done=bint)
+               done=bint, marks=int, tobj=object, nsp=object, data=object, pid=object,
+               utf8=bytes, named=bint, joined=object, out0=list)
 cdef list _encode(object packet, int protocol, _Attachments hook)
 
 cdef class Encoder:

@@ -1,137 +1,147 @@
-// Encode+decode cost of Node's socket.io parsers on the cases of benchmarks/parser.py.
+// Node's socket.io parsers, measured for benchmarks/parser.py the way that script measures ours.
 //
 // Run by benchmarks/parser.py (modules resolved from tests/node/node_modules):
-//   node benchmarks/node_parser.js [repeats] [ms_per_repeat]
-// Prints one JSON object: versions, and per implementation and case the ns/op of each repeat.
+//   node benchmarks/node_parser.js
+// It answers one JSON request per line on stdin with one JSON line on stdout, so that the
+// Python side can interleave Node's repeats with its own:
+//   {"op": "versions"}                                  -> {"node": ..., "versions": {...}}
+//   {"op": "run", "impl": I, "case": C, "what": "encode"|"decode", "ms": 50}
+//                                                       -> {"ns": <ns per operation>}
+// The first "run" of an (impl, case, what) calibrates its iteration count to about "ms"
+// milliseconds; every "run" is then one timed repeat of that many iterations.
+//
+// encode = build the packet as socket.io-client 4's Socket.emit does ({type, data: [event,
+// ...args], options}, then the ack id and the namespace), then Encoder.encode(packet).
+// decode = Decoder.add() of each message of that packet into one long-lived Decoder.
 "use strict";
 
 const path = require("path");
-const { performance } = require("perf_hooks");
+const readline = require("readline");
 
 const NODE_MODULES = path.join(__dirname, "..", "tests", "node", "node_modules");
 const need = (name) => require(path.join(NODE_MODULES, name));
 const version = (name) => need(path.join(name, "package.json")).version;
 
-const repeats = parseInt(process.argv[2] || "7", 10);
-const msPerRepeat = parseFloat(process.argv[3] || "60");
-
-const parserV3 = need("socket.io-parser-v3");
-const parserV4 = need("socket.io-parser-v4");
-const msgpackV3 = need("socket.io-msgpack-parser-v3");
-const hasBinary = need("has-binary2"); // what socket.io-client 2.x checks before each emit
+const IMPLS = {
+  "socket.io-parser v4": need("socket.io-parser-v4"),
+  "socket.io-msgpack-parser v3": need("socket.io-msgpack-parser-v3"),
+};
 
 function cases() {
-  const small = ["chat", { user: "alice", text: "hello world", ts: 1700000000 }];
+  const small = { user: "alice", text: "hello world", ts: 1700000000 };
   const bulk = [];
   for (let i = 0; i < 1000; i++) bulk.push({ id: i, name: "item" + i, ok: true });
   return {
-    a: { type: 2, nsp: "/", data: small },
-    b: { type: 2, nsp: "/admin", data: small, id: 42 },
+    a: { nsp: "/", event: "chat", args: [small], id: undefined },
+    b: { nsp: "/admin", event: "chat", args: [small], id: 42 },
     c: {
-      type: 2,
       nsp: "/",
-      data: [
-        "upload",
+      event: "upload",
+      args: [
         { meta: { a: Buffer.alloc(1024, 120), b: [Buffer.alloc(1024, 121)] } },
         Buffer.alloc(4096, 122),
       ],
+      id: undefined,
     },
-    d: { type: 2, nsp: "/", data: ["bulk", bulk] },
+    d: { nsp: "/", event: "bulk", args: [bulk], id: undefined },
   };
 }
 
-// Each factory returns cycle(packet) -> the decoded packet (encode, then feed every message).
-const impls = {
-  "socket.io-parser v3": () => {
-    const encoder = new parserV3.Encoder();
-    const decoder = new parserV3.Decoder();
-    let out = null;
-    decoder.on("decoded", (p) => {
-      out = p;
-    });
-    return (packet) => {
-      // 3.x writes into the packet it encodes, and the 2.x client picks the binary type
-      const p = { type: packet.type, nsp: packet.nsp, data: packet.data, id: packet.id };
-      if (hasBinary(p.data)) p.type += 3;
-      encoder.encode(p, (messages) => {
-        for (const m of messages) decoder.add(m);
-      });
-      return out;
-    };
-  },
-  "socket.io-parser v4": () => {
-    const encoder = new parserV4.Encoder();
-    const decoder = new parserV4.Decoder();
-    let out = null;
-    decoder.on("decoded", (p) => {
-      out = p;
-    });
-    return (packet) => {
-      for (const m of encoder.encode(packet)) decoder.add(m);
-      return out;
-    };
-  },
-  "socket.io-msgpack-parser v3": () => {
-    const encoder = new msgpackV3.Encoder();
-    const decoder = new msgpackV3.Decoder();
-    let out = null;
-    decoder.on("decoded", (p) => {
-      out = p;
-    });
-    return (packet) => {
-      for (const m of encoder.encode(packet)) decoder.add(m);
-      return out;
-    };
-  },
-};
+// What Socket.emit and Socket.packet do before the manager hands the packet to the encoder.
+function emitPacket(c) {
+  const packet = { type: 2, data: [c.event, ...c.args] };
+  packet.options = { compress: true };
+  if (c.id !== undefined) packet.id = c.id;
+  packet.nsp = c.nsp;
+  return packet;
+}
 
-function measure(cycle, packet) {
-  // calibrate: iterations that take about msPerRepeat
-  let n = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) cycle(packet);
-    const dt = performance.now() - t0;
-    if (dt > msPerRepeat / 4) {
-      n = Math.max(1, Math.round((n * msPerRepeat) / dt));
-      break;
+// One closure per (impl, case, what), each with its own encoder or decoder, so that no
+// call site is shared between implementations.
+function makeLoop(parser, c, what) {
+  if (what === "encode") {
+    const encoder = new parser.Encoder();
+    return (n) => {
+      let out = null;
+      for (let i = 0; i < n; i++) out = encoder.encode(emitPacket(c));
+      return out;
+    };
+  }
+  const messages = new parser.Encoder().encode(emitPacket(c));
+  const decoder = new parser.Decoder();
+  let last = null;
+  decoder.on("decoded", (p) => {
+    last = p;
+  });
+  const loop = (n) => {
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < messages.length; j++) decoder.add(messages[j]);
     }
-    n *= 4;
+    return last;
+  };
+  loop(1);
+  if (last === null || last.nsp !== c.nsp || last.data[0] !== c.event) {
+    throw new Error("round trip failed");
   }
-  const samples = [];
-  for (let r = 0; r < repeats; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) cycle(packet);
-    const dt = Number(process.hrtime.bigint() - t0);
-    samples.push(dt / n);
+  return loop;
+}
+
+const state = new Map();
+const WARM_MS = 300;
+
+function timed(loop, n) {
+  const t0 = process.hrtime.bigint();
+  loop(n);
+  return Number(process.hrtime.bigint() - t0);
+}
+
+function run(req, data) {
+  const key = `${req.impl}|${req.case}|${req.what}`;
+  let entry = state.get(key);
+  if (entry === undefined) {
+    const loop = makeLoop(IMPLS[req.impl], data[req.case], req.what);
+    // warm the JIT up first (V8 compiles hot code in tiers, the last ones after thousands of
+    // calls): run for WARM_MS, then calibrate, growing n until a batch takes a quarter of "ms"
+    const warmEnd = process.hrtime.bigint() + BigInt(WARM_MS * 1e6);
+    while (process.hrtime.bigint() < warmEnd) loop(100);
+    let n = 1;
+    for (;;) {
+      const dt = timed(loop, n);
+      if (dt > (req.ms * 1e6) / 4) {
+        n = Math.max(1, Math.round((n * req.ms * 1e6) / dt));
+        break;
+      }
+      n *= 4;
+    }
+    entry = { loop, n };
+    state.set(key, entry);
   }
-  return samples;
+  return timed(entry.loop, entry.n) / entry.n;
 }
 
 function main() {
   const data = cases();
-  const results = {};
-  for (const [name, factory] of Object.entries(impls)) {
-    results[name] = {};
-    for (const [key, packet] of Object.entries(data)) {
-      const cycle = factory();
-      const decoded = cycle(packet);
-      if (!decoded || decoded.nsp !== packet.nsp) {
-        throw new Error(`${name} ${key}: round trip failed`);
+  const rl = readline.createInterface({ input: process.stdin });
+  rl.on("line", (line) => {
+    const req = JSON.parse(line);
+    let out;
+    try {
+      if (req.op === "versions") {
+        out = {
+          node: process.version,
+          versions: {
+            "socket.io-parser v4": version("socket.io-parser-v4"),
+            "socket.io-msgpack-parser v3": version("socket.io-msgpack-parser-v3"),
+          },
+        };
+      } else {
+        out = { ns: run(req, data) };
       }
-      results[name][key] = measure(cycle, packet);
+    } catch (err) {
+      out = { error: String(err && err.stack ? err.stack : err) };
     }
-  }
-  const out = {
-    node: process.version,
-    versions: {
-      "socket.io-parser v3": version("socket.io-parser-v3"),
-      "socket.io-parser v4": version("socket.io-parser-v4"),
-      "socket.io-msgpack-parser v3": version("socket.io-msgpack-parser-v3"),
-    },
-    results,
-  };
-  process.stdout.write(JSON.stringify(out) + "\n");
+    process.stdout.write(JSON.stringify(out) + "\n");
+  });
 }
 
 main();

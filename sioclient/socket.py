@@ -23,6 +23,7 @@ from gevent import get_hub
 from gevent.event import Event
 from gevent.hub import Waiter
 
+from .core import _accel
 from .core.namespaces import (
     ACK_DONE,
     BOUND_REACHED,
@@ -43,7 +44,7 @@ from .core.namespaces import (
     QueuedEmit,
     Received,
 )
-from .core.packet import EVENT, Packet
+from .core.packet import Packet
 from .dispatch import dispatcher as _dispatcher
 from .dispatch import submit
 from .emitter import Emitter
@@ -53,6 +54,10 @@ if TYPE_CHECKING:
     from .manager import Manager
 
 logger = logging.getLogger("sioclient")
+
+#: builds the EVENT packet of every emit: ``Packet(EVENT, nsp, [event, *args])`` without the
+#: Python frame of Packet.__init__ when the speedups are compiled (benchmarks/parser.py uses it)
+_event_packet = _accel.load("sioparser").event_packet
 
 #: names the user may not emit: they are the client's own events (both 2.x and 4.x lists)
 RESERVED_EVENTS = frozenset(
@@ -422,7 +427,7 @@ class Socket(Emitter):
             raise ValueError(f"{event!r} is a reserved event name")
         if ack is None and args and callable(args[-1]):
             ack, args = args[-1], args[:-1]
-        packet = Packet(EVENT, self.nsp, [event, *args])
+        packet = _event_packet(self.nsp, event, args)
         ns = self._ns
         conn = ns.conn
         if conn.retries and not flags.volatile:

@@ -427,3 +427,30 @@ def test_protocol_error_data_is_truncated(mp5):
 def test_scan_records_type0_extension_headers(msgpack_impl):
     raw = bytes.fromhex("94 d40000 c7010000 d7000000000000000000 c800010001".replace(" ", ""))
     assert msgpack_impl.scan(raw) == [0, 2, 1, 2]
+
+
+def test_depth_bound_is_the_same_in_both_twins(accel_mode):
+    # the compiled twin's reader counts the depth itself: it must stop exactly where scan() does
+    impl = _accel.load("msgpack")
+    for levels in range(impl.MAX_DEPTH - 3, impl.MAX_DEPTH + 3):
+        for leaf in ([], [1]):
+            value = leaf
+            for _ in range(levels):
+                value = [value]
+            raw = msgpack.packb(value)
+            try:
+                impl.scan(raw)
+            except ProtocolError:
+                with pytest.raises(ProtocolError, match="nested deeper"):
+                    impl.unpack(raw)
+            else:
+                assert impl.unpack(raw) == value
+
+
+def test_announced_sizes_allocate_nothing_ahead(accel_mode):
+    # a hundred nested arrays, each announcing 4 billion items, in 500 bytes: refused at once,
+    # nothing sized from the announcements
+    impl = _accel.load("msgpack")
+    for header in (b"\xdd\xff\xff\xff\xff", b"\xdf\xff\xff\xff\xff", b"\xdc\xff\xff"):
+        with pytest.raises(ProtocolError):
+            impl.unpack(header * 99 + b"\xc0")

@@ -213,3 +213,118 @@ def test_msgpack_mapping_agrees_on_arbitrary_bytes(protocol):
             assert result[0] == "ProtocolError"
 
     check()
+
+
+# msgpack values as any writer may send them: every width of int and float, str and bin keys,
+# keys msgpack refuses (ints, nil), and strings that are not UTF-8 spliced in
+msgpack_keys = st.text(max_size=40) | st.binary(max_size=8) | st.integers(-5, 5) | st.none()
+msgpack_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, width=32)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=300)
+    | st.binary(max_size=300)
+)
+msgpack_values = st.recursive(
+    msgpack_leaves,
+    lambda inner: st.lists(inner, max_size=20) | st.dictionaries(msgpack_keys, inner, max_size=20),
+    max_leaves=60,
+)
+
+
+def test_msgpack_reader_agrees_with_unpackb():
+    # the compiled twin reads extension-free messages itself: the same objects as the pure
+    # twin (msgpack's unpackb), or the same error
+    if _accel.NO_EXTENSIONS:
+        pytest.skip("SIOCLIENT_NO_EXTENSIONS=1: compiled modules disabled on purpose")
+    import msgpack
+
+    compiled = _accel.compiled("msgpack")
+    pure = _accel.pure("msgpack")
+
+    def outcome(impl, raw):
+        try:
+            value = impl.unpack(raw)
+        except Exception as exc:  # noqa: BLE001 - compared, not swallowed
+            return (type(exc).__name__, str(exc))
+        return (repr(value), [type(k) for k in value] if isinstance(value, dict) else None)
+
+    @SETTINGS
+    @given(msgpack_values, st.integers(min_value=0, max_value=400))
+    def check(value, cut):
+        try:  # float 32 as well when every float of the value fits in one
+            raw = msgpack.packb(value, use_bin_type=True, use_single_float=True)
+        except OverflowError:
+            raw = msgpack.packb(value, use_bin_type=True)
+        assert outcome(compiled, raw) == outcome(pure, raw)
+        # a message cut short, or with a byte that is not UTF-8 where a string was
+        if cut < len(raw):
+            assert outcome(compiled, raw[:cut]) == outcome(pure, raw[:cut])
+            spliced = raw[:cut] + b"\xff" + raw[cut + 1 :]
+            assert outcome(compiled, spliced) == outcome(pure, spliced)
+
+    check()
+
+
+# what emit may be given: tuples, bytearrays, index-like and non-str keys, whole floats, ints
+# beyond 64 bits, lone surrogates
+emit_keys = (
+    st.text(max_size=6) | st.sampled_from(["0", "1", "10", "01", "4294967294"]) | st.integers(-3, 3)
+)
+emit_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**65), max_value=2**65)
+    | st.floats()
+    | st.text(max_size=40)
+    | st.binary(max_size=40)
+    | st.binary(max_size=8).map(bytearray)
+)
+emit_values = st.recursive(
+    emit_leaves,
+    lambda inner: (
+        st.lists(inner, max_size=6)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(emit_keys, inner, max_size=6)
+    ),
+    max_leaves=30,
+)
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+def test_msgpack_writer_agrees_with_the_general_path(protocol):
+    # the compiled twin writes most packets in one pass: the same bytes as the pure twin's
+    # normalisation and Packer, or the same error
+    if _accel.NO_EXTENSIONS:
+        pytest.skip("SIOCLIENT_NO_EXTENSIONS=1: compiled modules disabled on purpose")
+    compiled = make_parser("msgpack", protocol, "compiled")
+    pure = make_parser("msgpack", protocol, "pure")
+
+    def outcome(parser, packet):
+        try:
+            return parser.encode(packet)
+        except Exception as exc:  # noqa: BLE001 - compared, not swallowed
+            return (type(exc).__name__, str(exc))
+
+    @SETTINGS
+    @given(
+        emit_values,
+        st.sampled_from([EVENT, ACK, BINARY_EVENT, BINARY_ACK]),
+        st.none() | st.integers(min_value=0, max_value=2**40),
+        st.sampled_from(["/", "/chat", "/ünï"]),
+        st.integers(min_value=0, max_value=110),
+    )
+    def check(value, ptype, pid, nsp, depth):
+        data = ["e", value]
+        assert outcome(compiled, Packet(ptype, nsp, data, pid)) == outcome(
+            pure, Packet(ptype, nsp, data, pid)
+        )
+        deep: object = value
+        for _ in range(depth):
+            deep = [deep]
+        packet = Packet(EVENT, nsp, ["e", deep], pid)
+        assert outcome(compiled, packet) == outcome(pure, packet)
+
+    check()

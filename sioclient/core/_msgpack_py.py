@@ -13,9 +13,26 @@ notepack.io's:
 
 Decoding maps notepack's extensions back: fixext 1 type 0 (``undefined``) -> None, fixext 8
 type 0 (Date) -> aware ``datetime``, ext 8/16/32 type 0 (ArrayBuffer) -> bytes, any other
-extension -> ``[type, bytes]``.  Before msgpack builds anything, :func:`scan` walks the headers
-once: it bounds the nesting depth, checks every length against the bytes that remain, and tells
-the extension hook which header each type-0 extension had (msgpack's hook only sees the payload).
+extension -> ``[type, bytes]``.
+
+Bounds on what a peer sends, the same in both twins:
+
+- nesting: at most ``MAX_DEPTH`` (100) levels of arrays and maps, the packet map counting as one;
+- every length and item count is checked against the bytes that remain before anything is
+  built, so no header can make the decoder allocate more than the message justifies (a map
+  claiming 4 billion entries in 5 bytes is refused, not sized);
+- nothing may trail the message; the byte 0xC1 is refused; map keys must be str or bytes
+  (msgpack's ``strict_map_key``); strings must be UTF-8.
+
+The pure twin enforces them with :func:`scan`, a walk over the headers before msgpack's
+``unpackb`` builds anything (``unpackb``'s own ``max_*_len`` limits, derived from the message
+length, are a second line); scan also tells the extension hook which header each type-0
+extension had (msgpack's hook only sees the payload).  The compiled twin reads an
+extension-free message in one pass of C (``_speedups/_msgpackread.h``) that checks the same
+bounds as it goes and sizes lists and dicts in advance only for small counts; any message it
+does not take whole goes through scan and ``unpackb`` as in the pure twin, which word the error.
+Encoding in the compiled twin likewise writes the common packet in one pass
+(``_speedups/_msgpackwrite.h``) and leaves whatever needs normalising to the general path.
 
 This file is also compiled by Cython (typed by ``_speedups/_msgpack_c.pxd``); keep it free of
 generators and closures.
@@ -30,6 +47,7 @@ from typing import Any, NoReturn
 import msgpack
 
 from ..exceptions import ProtocolError
+from . import jsoncodec
 from .packet import Packet
 
 CONNECT = 0
@@ -58,6 +76,26 @@ _EXT_UNDEFINED = 0  # fixext 1
 _EXT_DATE = 1  # fixext 8
 _EXT_BUFFER = 2  # ext 8/16/32: an ArrayBuffer
 _EXT_OTHER = 3  # fixext 2/4/16 of type 0: notepack returns [0, bytes]
+
+#: revision-4 packet types that socket.io-msgpack-parser 2.x sends as JSON text
+_JSON_TYPES_V4 = (CONNECT, DISCONNECT, CONNECT_ERROR)
+
+_unpackb = msgpack.unpackb
+_object_new = object.__new__
+_json_loads = jsoncodec.loads
+_json_dumps = jsoncodec.dumps
+
+try:  # Cython's pure-Python shim: True only in the compiled twin
+    import cython
+
+    _COMPILED = bool(cython.compiled)
+except ImportError:
+    _COMPILED = False
+
+# the compiled twin writes a Packet's slots itself (_speedups/_packet.h, declared in the .pxd)
+_FAST_PACKET = False
+if _COMPILED:
+    _FAST_PACKET = _packet_prepare(Packet) == 1  # type: ignore[name-defined] # noqa: F821
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _MS = datetime.timedelta(milliseconds=1)
@@ -104,19 +142,36 @@ def _norm_key(key: object) -> str:
     raise TypeError(f"cannot encode a map key of type {type(key).__name__}")
 
 
+def _index_first(key: str) -> bool:
+    # the cheap test first: an index key starts with a digit
+    if len(key) == 0:
+        return False
+    c = key[0]
+    return "0" <= c <= "9" and _is_index_key(key)
+
+
 def _norm_dict(value: dict[Any, Any], depth: int) -> dict[str, Any]:
-    changed = False
+    # The common dict (str keys, none an array index, values as notepack sees them) comes back
+    # as itself, with nothing allocated; the pairs are copied from the first change on.
+    items = None
     has_index = False
-    items = []
     for key, item in value.items():
         k = _norm_key(key)
         v = _norm(item, depth)
-        if k is not key or v is not item:
-            changed = True
-        if not has_index and "0" <= k[:1] <= "9" and _is_index_key(k):
+        if not has_index and _index_first(k):
             has_index = True
+        if items is None:
+            if k is key and v is item:
+                continue
+            items = []
+            for before, same in value.items():  # the pairs before this one, as they were
+                if before is key:
+                    break
+                items.append((before, same))
         items.append((k, v))
     if has_index:
+        if items is None:
+            items = list(value.items())
         index = []
         named = []
         for pair in items:
@@ -131,7 +186,7 @@ def _norm_dict(value: dict[Any, Any], depth: int) -> dict[str, Any]:
         for pair in named:
             out[pair[0]] = pair[1]
         return out
-    if not changed:
+    if items is None:
         return value
     return dict(items)
 
@@ -158,9 +213,7 @@ def _norm(value: Any, depth: int) -> Any:
     t = type(value)
     if t is str or t is bool or value is None or t is bytes:
         return value
-    if t is int:
-        if value < _INT_MIN or value > _UINT_MAX:
-            raise ValueError(f"integer {value} does not fit in 64 bits")
+    if t is int:  # beyond 64 bits: the Packer's OverflowError, which encode() words
         return value
     if t is float:
         if value.is_integer() and _INT_MIN <= value <= _UINT_MAX:
@@ -407,23 +460,25 @@ def unpack(buf: bytes | bytearray | memoryview) -> Any:
     """One msgpack message as notepack.io would decode it; ProtocolError on anything amiss."""
     if type(buf) is not bytes:
         buf = bytes(buf)
+    if _COMPILED:
+        # The compiled twin's own reader (_speedups/_msgpackread.h, declared in the .pxd):
+        # what unpackb reads, into the same objects, map keys from a cache, with scan()'s
+        # bounds checked as it goes.  A message it does not take whole (an extension, an
+        # error) goes the general way below, which words the error.
+        try:
+            obj = _read_msgpack(buf)  # type: ignore[name-defined] # noqa: F821
+        except Exception:  # noqa: BLE001 - scan() and unpackb raise it again, worded
+            obj = NotImplemented
+        if obj is not NotImplemented:
+            return obj
     kinds = scan(buf)
-    n = len(buf)
     hook = _ExtHook(kinds) if kinds else None
+    # scan() has checked every count against the bytes that remain and bounded the depth, so
+    # msgpack's own limits (max_*_len, which unpackb derives from len(buf): msgpack >= 1.0) are a
+    # second line; raw=False, use_list=True and strict_map_key=True are its defaults.  Each
+    # keyword costs unpackb a parse, hence only the two that differ from them.
     try:
-        obj = msgpack.unpackb(
-            buf,
-            raw=False,
-            use_list=True,
-            strict_map_key=True,
-            timestamp=3,
-            ext_hook=_ext_plain if hook is None else hook,
-            max_str_len=n,
-            max_bin_len=n,
-            max_array_len=n,
-            max_map_len=n,
-            max_ext_len=n,
-        )
+        obj = _unpackb(buf, ext_hook=_ext_plain if hook is None else hook, timestamp=3)
     except ProtocolError:
         raise
     except Exception as exc:  # noqa: BLE001 - msgpack raises several types on bad input
@@ -498,7 +553,16 @@ def map_to_packet(obj: object, protocol: int, flavour: int, raw: object) -> Pack
             _fail("invalid packet id", raw)
     if data is UNDEFINED:
         data = None
-    return Packet(ptype, nsp, data, pid)
+    # filled directly: Packet(...) costs a Python frame per packet (see _sioparser_py)
+    if _FAST_PACKET:
+        return _packet_make(ptype, nsp, data, pid, 0)  # type: ignore[no-any-return,name-defined] # noqa: F821
+    packet = _object_new(Packet)
+    packet.type = ptype
+    packet.nsp = nsp
+    packet.data = data
+    packet.id = pid
+    packet.attachments = 0
+    return packet
 
 
 def check_depth(value: Any, limit: int, raw: object) -> None:
@@ -514,3 +578,100 @@ def check_depth(value: Any, limit: int, raw: object) -> None:
             _fail(f"data nested deeper than {MAX_DEPTH} levels", raw)
         for item in value.values():
             check_depth(item, limit - 1, raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# the parsers' per-packet paths (sioclient.parsers.msgpackparser binds these)
+
+
+def check_packet(packet: Packet, binary_types: bool) -> int:
+    """The type to write for ``packet``; ValueError for what the format cannot carry.
+
+    ``binary_types``: the revision's ``parser_binary_types``."""
+    tobj = packet.type
+    if type(tobj) is not int or tobj < CONNECT or tobj > BINARY_ACK:
+        raise ValueError(f"invalid packet type {tobj!r}")
+    ptype = tobj
+    if not binary_types:
+        # 3.x decoders know no BINARY_* types; binary data needs no special type here
+        if ptype == BINARY_EVENT:
+            ptype = EVENT
+        elif ptype == BINARY_ACK:
+            ptype = ACK
+    if not isinstance(packet.nsp, str):
+        raise ValueError(f"invalid namespace {packet.nsp!r}")
+    pid = packet.id
+    if pid is not None and type(pid) is not int:
+        raise ValueError(f"invalid packet id {pid!r}")
+    return ptype
+
+
+def load_json(message: Any) -> Any:
+    """The JSON text ``message`` decoded, nesting bounded; ProtocolError when invalid."""
+    try:
+        obj = _json_loads(message)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"invalid JSON ({exc})", message) from None
+    # deep nesting needs at least as many brackets: count them before walking anything
+    if isinstance(message, str):
+        brackets = message.count("[") + message.count("{")
+    else:
+        raw = bytes(message)
+        brackets = raw.count(b"[") + raw.count(b"{")
+    if brackets > MAX_DEPTH:
+        check_depth(obj, MAX_DEPTH, message)
+    return obj
+
+
+class Encoder:
+    """socket.io-msgpack-parser's encoder for one revision (``binary_types``: it keeps the
+    BINARY_* types; ``text_control``: CONNECT, DISCONNECT and CONNECT_ERROR go as JSON text)."""
+
+    def __init__(self, binary_types: bool, text_control: bool) -> None:
+        self.binary_types = binary_types
+        self.text_control = text_control
+        # notepack writes str as str, Buffer as bin, and every non-whole number as float 64
+        self._packer = msgpack.Packer(use_bin_type=True, use_single_float=False, autoreset=True)
+
+    def encode(self, packet: Packet) -> list[Any]:
+        ptype = check_packet(packet, self.binary_types)
+        if self.text_control and (
+            ptype == CONNECT or ptype == DISCONNECT or ptype == CONNECT_ERROR
+        ):
+            obj = packet_map(ptype, packet.nsp, packet.data, packet.id, False)
+            return [_json_dumps(obj)]
+        if _COMPILED:
+            # one pass in C for data that needs no normalisation (_speedups/_msgpackwrite.h,
+            # declared in the .pxd); NotImplemented sends the rest down the general path
+            raw = _pack_packet(ptype, packet.nsp, packet.data, packet.id)  # type: ignore[name-defined] # noqa: F821
+            if raw is not NotImplemented:
+                return [raw]
+        obj = packet_map(ptype, packet.nsp, packet.data, packet.id, True)
+        try:
+            return [self._packer.pack(obj)]
+        except OverflowError:
+            message = f"cannot encode {packet!r} with msgpack: an integer does not fit in 64 bits"
+            raise ValueError(message) from None
+        except ValueError as exc:
+            raise ValueError(f"cannot encode {packet!r} with msgpack: {exc}") from None
+
+
+class Decoder:
+    """socket.io-msgpack-parser's decoder for one connection: one message, one packet."""
+
+    def __init__(self, protocol: int, text_control: bool) -> None:
+        self.protocol = protocol
+        self.text_control = text_control
+
+    def feed(self, message: Any) -> list[Packet]:
+        if type(message) is bytes:
+            obj = unpack(message)
+        elif isinstance(message, str):
+            if not self.text_control:
+                raise ProtocolError("text message where msgpack was expected", message)
+            obj = load_json(message)
+        elif isinstance(message, (bytes, bytearray, memoryview)):
+            obj = unpack(message)
+        else:
+            raise TypeError(f"a message is str or bytes, not {type(message).__name__}")
+        return [map_to_packet(obj, self.protocol, FLAVOUR_MSGPACK, message)]

@@ -31,7 +31,11 @@ Encoding writes an event in one pass of orjson: its ``default`` hook turns each 
 placeholder as the writer meets it, so binary-free data is neither walked nor copied.
 
 This file is ordinary Python (the pure twin) and, unchanged, the source of the compiled module:
-no generators or closures; the types live in the .pxd.
+no generators or closures; the types live in the .pxd.  The compiled twin also calls three
+helpers in C that the .pxd declares, each behind ``_COMPILED`` with its Python equivalent
+beside it: Packet slots written and read at the offsets of Packet's member descriptors
+(``_speedups/_packet.h``), and the scan of orjson's text for JavaScript's number spellings and
+its join to the header in one allocation (``_speedups/_jsonscan.h``).
 """
 
 from __future__ import annotations
@@ -41,6 +45,13 @@ from typing import Any, List, Union
 from sioclient.core import jsoncodec
 from sioclient.core.packet import Packet
 from sioclient.exceptions import ProtocolError
+
+try:  # Cython's pure-Python shim: True only in the compiled twin
+    import cython
+
+    _COMPILED = bool(cython.compiled)
+except ImportError:
+    _COMPILED = False
 
 #: default cap on the attachments of one binary packet (a peer could otherwise make the
 #: decoder hold an unbounded number of buffers)
@@ -80,6 +91,7 @@ _RESERVED = RESERVED_EVENTS
 _odumps = jsoncodec.orjson_dumps
 _oloads = jsoncodec.orjson_loads
 _OOPTS = jsoncodec.ORJSON_OPTIONS
+_OFAST = jsoncodec.ORJSON_STR_KEYS_OPTIONS
 _std_dumps = jsoncodec.std_dumps
 _std_loads = jsoncodec.std_loads
 _js_small = jsoncodec.js_small_numbers
@@ -93,21 +105,54 @@ _object_new = object.__new__
 def _dumps(obj: Any) -> str:
     if _odumps is not None:
         try:
-            raw = _odumps(obj, option=_OOPTS)
+            raw = _odumps(obj, None, _OFAST)
         except TypeError:
-            return _std_dumps(obj)
+            try:
+                raw = _odumps(obj, None, _OOPTS)
+            except TypeError:
+                return _std_dumps(obj)
+        marks = _number_marks(raw)
         # orjson writes a whole float as 1.0 (or 1e+16 from 1e16 on): JavaScript writes 1
-        if b".0" in raw or b"e+" in raw:
+        if marks & _WHOLE_FLOAT:
             fixed = _js_floats(obj, 1)
             if fixed is not obj:
                 try:
-                    raw = _odumps(fixed, option=_OOPTS)
+                    raw = _odumps(fixed, None, _OOPTS)
                 except TypeError:  # a whole float beyond the 64-bit integers orjson writes
                     return _std_dumps(fixed)
-        if b"e-6" in raw:  # orjson writes 1e-6 where JavaScript writes 0.000001
+                marks = _number_marks(raw)
+        if marks & _SMALL_FLOAT:  # orjson writes 1e-6 where JavaScript writes 0.000001
             return _js_small(raw.decode("utf-8"))
         return raw.decode("utf-8")
     return _std_dumps(obj)
+
+
+def _join_utf8(prefix: str, raw: bytes) -> str:
+    """``prefix + raw.decode("utf-8")``; in one allocation when compiled and all ASCII."""
+    if _COMPILED:  # _speedups/_jsonscan.h, declared in the .pxd
+        return _join_ascii(prefix, raw)  # type: ignore[no-any-return,name-defined] # noqa: F821
+    return prefix + raw.decode("utf-8")
+
+
+# what _number_marks finds
+_WHOLE_FLOAT = 1  # ".0" or "e+": a whole float, which JavaScript writes without a fraction
+_SMALL_FLOAT = 2  # "e-6": a number JavaScript writes 0.00000x where orjson writes xe-6
+
+
+def _number_marks(raw: bytes) -> int:
+    """Which of orjson's number spellings that JavaScript writes otherwise ``raw`` may hold
+    (``_WHOLE_FLOAT | _SMALL_FLOAT``; a string holding those characters counts too).
+
+    Not ``b".0" in raw``: ``bytes.__contains__`` first tries its argument as an int, and the
+    TypeError it raises and clears costs more than the search."""
+    if _COMPILED:  # one pass in C (_speedups/_jsonscan.h, declared in the .pxd)
+        return _scan_numbers(raw)  # type: ignore[no-any-return,name-defined] # noqa: F821
+    marks = 0
+    if raw.find(b".0") >= 0 or raw.find(b"e+") >= 0:
+        marks = _WHOLE_FLOAT
+    if raw.find(b"e-6") >= 0:
+        marks |= _SMALL_FLOAT
+    return marks
 
 
 def _js_floats(obj: Any, depth: int) -> Any:
@@ -182,9 +227,18 @@ def _loads(text: str) -> Any:
         raise ProtocolError(f"invalid JSON payload ({exc})", text) from None
 
 
+# The compiled twin writes a Packet's slots itself (_speedups/_packet.h, declared in the .pxd):
+# Packet.__init__ is a Python frame, and object.__new__ with five setattr calls costs about
+# as much as the JSON of a small event.
+_FAST_PACKET = False
+if _COMPILED:
+    _FAST_PACKET = _packet_prepare(Packet) == 1  # type: ignore[name-defined] # noqa: F821
+
+
 def _packet(ptype: int, nsp: str, data: Any, pid: Any, attachments: int) -> Packet:
-    # Packet.__init__ is a Python frame that costs as much as the JSON decoding of a small
-    # event; filling the slots directly is several times cheaper (tests check the slot list).
+    if _FAST_PACKET:
+        return _packet_make(ptype, nsp, data, pid, attachments)  # type: ignore[no-any-return,name-defined] # noqa: F821
+    # filling the slots is still cheaper than the __init__ frame (tests check the slot list)
     packet = _object_new(Packet)
     packet.type = ptype
     packet.nsp = nsp
@@ -194,12 +248,38 @@ def _packet(ptype: int, nsp: str, data: Any, pid: Any, attachments: int) -> Pack
     return packet
 
 
+def event_packet(nsp: str, event: Any, args: tuple[Any, ...]) -> Packet:
+    """The EVENT packet of ``emit(event, *args)`` on namespace ``nsp``: data ``[event, *args]``,
+    no ack id yet.  Socket builds every emit with it (filled like ``_packet``, for the same
+    reason: ``Packet(...)`` costs a Python frame per emit)."""
+    n = len(args)
+    if n == 1:  # the common shapes as one list each, with no resizing
+        data = [event, args[0]]
+    elif n == 0:
+        data = [event]
+    elif n == 2:
+        data = [event, args[0], args[1]]
+    else:
+        data = [event]
+        data.extend(args)
+    return _packet(_EVENT, nsp, data, None, 0)
+
+
 # ---------------------------------------------------------------------------------------------
 # binary data: placeholders
 
 
 def _is_binary(obj: Any) -> bool:
     return isinstance(obj, (bytes, bytearray, memoryview))
+
+
+# The placeholders of the first attachments as orjson fragments: JSON text orjson copies into
+# its output, where a dict would be built and then written for every buffer.
+_PLACEHOLDERS: tuple[Any, ...] = ()
+if jsoncodec.orjson_fragment is not None:
+    _PLACEHOLDERS = tuple(
+        jsoncodec.orjson_fragment(b'{"_placeholder":true,"num":%d}' % i) for i in range(32)
+    )
 
 
 class _Attachments:
@@ -211,14 +291,17 @@ class _Attachments:
     def __init__(self) -> None:
         self.buffers: list[bytes] | None = None
 
-    def __call__(self, obj: Any) -> dict[str, Any]:
+    def __call__(self, obj: Any) -> Any:
         if not _is_binary(obj):
             raise TypeError(f"Type is not JSON serializable: {type(obj).__name__}")
         buffers = self.buffers
         if buffers is None:
             buffers = self.buffers = []
         buffers.append(obj if type(obj) is bytes else bytes(obj))
-        return {"_placeholder": True, "num": len(buffers) - 1}
+        num = len(buffers) - 1
+        if num < len(_PLACEHOLDERS):
+            return _PLACEHOLDERS[num]  # its JSON text, written as it is
+        return {"_placeholder": True, "num": num}
 
 
 def _has_bin(obj: Any, depth: int, max_depth: int) -> bool:
@@ -363,15 +446,23 @@ def encode(packet: Packet, protocol: int) -> Messages:
 
 
 def _encode(packet: Packet, protocol: int, hook: _Attachments) -> Messages:
-    tobj = packet.type
+    if _FAST_PACKET and _packet_exact(packet):  # type: ignore[name-defined] # noqa: F821
+        # the slots read directly, as _packet writes them
+        tobj = _packet_get(packet, 0)  # type: ignore[name-defined] # noqa: F821
+        nsp = _packet_get(packet, 1)  # type: ignore[name-defined] # noqa: F821
+        data = _packet_get(packet, 2)  # type: ignore[name-defined] # noqa: F821
+        pid = _packet_get(packet, 3)  # type: ignore[name-defined] # noqa: F821
+    else:
+        tobj = packet.type
+        nsp = packet.nsp
+        data = packet.data
+        pid = packet.id
     if type(tobj) is not int or tobj < 0 or tobj > 6:
         raise ValueError(f"unknown packet type {tobj!r}")
     ptype = tobj
-    nsp = packet.nsp
-    pid = packet.id
-    data = packet.data
     buffers: list[bytes] | None = None
     body = ""
+    utf8: bytes | None = None  # orjson's text, when it is the body as it stands
     if data is not None:
         if ptype == _EVENT or ptype == _ACK or ptype >= _BINARY_EVENT:
             # One pass of the writer finds the buffers and writes their placeholders.
@@ -379,27 +470,37 @@ def _encode(packet: Packet, protocol: int, hook: _Attachments) -> Messages:
             if _odumps is not None:
                 hook.buffers = None
                 try:
-                    raw = _odumps(data, default=hook, option=_OOPTS)
+                    raw = _odumps(data, hook, _OFAST)
                     done = True
                 except TypeError:
-                    pass  # not for orjson (big integers, lone surrogates...): slow path
+                    # a key that is not a str, or not for orjson at all (big integers, lone
+                    # surrogates...): with every option, then the slow path
+                    hook.buffers = None
+                    try:
+                        raw = _odumps(data, hook, _OOPTS)
+                        done = True
+                    except TypeError:
+                        pass
                 buffers = hook.buffers
                 hook.buffers = None
-            if done and (b".0" in raw or b"e+" in raw):
+            marks = _number_marks(raw) if done else 0
+            if marks & _WHOLE_FLOAT:
                 # a whole float written as 1.0: written again as JavaScript writes it, 1
                 fixed = _js_floats(data, 1)
                 if fixed is not data and _odumps is not None:
                     hook.buffers = None
                     try:
-                        raw = _odumps(fixed, default=hook, option=_OOPTS)
+                        raw = _odumps(fixed, hook, _OOPTS)
+                        marks = _number_marks(raw)
                     except TypeError:
                         done = False  # a whole float beyond orjson's integers: slow path
                     buffers = hook.buffers
                     hook.buffers = None
             if done:
-                body = raw.decode("utf-8")
-                if b"e-6" in raw:  # orjson writes 1e-6 where JavaScript writes 0.000001
-                    body = _js_small(body)
+                if marks & _SMALL_FLOAT:  # orjson writes 1e-6 where JavaScript writes 0.000001
+                    body = _js_small(raw.decode("utf-8"))
+                else:
+                    utf8 = raw  # joined to the header below, decoded in the same step
             else:
                 buffers = []
                 body = _std_dumps(_deconstruct(data, buffers, 1))
@@ -416,19 +517,31 @@ def _encode(packet: Packet, protocol: int, hook: _Attachments) -> Messages:
         head = f"{head}{0 if buffers is None else len(buffers)}-"
     if pid is not None and (type(pid) is not int or pid < 0):
         raise ValueError(f"invalid ack id {pid!r}")
-    # one allocation per packet: each branch builds the text in a single concatenation
-    if nsp is None or nsp == "/":
-        if pid is None:
-            text = head + body
-        else:
-            text = f"{head}{pid}{body}"
+    named = not (nsp is None or nsp == "/")
+    if named and (type(nsp) is not str or "," in nsp):
+        raise ValueError(f"invalid namespace {nsp!r}")
+    if _COMPILED and utf8 is not None:
+        # header, namespace, ack id and JSON in one allocation (_speedups/_jsonscan.h); None
+        # when a part is not ASCII: the lines below
+        joined = _join_packet(head, nsp if named else None, pid, utf8)  # type: ignore[name-defined] # noqa: F821
+        if joined is not None:
+            text = joined
+            if buffers is None:
+                return [text]
+            out0: list[str | bytes] = [text]
+            out0.extend(buffers)
+            return out0
+    if not named:
+        if pid is not None:
+            head = f"{head}{pid}"
+    elif pid is None:
+        head = f"{head}{nsp},"
     else:
-        if type(nsp) is not str or "," in nsp:
-            raise ValueError(f"invalid namespace {nsp!r}")
-        if pid is None:
-            text = f"{head}{nsp},{body}"
-        else:
-            text = f"{head}{nsp},{pid}{body}"
+        head = f"{head}{nsp},{pid}"
+    if utf8 is not None:
+        text = _join_utf8(head, utf8)
+    else:
+        text = head + body
     if buffers is None:
         return [text]
     out: list[str | bytes] = [text]

@@ -44,6 +44,9 @@ from typing import Any, Union
 
 from . import _accel
 
+#: the hot modules in use, by name (tests swap entries; load() fills it on first use)
+_IN_USE = _accel._loaded
+
 
 @dataclass(frozen=True)
 class Revision:
@@ -73,11 +76,15 @@ class Revision:
     def query_value(self) -> str:
         return str(self.eio)
 
+    # The two per-packet codec methods read the implementation in use straight from _accel's
+    # table: a dict lookup, where _accel.load() adds a Python call to every packet.
     def encode_packet(self, ptype: int, data: Any, binary_ok: bool = True) -> Union[str, bytes]:
-        return _accel.load("eio").encode_packet(ptype, data, self.eio, binary_ok)
+        mod = _IN_USE.get("eio") or _accel.load("eio")
+        return mod.encode_packet(ptype, data, self.eio, binary_ok)
 
     def decode_packet(self, frame: Union[str, bytes]) -> tuple[int, Union[str, bytes]]:
-        return _accel.load("eio").decode_packet(frame, self.eio)
+        mod = _IN_USE.get("eio") or _accel.load("eio")
+        return mod.decode_packet(frame, self.eio)
 
     def encode_payload(self, packets: list[tuple[int, Any]], b64: bool = True) -> Union[str, bytes]:
         return _accel.load("eio").encode_payload(packets, self.eio, b64)

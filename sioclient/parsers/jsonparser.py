@@ -16,7 +16,6 @@ from ..core import _accel, jsoncodec
 from ..core.packet import Packet
 from ..core.revisions import by_protocol
 from ..exceptions import ProtocolError
-from .msgpackparser import check_packet, load_json
 
 Message = Any  # str | bytes
 
@@ -49,7 +48,7 @@ class JsonParser:
         self._impl = _accel.load("msgpack")  # the packet mapping is shared with msgpack
 
     def encode(self, packet: Packet) -> list[Message]:
-        ptype = check_packet(packet, self._binary_types)
+        ptype = self._impl.check_packet(packet, self._binary_types)
         obj = self._impl.packet_map(ptype, packet.nsp, packet.data, packet.id, False)
         try:
             return [jsoncodec.dumps(obj)]
@@ -86,5 +85,5 @@ class JsonDecoder:
             except UnicodeDecodeError:
                 raise ProtocolError("binary message is not UTF-8 JSON", message) from None
         impl = self._impl
-        obj = load_json(message, impl)
+        obj = impl.load_json(message)
         return [impl.map_to_packet(obj, self.protocol, impl.FLAVOUR_JSON, message)]
