@@ -31,7 +31,7 @@ from .options import check, connect_timeout, normalize, normalize_socket, valida
 from .redact import Secrets, summary
 from .socket import Socket
 from .transports.cookies import CookieJar
-from .url import parse_url
+from .url import ParsedURL, parse_url, server_key
 
 logger = logging.getLogger("sioclient")
 
@@ -41,6 +41,16 @@ _MISSING: Any = object()
 _ERROR_EVENTS = frozenset(("connect_error", "error", "reconnect_error"))
 
 EngineFactory = Callable[[str, dict[str, Any], Any], Any]
+
+#: the revision websocket-only detection found, per server (``url.server_key``), for every
+#: Manager of the process: a load generator's thousand users pay the ``EIO=3`` probe once, not
+#: once each.  Forgotten as a Manager's own memory was (see ``Manager._forget``).
+_detected: dict[tuple[str, str, int, str], int] = {}
+
+
+def forget_detected() -> None:
+    """Forgets every revision detection found: the next connections detect again."""
+    _detected.clear()
 
 
 class _Link:
@@ -108,6 +118,7 @@ class Manager(Emitter):
         if parsed.query:
             self.opts["query"] = {**parsed.query, **self.opts["query"]}
         self.uri = parsed.href
+        self._url: ParsedURL = parsed
         self.nsps: dict[str, Socket] = {}
         self.engine: Any = None
         #: cookies the server set (sticky-session load balancers), kept across reconnections
@@ -126,8 +137,10 @@ class Manager(Emitter):
         self._open_timer: gevent.Greenlet | None = None
         self._open_callbacks: list[Callable[[BaseException | None], Any]] = []
         self._link: _Link | None = None
-        #: the revision a websocket-only connection detected: later attempts ask for it at once
-        self._detected_protocol: int | None = None
+        #: the key of the server in `_detected` the current attempt used, and the revision
+        #: it asked for from there (None when it detected, or the user fixed the revision)
+        self._server_key: tuple[str, str, int, str] | None = None
+        self._remembered: int | None = None
         #: the namespaces' protocol state (see core/namespaces.py)
         self._conn = Connection(default_auth=lambda: self.opts.get("auth"))
         self._conn.retries = self.opts["retries"]
@@ -301,9 +314,16 @@ class Manager(Emitter):
         self._conn.ack_timeout = opts.get("ack_timeout")
         self._conn.connect_timeout = connect_timeout(opts)
         engine_opts = opts
-        if opts["protocol"] is None and self._detected_protocol is not None:
-            # the probe was paid once; the user's own value stays None in `opts`
-            engine_opts = {**opts, "protocol": self._detected_protocol}
+        self._remembered = None
+        if opts["protocol"] is None:
+            key = self._server_key = server_key(self._url, opts["path"])
+            known = _detected.get(key)
+            if known is not None:
+                # the probe was paid once for this server; the user's own value stays None
+                self._remembered = known
+                engine_opts = {**opts, "protocol": known}
+        else:
+            self._server_key = None
         self._ready_state = "opening"
         link = _Link(self)
         self._link = link
@@ -344,8 +364,8 @@ class Manager(Emitter):
             self._ready_state = "closed"
             self._open_failed(ConnectionError(f"no parser: {exc}"))
             return
-        if self.opts["protocol"] is None and engine.protocol in (4, 5):
-            self._detected_protocol = engine.protocol
+        if self._server_key is not None and engine.protocol in (4, 5):
+            _detected[self._server_key] = engine.protocol
         self._ready_state = "open"
         self._dispatch("open")
         self._deliver(self._conn.opened(engine.protocol, engine.id, time.monotonic()))
@@ -384,8 +404,15 @@ class Manager(Emitter):
         # an attempt that reached a server and failed: it may have been replaced by one of
         # another generation, so the next attempt detects again (an unreachable server says
         # nothing about that, and a restart keeps what was learnt)
-        if self._detected_protocol is not None and getattr(link.engine, "reached", True):
-            self._detected_protocol = None
+        if getattr(link.engine, "reached", True):
+            self._forget(self._remembered)
+
+    def _forget(self, revision: int | None) -> None:
+        # only the revision this connection asked for or spoke: another manager may have
+        # learnt a newer one since
+        key = self._server_key
+        if key is not None and revision is not None and _detected.get(key) == revision:
+            del _detected[key]
 
     def _open_failed(self, error: BaseException) -> None:
         _kill(self._open_timer)
@@ -467,7 +494,7 @@ class Manager(Emitter):
             # a ping timeout or a malformed packet may mean a server of another generation
             # now answers there (it accepted the revision asked and cannot speak it): detect
             # again; a clean close (a restart, say) keeps what was learnt
-            self._detected_protocol = None
+            self._forget(getattr(link.engine, "protocol", None))
         if error is not None:
             # socket.io-client forwards the engine's error (a reset, a malformed payload)
             self._emit_all("error", error)

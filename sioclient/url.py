@@ -55,6 +55,12 @@ class ParsedURL(NamedTuple):
         return self.href
 
 
+def server_key(url: ParsedURL, path: str) -> tuple[str, str, int, str]:
+    """Equal for connections that reach the same Engine.IO server: scheme, host, port and the
+    server's path (``/socket.io`` and ``/socket.io/`` alike)."""
+    return (url.scheme, url.host.lower(), url.port, path.rstrip("/") + "/")
+
+
 class Endpoint(NamedTuple):
     """Where a transport connects, and the target of its request line."""
 
@@ -271,5 +277,6 @@ __all__ = [
     "parse_url",
     "proxy_for",
     "query_value",
+    "server_key",
     "split_url",
 ]

@@ -4,7 +4,8 @@ With ``transports=['websocket']`` and no ``protocol``, the first handshake asks 
 servers that do not speak it refuse each in their own way (ARCHITECTURE.md, "Protocol
 detection"): socket.io 4.x writes a raw HTTP 400 behind the 101, socket.io 3.x stays silent,
 python-engineio under uvicorn answers HTTP 403.  Whatever the refusal, the client asks again
-with ``EIO=4``; the Manager remembers the revision it found, so reconnections do not ask again.
+with ``EIO=4``; the revision found is remembered per server for the whole process, so
+reconnections and later Managers to that server do not ask again.
 
 Every retry is logged at DEBUG by ``sioclient.engine`` as "handshake retried with EIO=4": the
 tests count those records to count the probes paid.
@@ -58,6 +59,16 @@ class Probes(logging.Handler):
         message = record.getMessage()
         if message.startswith("handshake retried with EIO=4"):
             self.reasons.append(message)
+
+
+@pytest.fixture(autouse=True)
+def forget_detected() -> Iterator[None]:
+    """Each test starts with nothing detected (the memory is per process)."""
+    from sioclient.manager import forget_detected
+
+    forget_detected()
+    yield
+    forget_detected()
 
 
 @pytest.fixture
@@ -146,6 +157,46 @@ def test_detects_again_when_another_generation_answers(
         what="a connection speaking revision 4",
     )
     assert sock.call("ack", "2.x", timeout=WAIT) == "2.x"
+    second.close()
+
+
+def test_probe_is_paid_once_per_server(server, probes: Probes, clients: Clients) -> None:
+    """Later Managers to the same server ask for the revision found at once; another path on
+    the same host and port is another server, which is detected for itself."""
+    for n in range(3):
+        sock = clients.connect(server.url, transports=["websocket"], reconnection=False)
+        assert sock.io.protocol == _expected_protocol(server.kind)
+        assert sock.call("ack", n, timeout=WAIT) == n
+    paid = len(probes.reasons)
+    assert paid == (0 if server.kind == "node2" else 1)
+    other = clients.io(server.url, transports=["websocket"], reconnection=False, path="/other")
+    expect(other.io, "connect_error").get(timeout=WAIT)  # nothing listens there
+    assert len(probes.reasons) == paid + 1  # refused at EIO=3, then asked with EIO=4
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("before,after", [("node4", "node2"), ("node2", "node4")])
+def test_new_manager_detects_again_when_another_generation_answers(
+    sio_server, probes: Probes, clients: Clients, before: str, after: str
+) -> None:
+    """A server replaced by one of another generation on the same port: a new Manager asks
+    for the revision remembered from the first, which fails, is forgotten, and the Manager's
+    next attempt detects the new one."""
+    quick = {"pingInterval": 300, "pingTimeout": 300}
+    first = sio_server(before, **quick)
+    sock = clients.connect(first.url, transports=["websocket"], reconnection=False)
+    assert sock.io.protocol == (4 if before == "node2" else 5)
+    sock.disconnect()
+    port = first.port
+    first.close()
+    second = sio_server(after, port=port, **quick)
+    sock = clients.io(second.url, transports=["websocket"], reconnection_delay=0.05)
+    eventually(
+        lambda: sock.connected and sock.io.protocol == (4 if after == "node2" else 5),
+        timeout=WAIT * 2,
+        what="a connection speaking the new server's revision",
+    )
+    assert sock.call("ack", after, timeout=WAIT) == after
     second.close()
 
 
