@@ -149,7 +149,10 @@ class Manager(Emitter):
         self._parser: Any = None  # the parser of the current (or last) connection
         self._parsers: dict[tuple[str, int], Any] = {}  # built-in parsers by (name, revision)
         self._decoder: Any = None
+        #: `opts` were checked a moment ago and nothing could have changed them since
+        self._checked = False
         if self.opts["auto_connect"]:
+            self._checked = True
             self.open()
 
     def __repr__(self) -> str:
@@ -299,16 +302,19 @@ class Manager(Emitter):
 
     def _start(self) -> None:
         opts = self.opts
-        try:
-            # a reconnect_attempt handler may have changed any option, in any spelling: a bad
-            # value fails this attempt (reconnect_error) and the next one checks again
-            checked = validate(opts)
-        except ValueError as exc:
-            self._ready_state = "closed"
-            self._open_failed(exc)
-            return
-        opts.clear()
-        opts.update(checked)
+        if self._checked:
+            self._checked = False  # the first attempt, right from the constructor
+        else:
+            try:
+                # a reconnect_attempt handler may have changed any option, in any spelling: a
+                # bad value fails this attempt (reconnect_error) and the next one checks again
+                checked = validate(opts)
+            except ValueError as exc:
+                self._ready_state = "closed"
+                self._open_failed(exc)
+                return
+            opts.clear()
+            opts.update(checked)
         # at-least-once emits: an edit of `opts` applies from this attempt on
         self._conn.retries = opts.get("retries", 0)
         self._conn.ack_timeout = opts.get("ack_timeout")

@@ -11,6 +11,7 @@ the defaults filled in, so that no other module ever looks at a JavaScript name.
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import math
 import os
@@ -456,12 +457,21 @@ def _timestamp_requests(name: str, value: Any) -> bool | None:
     return None if value is None else _bool(name, value)
 
 
-def _path(name: str, value: Any) -> str:
-    path = _str(name, value)
-    path = path if path.startswith("/") else "/" + path
+@functools.lru_cache(maxsize=64)
+def _request_target_ok(path: str) -> bool:
+    # h11 decides, as for the request that will carry it; kept, as every Manager and every
+    # attempt checks its path again (most give the same one)
     try:
         h11.Request(method="GET", target=path, headers=[("Host", "h")])
     except (h11.LocalProtocolError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def _path(name: str, value: Any) -> str:
+    path = _str(name, value)
+    path = path if path.startswith("/") else "/" + path
+    if not _request_target_ok(path):
         raise ValueError(
             f"option {name!r} must be a URL path (ASCII, no spaces or control characters; "
             f"percent-encode the rest), not {path!r}"

@@ -454,6 +454,30 @@ def test_proxy_for_reads_the_environment(monkeypatch):
     assert "s3cr3t" not in str(info.value)
 
 
+def test_proxy_environment_is_read_again_when_it_changes(monkeypatch):
+    """The proxy variables are kept between connections, and read again after any change
+    of ``os.environ``: an assignment, a deletion, a value changed in place."""
+    import os
+
+    from sioclient.url import environment_credentials, proxy_for
+
+    monkeypatch.delenv("ALL_PROXY", raising=False)
+    monkeypatch.delenv("all_proxy", raising=False)
+    monkeypatch.delenv("http_proxy", raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://a.proxy:1")
+    assert proxy_for(None, "example.com", False).host == "a.proxy"
+    assert proxy_for(None, "example.com", False).host == "a.proxy"  # kept
+    os.environ["HTTP_PROXY"] = "http://b.proxy:1"  # same length, another value
+    assert proxy_for(None, "example.com", False).host == "b.proxy"
+    os.environ["http_proxy"] = "http://user:s3cret@c.proxy:2"
+    assert proxy_for(None, "example.com", False).host == "c.proxy"  # lower case first
+    assert "s3cret" in environment_credentials()
+    del os.environ["http_proxy"]
+    del os.environ["HTTP_PROXY"]
+    assert proxy_for(None, "example.com", False) is None
+    assert "s3cret" not in environment_credentials()
+
+
 def _encrypted_key(tls_files, password: bytes) -> bytes:
     from cryptography.hazmat.primitives import serialization
 
