@@ -46,6 +46,8 @@ EngineFactory = Callable[[str, dict[str, Any], Any], Any]
 #: Manager of the process: a load generator's thousand users pay the ``EIO=3`` probe once, not
 #: once each.  Forgotten as a Manager's own memory was (see ``Manager._forget``).
 _detected: dict[tuple[str, str, int, str], int] = {}
+#: the servers whose revision an attempt is detecting now, and the attempts waiting for it
+_detecting: dict[tuple[str, str, int, str], list[_Link]] = {}
 
 
 def forget_detected() -> None:
@@ -141,6 +143,8 @@ class Manager(Emitter):
         #: it asked for from there (None when it detected, or the user fixed the revision)
         self._server_key: tuple[str, str, int, str] | None = None
         self._remembered: int | None = None
+        #: the server whose revision this manager's attempt in flight is detecting for all
+        self._detecting_key: tuple[str, str, int, str] | None = None
         #: the namespaces' protocol state (see core/namespaces.py)
         self._conn = Connection(default_auth=lambda: self.opts.get("auth"))
         self._conn.retries = self.opts["retries"]
@@ -281,7 +285,8 @@ class Manager(Emitter):
         if link is not None and link.live:
             link.live = False
             try:
-                link.engine.close()
+                if link.engine is not None:  # None: the attempt waited for a detection
+                    link.engine.close()
             except Exception:
                 logger.exception("closing the engine failed")
             if state == "open":
@@ -293,6 +298,7 @@ class Manager(Emitter):
                 callbacks, self._open_callbacks = self._open_callbacks, []
                 for cb in callbacks:
                     gevent.spawn(_call_open_callback, cb, err)
+        self._end_detection()
         self._pulse_all()
         return self
 
@@ -319,6 +325,20 @@ class Manager(Emitter):
         self._conn.retries = opts.get("retries", 0)
         self._conn.ack_timeout = opts.get("ack_timeout")
         self._conn.connect_timeout = connect_timeout(opts)
+        self._ready_state = "opening"
+        link = _Link(self)
+        self._link = link
+        timeout = opts["timeout"]
+        if timeout is not None:
+            # timeout 0: the attempt times out at once, whatever the engine does
+            link.may_open = timeout > 0
+            self._open_timer = gevent.spawn_later(timeout, self._on_open_timeout, link)
+        self._launch(link)
+
+    def _launch(self, link: _Link) -> None:
+        """Creates and opens the Engine of an attempt, or, when another manager is detecting
+        the revision of the same server, waits for what it finds (see `_end_detection`)."""
+        opts = self.opts
         engine_opts = opts
         self._remembered = None
         if opts["protocol"] is None:
@@ -328,12 +348,17 @@ class Manager(Emitter):
                 # the probe was paid once for this server; the user's own value stays None
                 self._remembered = known
                 engine_opts = {**opts, "protocol": known}
+            elif opts["transports"][0] == "websocket":
+                waiting = _detecting.get(key)
+                if waiting is not None:
+                    # one probe at a time per server: a thousand users started at once pay one
+                    # (this attempt's own timeout still bounds the wait)
+                    waiting.append(link)
+                    return
+                _detecting[key] = []
+                self._detecting_key = key
         else:
             self._server_key = None
-        self._ready_state = "opening"
-        link = _Link(self)
-        self._link = link
-        timeout = opts["timeout"]
         try:
             engine = self.engine_factory(self.uri, engine_opts, link)
         except Exception as exc:
@@ -346,14 +371,23 @@ class Manager(Emitter):
             return
         link.engine = engine
         self.engine = engine
-        if timeout is not None:
-            # timeout 0: the attempt times out at once, whatever the engine does
-            link.may_open = timeout > 0
-            self._open_timer = gevent.spawn_later(timeout, self._on_open_timeout, link)
         try:
             engine.open()
         except Exception as exc:
             self._on_engine_error(link, exc)
+
+    def _end_detection(self) -> None:
+        """This manager's detecting attempt ended (opened, failed, timed out or was closed):
+        the attempts that waited for it go on, asking for what it found, or one of them
+        detecting in its turn."""
+        key = self._detecting_key
+        if key is None:
+            return
+        self._detecting_key = None
+        for link in _detecting.pop(key, ()):
+            manager = link.manager
+            if link.live and manager._link is link and manager._ready_state == "opening":
+                manager._launch(link)
 
     def _on_engine_open(self, link: _Link) -> None:
         _kill(self._open_timer)
@@ -385,7 +419,8 @@ class Manager(Emitter):
             return
         link.live = False
         try:
-            link.engine.close()
+            if link.engine is not None:
+                link.engine.close()
         except Exception:
             logger.exception("closing the engine failed")
         timeout = self.opts["timeout"]
@@ -427,6 +462,7 @@ class Manager(Emitter):
         self._finish_open(error)
 
     def _finish_open(self, error: BaseException | None) -> None:
+        self._end_detection()
         callbacks, self._open_callbacks = self._open_callbacks, []
         for cb in callbacks:
             gevent.spawn(_call_open_callback, cb, error)

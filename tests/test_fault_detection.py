@@ -174,6 +174,49 @@ def test_probe_is_paid_once_per_server(server, probes: Probes, clients: Clients)
     assert len(probes.reasons) == paid + 1  # refused at EIO=3, then asked with EIO=4
 
 
+def test_managers_started_together_pay_one_probe(server, probes: Probes, clients: Clients) -> None:
+    """Managers that start while the first detection to their server is in flight wait for
+    it and ask for the revision it found."""
+    socks = [
+        clients.io(server.url, transports=["websocket"], reconnection=False) for _ in range(20)
+    ]
+    connected = [expect(sock, "connect") for sock in socks]
+    for result in connected:
+        result.get(timeout=WAIT)
+    assert {sock.io.protocol for sock in socks} == {_expected_protocol(server.kind)}
+    assert len(probes.reasons) == (0 if server.kind == "node2" else 1)
+
+
+def test_waiting_managers_go_on_when_the_detection_fails(
+    server, probes: Probes, clients: Clients
+) -> None:
+    """The detecting attempt times out (timeout 0) or is closed, a waiting one is closed:
+    the managers that waited connect all the same, one of them detecting in its turn."""
+    ws_only = {"transports": ["websocket"], "reconnection": False}
+    first = clients.io(server.url, timeout=0, **ws_only)
+    timed_out = expect(first.io, "connect_timeout")
+    closed = clients.io(server.url, **ws_only)
+    waiting = [clients.io(server.url, **ws_only) for _ in range(4)]
+    connected = [expect(sock, "connect") for sock in waiting]
+    closed.io.close()  # a waiting attempt given up: nothing waits for it
+    timed_out.get(timeout=WAIT)
+    for sock, result in zip(waiting, connected):
+        result.get(timeout=WAIT)
+        assert sock.io.protocol == _expected_protocol(server.kind)
+        assert sock.call("ack", 1, timeout=WAIT) == 1
+    assert not closed.connected and not first.connected
+    from sioclient.manager import forget_detected
+
+    forget_detected()
+    detecting = clients.io(server.url, **ws_only)
+    after = clients.io(server.url, **ws_only)
+    reconnected = expect(after, "connect")
+    detecting.io.close()  # the detecting attempt given up: the one waiting goes on
+    reconnected.get(timeout=WAIT)
+    assert after.io.protocol == _expected_protocol(server.kind)
+    assert len(probes.reasons) <= (0 if server.kind == "node2" else 2)
+
+
 @pytest.mark.node
 @pytest.mark.parametrize("before,after", [("node4", "node2"), ("node2", "node4")])
 def test_new_manager_detects_again_when_another_generation_answers(
