@@ -341,14 +341,17 @@ class Manager(Emitter):
         opts = self.opts
         engine_opts = opts
         self._remembered = None
-        if opts["protocol"] is None:
+        if opts["protocol"] is None and opts["transports"][0] == "websocket":
+            # (polling tells the revision from the answer's framing, at no cost: it detects
+            # every time, and what it finds is not what a websocket probe would find on a
+            # server that speaks both)
             key = self._server_key = server_key(self._url, opts["path"])
             known = _detected.get(key)
             if known is not None:
                 # the probe was paid once for this server; the user's own value stays None
                 self._remembered = known
                 engine_opts = {**opts, "protocol": known}
-            elif opts["transports"][0] == "websocket":
+            else:
                 waiting = _detecting.get(key)
                 if waiting is not None:
                     # one probe at a time per server: a thousand users started at once pay one
