@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any, Callable, overload
 
@@ -45,15 +46,32 @@ EngineFactory = Callable[[str, dict[str, Any], Any], Any]
 
 class _Link:
     """The listener handed to one Engine.  Once the manager lets go of that Engine (it closed,
-    timed out or was replaced) the link goes dead and late callbacks are dropped."""
+    timed out or was replaced) the link goes dead and late callbacks are dropped.
 
-    __slots__ = ("manager", "engine", "live", "may_open")
+    The Engine holds its link, so the link holds the Engine weakly: a strong reference both
+    ways would be a cycle, and every connection given up (a reconnection storm: thousands at
+    once) would then stay in memory, sockets, buffers and all, until the cycle collector
+    runs.  The manager's ``engine`` keeps the current one alive.
+    """
+
+    __slots__ = ("manager", "_engine", "live", "may_open")
 
     def __init__(self, manager: Manager) -> None:
         self.manager = manager
-        self.engine: Any = None
+        self._engine: Callable[[], Any] = _no_engine
         self.live = True
         self.may_open = True
+
+    @property
+    def engine(self) -> Any:
+        return self._engine()
+
+    @engine.setter
+    def engine(self, engine: Any) -> None:
+        try:
+            self._engine = weakref.ref(engine)
+        except TypeError:  # an engine_factory's engine without weak references
+            self._engine = lambda: engine
 
     def on_engine_open(self, engine: Any) -> None:
         if self.live and self.may_open:
@@ -78,6 +96,10 @@ class _Link:
     def on_engine_pong(self, latency_ms: float) -> None:
         if self.live:
             self.manager._on_engine_pong(latency_ms)
+
+
+def _no_engine() -> None:
+    return None
 
 
 def _default_engine_factory(url: str, opts: dict[str, Any], listener: Any) -> Any:
