@@ -144,8 +144,10 @@ class Manager(Emitter):
         self._reconnect_pending = False  # the attempt in flight is a reconnection
         self._skip_reconnect = False
         self._generation = 0  # bumped by close(): a scheduled attempt from before is void
-        self._reconnect_timer: gevent.Greenlet | None = None
-        self._open_timer: gevent.Greenlet | None = None
+        # loop timers, not greenlets parked in sleep: a reconnection storm of thousands of
+        # managers waits on these without a greenlet (and its stack) each
+        self._reconnect_timer: Any = None  # the next attempt, after its backoff delay
+        self._open_timer: Any = None  # the attempt in flight times out
         self._open_callbacks: list[Callable[[BaseException | None], Any]] = []
         self._link: _Link | None = None
         #: the revision a websocket-only connection detected: later attempts ask for it at once
@@ -276,9 +278,9 @@ class Manager(Emitter):
         self._reconnecting = False
         self._reconnect_pending = False
         self._generation += 1
-        _kill(self._reconnect_timer)
+        _stop(self._reconnect_timer)
         self._reconnect_timer = None
-        _kill(self._open_timer)
+        _stop(self._open_timer)
         self._open_timer = None
         self._backoff.reset()
         state, self._ready_state = self._ready_state, "closed"
@@ -343,14 +345,15 @@ class Manager(Emitter):
         if timeout is not None:
             # timeout 0: the attempt times out at once, whatever the engine does
             link.may_open = timeout > 0
-            self._open_timer = gevent.spawn_later(timeout, self._on_open_timeout, link)
+            _stop(self._open_timer)
+            self._open_timer = _later(timeout, self._open_timer_due, link)
         try:
             engine.open()
         except Exception as exc:
             self._on_engine_error(link, exc)
 
     def _on_engine_open(self, link: _Link) -> None:
-        _kill(self._open_timer)
+        _stop(self._open_timer)
         self._open_timer = None
         engine = link.engine
         try:
@@ -373,10 +376,18 @@ class Manager(Emitter):
             sock._arm()  # a namespace left moments ago asks again after a delay
         self._finish_open(None)
 
+    def _open_timer_due(self, link: _Link) -> None:
+        # in the event loop: nothing below blocks (closing the engine and telling the sockets
+        # only schedules work), and it runs at once, ahead of the engine's own connect timeout
+        try:
+            self._on_open_timeout(link)
+        except Exception:  # noqa: BLE001 - never into the event loop
+            logger.exception("error in the connect timeout")
+
     def _on_open_timeout(self, link: _Link) -> None:
-        self._open_timer = None
         if not link.live or self._link is not link or self._ready_state != "opening":
             return
+        self._open_timer = None
         link.live = False
         try:
             link.engine.close()
@@ -408,7 +419,7 @@ class Manager(Emitter):
             self._detected_protocol = None
 
     def _open_failed(self, error: BaseException) -> None:
-        _kill(self._open_timer)
+        _stop(self._open_timer)
         self._open_timer = None
         self._emit_all("connect_error", error)
         self._finish_open(error)
@@ -567,10 +578,16 @@ class Manager(Emitter):
             return
         delay = backoff.duration()
         self._reconnecting = True
-        self._reconnect_timer = gevent.spawn_later(delay, self._attempt, self._generation)
+        self._reconnect_timer = _later(delay, self._attempt_due, self._generation)
+
+    def _attempt_due(self, generation: int) -> None:
+        # in the event loop, which must not block: the attempt gets a greenlet of its own,
+        # as its reconnect_attempt handlers may block
+        self._reconnect_timer = None
+        if not self._skip_reconnect and generation == self._generation:
+            gevent.spawn(self._attempt, generation)
 
     def _attempt(self, generation: int) -> None:
-        self._reconnect_timer = None
         if self._skip_reconnect or generation != self._generation:
             return
         attempt = self._backoff.attempts
@@ -647,9 +664,16 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
 
 
-def _kill(glet: gevent.Greenlet | None) -> None:
-    if glet is not None and glet is not gevent.getcurrent():
-        glet.kill(block=False)
+def _later(seconds: float, callback: Callable[..., Any], *args: Any) -> Any:
+    """A started loop timer that calls ``callback(*args)`` in the event loop once due."""
+    timer = gevent.get_hub().loop.timer(max(0.0, seconds))
+    timer.start(callback, *args)
+    return timer
+
+
+def _stop(timer: Any) -> None:
+    if timer is not None:
+        timer.close()
 
 
 __all__ = ["Manager"]

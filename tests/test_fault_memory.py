@@ -22,6 +22,7 @@ from fault_util import DETECT, KIND_PARAMS, TRANSPORT_PARAMS, proxied_fixture  #
 from gevent.event import Event
 from integration_util import WAIT, clients_fixture, eventually, expect  # noqa: F401
 
+import sioclient
 from sioclient.engine import Engine
 
 #: how long a connection attempt may take (s)
@@ -30,8 +31,11 @@ TIMEOUT = 1.5
 ATTEMPTS = 2
 
 
-def _engines() -> int:
-    return sum(1 for o in gc.get_objects() if isinstance(o, Engine))
+def _engines(manager: sioclient.Manager) -> int:
+    """The Engines alive of one manager (those of other tests' clients may still be closing)."""
+    return sum(
+        1 for o in gc.get_objects() if isinstance(o, Engine) and o.listener.manager is manager
+    )
 
 
 def _ours(objects: list[Any]) -> Counter[str]:
@@ -101,7 +105,7 @@ def test_connections_given_up_need_no_collector(
     fault(env.proxy.blackhole, ("ping timeout", "transport close", "transport error"))
 
     # greenlets killed with a connection end at their next turn: a bounded wait for them
-    eventually(lambda: _engines() == 1, timeout=WAIT, what="one Engine alive")
+    eventually(lambda: _engines(sock.io) == 1, timeout=WAIT, what="one Engine alive")
     gc.set_debug(gc.DEBUG_SAVEALL)
     gc.collect()
     assert _ours(gc.garbage) == Counter(), "objects of ours only the cycle collector freed"
