@@ -152,6 +152,8 @@ class Manager(Emitter):
         self._link: _Link | None = None
         #: the revision a websocket-only connection detected: later attempts ask for it at once
         self._detected_protocol: int | None = None
+        #: `opts` with the detected revision, for the engines (kept, as `opts` is: see _assign)
+        self._engine_opts: dict[str, Any] = {}
         #: the namespaces' protocol state (see core/namespaces.py)
         self._conn = Connection(default_auth=lambda: self.opts.get("auth"))
         self._conn.retries = self.opts["retries"]
@@ -317,15 +319,16 @@ class Manager(Emitter):
             self._ready_state = "closed"
             self._open_failed(exc)
             return
-        opts.clear()
-        opts.update(checked)
+        _assign(opts, checked)
         # at-least-once emits: an edit of `opts` applies from this attempt on
         self._conn.retries = opts.get("retries", 0)
         self._conn.ack_timeout = opts.get("ack_timeout")
         engine_opts = opts
         if opts["protocol"] is None and self._detected_protocol is not None:
             # the probe was paid once; the user's own value stays None in `opts`
-            engine_opts = {**opts, "protocol": self._detected_protocol}
+            engine_opts = self._engine_opts
+            _assign(engine_opts, opts)
+            engine_opts["protocol"] = self._detected_protocol
         self._ready_state = "opening"
         link = _Link(self)
         self._link = link
@@ -662,6 +665,22 @@ def _why(exc: BaseException) -> str:
     # the exception's kind and its reason, without the input it quotes
     reason = getattr(exc, "reason", None)
     return f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
+
+
+def _assign(target: dict[str, Any], source: Mapping[str, Any]) -> None:
+    """Makes ``target`` equal to ``source`` in place, touching only what differs.
+
+    Every connection attempt validates the options again; rebuilding the dicts each time
+    would give each of them a new table (about 1 KiB) per attempt, made in the middle of a
+    reconnection storm and kept: the allocator could then not give that memory back.
+    """
+    for name, value in source.items():
+        old = target.get(name, _MISSING)
+        if old is not value and (type(old) is not type(value) or old != value):
+            target[name] = value
+    if len(target) != len(source):
+        for name in [n for n in target if n not in source]:
+            del target[name]
 
 
 def _later(seconds: float, callback: Callable[..., Any], *args: Any) -> Any:
