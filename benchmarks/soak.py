@@ -47,6 +47,7 @@ import platform
 import resource
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,59 @@ def release_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def heap_stats() -> dict[str, float]:
+    """Where the memory is, in MiB: the bytes of live Python objects in the small-object
+    allocator (``py_used``) and its arenas (``py_arenas``: 1 MiB each, freed only when every
+    object in one is gone), and glibc malloc's bytes in use and its heap (``c_used``,
+    ``c_heap``: larger objects, buffers, greenlet stacks).  Linux/glibc; {} elsewhere."""
+    out: dict[str, float] = {}
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+        out["c_used"] = (info.uordblks + info.hblkhd) / 2**20
+        out["c_heap"] = (info.arena + info.hblkhd) / 2**20
+    except (OSError, AttributeError):
+        pass
+    # sys._debugmallocstats() writes to the C stderr: catch it in a file
+    with tempfile.TemporaryFile() as tmp:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(tmp.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        for line in tmp.read().decode("ascii", "replace").splitlines():
+            name, _, value = line.partition("=")
+            value = value.strip().replace(",", "")
+            if name.startswith("# arenas allocated current"):
+                out["py_arenas"] = int(value)  # 1 MiB arenas
+            elif name.startswith("# bytes in allocated blocks"):
+                out["py_used"] = int(value) / 2**20
+    return out
 
 
 def rss_bytes() -> int:
@@ -384,11 +438,13 @@ class Soak:
             f"{'period':>6} {'fault':>9} {'RSS MiB':>8} {'glets':>6} {'fds':>6} "
             f"{'acks':>8} {'lost':>5} {'inflight':>8} {'dup':>4} {'conn':>6} "
             f"{'recon':>6} {'down p50':>8} {'down p99':>8} {'back max':>8} {'cpu %':>6} {'blocks':>8}"
+            f" {'py used':>7} {'arenas':>6} {'C used':>6} {'C heap':>6} {'RSS raw':>7}"
         )
         print(header)
         n_periods = max(1, int(round(args.minutes * 60 / args.period)))
         start = time.monotonic()
         cpu_mark = time.process_time()
+        nan = float("nan")
         for k in range(n_periods):
             kind = "restart" if k % 2 == 0 else "blackhole"
             period = Period(k + 1, kind, time.monotonic())
@@ -403,6 +459,7 @@ class Soak:
             cpu_now = time.process_time()
             cpu = 100.0 * (cpu_now - cpu_mark) / max(1e-9, time.monotonic() - period.started)
             cpu_mark = cpu_now
+            rss_raw = rss_bytes() / 2**20
             if args.trim:
                 gc.collect()
                 release_free_memory()
@@ -411,6 +468,8 @@ class Soak:
                 "fault": kind,
                 "t": round(time.monotonic() - self.t0, 1),
                 "rss_mib": rss_bytes() / 2**20,
+                "rss_raw_mib": rss_raw,  # before malloc_trim (with --trim)
+                **heap_stats(),
                 # live Python allocations: flat when nothing leaks, whatever RSS does
                 "py_blocks": sys.getallocatedblocks(),
                 "greenlets": greenlet_count(),
@@ -433,7 +492,9 @@ class Soak:
                 f"{row['fds']:>6} {row['acks']:>8} {row['lost']:>5} {row['lost_in_flight']:>8} "
                 f"{row['duplicated']:>4} {row['connected']:>6} {row['reconnected']:>6} "
                 f"{row['down_p50']:>8.2f} {row['down_p99']:>8.2f} {row['back_max']:>8.2f} "
-                f"{cpu:>6.0f} {row['py_blocks'] / 1e6:>7.2f}M  {dict(period.reasons)}",
+                f"{cpu:>6.0f} {row['py_blocks'] / 1e6:>7.2f}M {row.get('py_used', nan):>7.1f} "
+                f"{row.get('py_arenas', nan):>6} {row.get('c_used', nan):>6.1f} "
+                f"{row.get('c_heap', nan):>6.1f} {row['rss_raw_mib']:>7.1f}  {dict(period.reasons)}",
                 flush=True,
             )
         self.emitting = False
