@@ -25,8 +25,10 @@ emits lost (made while disconnected, never seen by the server), emits lost in fl
 while the socket looked connected, never acked, never seen: allowed when the server dies),
 emits seen twice by the server, clients connected, clients that reconnected in the period, the
 reconnect times of that period (the downtime from ``disconnect`` to ``connect``, p50/p99, and
-the longest time a client took to be back once the server was available again) and the CPU this
-process used.  The reconnect times are counted in histograms of 10 ms bins and the server's
+the longest time a client took to be back once the server was available again), the CPU this
+process used, and where its memory is: live Python blocks and the bytes they hold, the
+small-object allocator's 1 MiB arenas, glibc malloc's bytes in use and its heap, and with
+``--trim`` the RSS before ``malloc_trim`` (the ``RSS`` column is read after it).  The reconnect times are counted in histograms of 10 ms bins and the server's
 record is read a line at a time: the run's own bookkeeping allocates nothing per reconnection,
 so that it does not weigh on the memory it measures.  An emit is judged once a later emit of the same
 client was acked (the server handles a client's emits in order).
