@@ -18,6 +18,10 @@ logger = logging.getLogger("sioclient")
 _MAX_IDLE_RUNNERS = 1
 
 
+def _nothing() -> None:
+    pass
+
+
 class Dispatcher:
     """Runs callbacks on greenlets other than the caller's, in submission order.
 
@@ -74,6 +78,8 @@ class Dispatcher:
                         fn(*args)
                     except Exception:
                         logger.exception("error in the callback %r", fn)
+                # a parked runner must not keep its last job (a dead connection, say) alive
+                fn, args = _nothing, ()
                 if len(self._idle) >= _MAX_IDLE_RUNNERS:
                     return
                 self._idle.append(current)

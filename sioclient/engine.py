@@ -463,6 +463,9 @@ class Engine:
         for g in (self._reader, self._poster, self._prober):
             if g is not None and g is not cur and not g.dead:
                 g.kill(block=False)
+        # a killed greenlet keeps its GreenletExit, whose traceback holds our frames: holding
+        # the greenlet too would make a cycle that keeps this engine until the collector runs
+        self._reader = self._poster = self._prober = None
         for ws in (self._ws, self._probe_ws):
             if ws is not None:
                 ws.abort()

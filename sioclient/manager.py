@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any, Callable, overload
 
@@ -45,15 +46,32 @@ EngineFactory = Callable[[str, dict[str, Any], Any], Any]
 
 class _Link:
     """The listener handed to one Engine.  Once the manager lets go of that Engine (it closed,
-    timed out or was replaced) the link goes dead and late callbacks are dropped."""
+    timed out or was replaced) the link goes dead and late callbacks are dropped.
 
-    __slots__ = ("manager", "engine", "live", "may_open")
+    The Engine holds its link, so the link holds the Engine weakly: a strong reference both
+    ways would be a cycle, and every connection given up (a reconnection storm: thousands at
+    once) would then stay in memory, sockets, buffers and all, until the cycle collector
+    runs.  The manager's ``engine`` keeps the current one alive.
+    """
+
+    __slots__ = ("manager", "_engine", "live", "may_open")
 
     def __init__(self, manager: Manager) -> None:
         self.manager = manager
-        self.engine: Any = None
+        self._engine: Callable[[], Any] = _no_engine
         self.live = True
         self.may_open = True
+
+    @property
+    def engine(self) -> Any:
+        return self._engine()
+
+    @engine.setter
+    def engine(self, engine: Any) -> None:
+        try:
+            self._engine = weakref.ref(engine)
+        except TypeError:  # an engine_factory's engine without weak references
+            self._engine = lambda: engine
 
     def on_engine_open(self, engine: Any) -> None:
         if self.live and self.may_open:
@@ -78,6 +96,10 @@ class _Link:
     def on_engine_pong(self, latency_ms: float) -> None:
         if self.live:
             self.manager._on_engine_pong(latency_ms)
+
+
+def _no_engine() -> None:
+    return None
 
 
 def _default_engine_factory(url: str, opts: dict[str, Any], listener: Any) -> Any:
@@ -122,12 +144,16 @@ class Manager(Emitter):
         self._reconnect_pending = False  # the attempt in flight is a reconnection
         self._skip_reconnect = False
         self._generation = 0  # bumped by close(): a scheduled attempt from before is void
-        self._reconnect_timer: gevent.Greenlet | None = None
-        self._open_timer: gevent.Greenlet | None = None
+        # loop timers, not greenlets parked in sleep: a reconnection storm of thousands of
+        # managers waits on these without a greenlet (and its stack) each
+        self._reconnect_timer: Any = None  # the next attempt, after its backoff delay
+        self._open_timer: Any = None  # the attempt in flight times out
         self._open_callbacks: list[Callable[[BaseException | None], Any]] = []
         self._link: _Link | None = None
         #: the revision a websocket-only connection detected: later attempts ask for it at once
         self._detected_protocol: int | None = None
+        #: `opts` with the detected revision, for the engines (kept, as `opts` is: see _assign)
+        self._engine_opts: dict[str, Any] = {}
         #: the namespaces' protocol state (see core/namespaces.py)
         self._conn = Connection(default_auth=lambda: self.opts.get("auth"))
         self._conn.retries = self.opts["retries"]
@@ -255,9 +281,9 @@ class Manager(Emitter):
         self._reconnecting = False
         self._reconnect_pending = False
         self._generation += 1
-        _kill(self._reconnect_timer)
+        _stop(self._reconnect_timer)
         self._reconnect_timer = None
-        _kill(self._open_timer)
+        _stop(self._open_timer)
         self._open_timer = None
         self._backoff.reset()
         state, self._ready_state = self._ready_state, "closed"
@@ -294,8 +320,7 @@ class Manager(Emitter):
             self._ready_state = "closed"
             self._open_failed(exc)
             return
-        opts.clear()
-        opts.update(checked)
+        _assign(opts, checked)
         # at-least-once emits: an edit of `opts` applies from this attempt on
         self._conn.retries = opts.get("retries", 0)
         self._conn.ack_timeout = opts.get("ack_timeout")
@@ -303,7 +328,9 @@ class Manager(Emitter):
         engine_opts = opts
         if opts["protocol"] is None and self._detected_protocol is not None:
             # the probe was paid once; the user's own value stays None in `opts`
-            engine_opts = {**opts, "protocol": self._detected_protocol}
+            engine_opts = self._engine_opts
+            _assign(engine_opts, opts)
+            engine_opts["protocol"] = self._detected_protocol
         self._ready_state = "opening"
         link = _Link(self)
         self._link = link
@@ -323,14 +350,15 @@ class Manager(Emitter):
         if timeout is not None:
             # timeout 0: the attempt times out at once, whatever the engine does
             link.may_open = timeout > 0
-            self._open_timer = gevent.spawn_later(timeout, self._on_open_timeout, link)
+            _stop(self._open_timer)
+            self._open_timer = _later(timeout, self._open_timer_due, link)
         try:
             engine.open()
         except Exception as exc:
             self._on_engine_error(link, exc)
 
     def _on_engine_open(self, link: _Link) -> None:
-        _kill(self._open_timer)
+        _stop(self._open_timer)
         self._open_timer = None
         engine = link.engine
         try:
@@ -353,10 +381,18 @@ class Manager(Emitter):
             sock._arm()  # a namespace left moments ago asks again after a delay
         self._finish_open(None)
 
+    def _open_timer_due(self, link: _Link) -> None:
+        # in the event loop: nothing below blocks (closing the engine and telling the sockets
+        # only schedules work), and it runs at once, ahead of the engine's own connect timeout
+        try:
+            self._on_open_timeout(link)
+        except Exception:  # noqa: BLE001 - never into the event loop
+            logger.exception("error in the connect timeout")
+
     def _on_open_timeout(self, link: _Link) -> None:
-        self._open_timer = None
         if not link.live or self._link is not link or self._ready_state != "opening":
             return
+        self._open_timer = None
         link.live = False
         try:
             link.engine.close()
@@ -388,7 +424,7 @@ class Manager(Emitter):
             self._detected_protocol = None
 
     def _open_failed(self, error: BaseException) -> None:
-        _kill(self._open_timer)
+        _stop(self._open_timer)
         self._open_timer = None
         self._emit_all("connect_error", error)
         self._finish_open(error)
@@ -547,10 +583,16 @@ class Manager(Emitter):
             return
         delay = backoff.duration()
         self._reconnecting = True
-        self._reconnect_timer = gevent.spawn_later(delay, self._attempt, self._generation)
+        self._reconnect_timer = _later(delay, self._attempt_due, self._generation)
+
+    def _attempt_due(self, generation: int) -> None:
+        # in the event loop, which must not block: the attempt gets a greenlet of its own,
+        # as its reconnect_attempt handlers may block
+        self._reconnect_timer = None
+        if not self._skip_reconnect and generation == self._generation:
+            gevent.spawn(self._attempt, generation)
 
     def _attempt(self, generation: int) -> None:
-        self._reconnect_timer = None
         if self._skip_reconnect or generation != self._generation:
             return
         attempt = self._backoff.attempts
@@ -627,9 +669,32 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
 
 
-def _kill(glet: gevent.Greenlet | None) -> None:
-    if glet is not None and glet is not gevent.getcurrent():
-        glet.kill(block=False)
+def _assign(target: dict[str, Any], source: Mapping[str, Any]) -> None:
+    """Makes ``target`` equal to ``source`` in place, touching only what differs.
+
+    Every connection attempt validates the options again; rebuilding the dicts each time
+    would give each of them a new table (about 1 KiB) per attempt, made in the middle of a
+    reconnection storm and kept: the allocator could then not give that memory back.
+    """
+    for name, value in source.items():
+        old = target.get(name, _MISSING)
+        if old is not value and (type(old) is not type(value) or old != value):
+            target[name] = value
+    if len(target) != len(source):
+        for name in [n for n in target if n not in source]:
+            del target[name]
+
+
+def _later(seconds: float, callback: Callable[..., Any], *args: Any) -> Any:
+    """A started loop timer that calls ``callback(*args)`` in the event loop once due."""
+    timer = gevent.get_hub().loop.timer(max(0.0, seconds))
+    timer.start(callback, *args)
+    return timer
+
+
+def _stop(timer: Any) -> None:
+    if timer is not None:
+        timer.close()
 
 
 __all__ = ["Manager"]
