@@ -455,7 +455,7 @@ class Engine:
         cur = gevent.getcurrent()
         for ws in (self._ws, self._probe_ws):
             if ws is not None:
-                ws.on_writable = None
+                ws.on_writable = ws.on_stalled = None
         if self._timer is not None:
             self._timer.close()
             self._timer = None
@@ -547,6 +547,17 @@ class Engine:
                 s.write_stalled(ws.stalled_since)
                 self._schedule()
 
+    def _write_stalled(self) -> None:
+        """Bytes of a gathered write wait (see ``WebSocket._write``): the session bounds how
+        long they may, as after any write."""
+        s = self._session
+        ws = self._ws
+        if s is None or ws is None or self._finished or ws.stalled_since is None:
+            return
+        if not s.write_stall_watched:
+            s.write_stalled(ws.stalled_since)
+            self._schedule()
+
     def _flush_close(self) -> None:
         """Write the close packet (the session queued it after what was pending)."""
         s = self._session
@@ -562,7 +573,7 @@ class Engine:
             # writes what is held, then the close frame, and drops the socket after the grace
             self._ws = None
             self._stop_watch()
-            ws.on_writable = None
+            ws.on_writable = ws.on_stalled = None
             gevent.spawn(ws.close, 1000, "", _CLOSE_GRACE)
         elif s.transport == "polling" and self._opened:
             # a payload holds a bounded number of packets: the close packet may need a few
@@ -708,6 +719,7 @@ class Engine:
             s.detect_timeout = min(5.0, max(0.5, 4 * (monotonic() - t0)))
             ws.max_buffer = MAX_WRITE_BUFFER
             ws.on_writable = self._wake_senders
+            ws.on_stalled = self._write_stalled
             self.reached = True
             self._ws = ws
             try:
@@ -892,6 +904,7 @@ class Engine:
         events = s.next_events()
         ws.max_buffer = MAX_WRITE_BUFFER
         ws.on_writable = self._wake_senders
+        ws.on_stalled = self._write_stalled
         try:
             ws.send_many(frames)
         except SocketIOError as exc:

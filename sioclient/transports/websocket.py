@@ -85,6 +85,8 @@ MAX_REFUSAL_BODY = 64 * 1024
 #: default ``max_buffer``: unwritten bytes beyond which ``writable`` is False
 DEFAULT_MAX_BUFFER = 1024 * 1024
 RECV_SIZE = 65536
+#: bytes of the writes of one loop iteration gathered into one write (see ``WebSocket._write``)
+GATHER_LIMIT = 64 * 1024
 
 Headers = Union[Mapping[str, str], Sequence[Tuple[str, str]], None]
 
@@ -282,8 +284,20 @@ class WebSocket:
         #: called when ``writable`` turns True again, and when the connection fails or closes
         #: (from the event loop's greenlet: it must not block)
         self.on_writable: Any = None
+        #: called when bytes start to wait in the buffer after a gathered write (see
+        #: ``_write``), which no caller of ``send()`` sees (from the event loop's greenlet)
+        self.on_stalled: Any = None
+        #: system calls that wrote (or tried to write) bytes
+        self.writes = 0
         self._write_watcher: Any = None
         self._write_error: ConnectionError | None = None
+        # writes after the first of one loop iteration: gathered, written once before the
+        # loop polls again (see _write); the iteration of the last write made at once
+        self._gather: bytearray | None = None
+        loop = get_hub().loop
+        # libev counts its iterations (libuv does not: every write goes out at once there)
+        self._loop = loop if loop.iteration >= 0 else None
+        self._wrote_in = -1
         self._closed = False
         self._closed_event = gevent.event.Event()
         self._reading = False
@@ -320,11 +334,35 @@ class WebSocket:
         """False while at least ``max_buffer`` bytes wait to be written (see the module doc)."""
         return self.buffered_amount < self.max_buffer or self._closed
 
-    def _write(self, out: bytes) -> None:
-        """Writes ``out`` after what waits, without blocking; the rest waits in the buffer."""
+    def _write(self, out: bytes | bytearray) -> None:
+        """Writes ``out`` after what waits, without blocking; the rest waits in the buffer.
+
+        The first write of a loop iteration goes to the kernel at once; later ones in the
+        same iteration (a greenlet emitting many packets back to back, or many acks' callbacks
+        run in one pass) are gathered and written together by a loop callback, which runs
+        before the loop polls again: one system call instead of one each, the order kept.  At
+        most ``GATHER_LIMIT`` bytes are gathered; beyond that they are written at once.
+        """
         if self._out:
             self._hold(out)
             return
+        gather = self._gather
+        if gather is not None:
+            gather += out
+            if len(gather) >= GATHER_LIMIT:
+                self._gather = None
+                self._wrote_in = -1
+                self._write(gather)
+            return
+        loop = self._loop
+        if loop is not None:
+            iteration = loop.iteration
+            if iteration == self._wrote_in:
+                self._gather = bytearray(out)
+                loop.run_callback(self._write_gathered)
+                return
+            self._wrote_in = iteration
+        self.writes += 1
         raw = self._raw
         if raw is not None:
             # one send() on the non-blocking socket usually takes it all (gevent's sendall
@@ -345,6 +383,24 @@ class WebSocket:
             except OSError as exc:
                 raise ConnectionError(f"WebSocket send failed: {exc}") from exc
             self._hold(out)
+
+    def _write_gathered(self) -> None:
+        """The loop callback that writes what ``_write`` gathered in this iteration."""
+        gather = self._gather
+        if gather is None:
+            return
+        self._gather = None
+        if self._closed or self._write_error is not None:
+            return
+        stalled = self.stalled_since
+        self._wrote_in = -1
+        try:
+            self._write(gather)
+        except ConnectionError as exc:
+            self._write_failed(exc.__cause__ or exc)
+            return
+        if stalled is None and self.stalled_since is not None and self.on_stalled is not None:
+            self.on_stalled()
 
     def _tls_send(self, data: Any) -> bool:
         """One non-blocking TLS write: True when all of ``data`` went out, False when it would
@@ -382,6 +438,7 @@ class WebSocket:
             while out:
                 chunk = out[0]
                 size = len(chunk)
+                self.writes += 1
                 if raw is not None:
                     try:
                         sent = raw.send(chunk)
@@ -423,6 +480,7 @@ class WebSocket:
 
     def _discard_output(self) -> None:
         self._out = None
+        self._gather = None
         self.buffered_amount = 0
         self.stalled_since = None
         watcher, self._write_watcher = self._write_watcher, None
