@@ -767,7 +767,17 @@ class Engine:
                     i += 1
                     data = s.message_of(frame, now)
                     if data is not None:
-                        self._message(data)  # the common case, without an event list
+                        # the common case, without an event list: _message, inlined
+                        if self._calling is None:
+                            self._calling = current
+                            try:
+                                self.listener.on_engine_message(data)
+                            except Exception as exc:  # noqa: BLE001 - as in _message
+                                self._listener_failed(exc)
+                            finally:
+                                self._calling = None
+                        else:
+                            self._message(data)
                     else:
                         events = s.receive_frame(frame, now)
                         if events:
