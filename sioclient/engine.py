@@ -18,8 +18,10 @@ and a loop callback per wake-up); while opening, a runner reads.  Polling adds a
 reader once the upgrade completes.  Sends on WebSocket are written from the caller's greenlet
 (no switch on the hot path) and never block: what the kernel does not take at once waits in
 the WebSocket's buffer, flushed from the event loop, so the order of ``send()`` calls is the
-order on the wire and no greenlet holds anything across a blocking write.  One exception: a
-send made while other watchers of the same loop iteration are still to run (hundreds of
+order on the wire and no greenlet holds anything across a blocking write.  (The WebSocket
+writes the first send of a loop iteration at once and gathers the later ones of the same
+iteration into one write before the loop polls again; see ``WebSocket._write``.)  One
+exception: a send made while other watchers of the same loop iteration are still to run (hundreds of
 users woken together) only queues its frames, and ``dispatch.defer_write``'s writer writes
 them a slice at a time between polls, so that the answers to the first requests of a burst
 are read while the rest is written (see ``dispatch._BurstWriter``); the order stays that of
