@@ -576,6 +576,9 @@ class Engine:
             self._ws = None
             self._stop_watch()
             ws.on_writable = ws.on_stalled = None
+            # what this loop iteration gathered, the close packet last, goes to the kernel
+            # now: a program that closes and then exits without yielding still sends it
+            ws.flush()
             gevent.spawn(ws.close, 1000, "", _CLOSE_GRACE)
         elif s.transport == "polling" and self._opened:
             # a payload holds a bounded number of packets: the close packet may need a few

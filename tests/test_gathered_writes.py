@@ -73,3 +73,20 @@ def test_a_gathered_write_is_bounded(sio_server: Any, clients: Clients, kind):
     assert [args for name, args in received if name == "ack"] == [
         [seq, payload] for seq in range(N)
     ]
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("kind", ["node2", "node4"])
+def test_close_writes_what_was_gathered(sio_server: Any, clients: Clients, kind):
+    # a program that emits, disconnects and exits without yielding: the close hands every
+    # gathered byte to the kernel before it returns
+    server = sio_server(kind, transports=["websocket"])
+    sock = clients.connect(server.url, transports=["websocket"])
+    sock.call("get-received", timeout=WAIT)
+    ws = sock.io.engine._ws
+    before = ws.writes
+    for seq in range(20):
+        sock.emit("ack", seq)
+    sock.disconnect()
+    assert ws._gather is None
+    assert ws.writes - before == 2  # the first emit, then the rest with the close packet

@@ -404,6 +404,12 @@ class WebSocket:
         if stalled is None and self.stalled_since is not None and self.on_stalled is not None:
             self.on_stalled()
 
+    def flush(self) -> None:
+        """Hands what the sends of this loop iteration gathered to the kernel now rather than
+        before the loop polls again (what it does not take waits in the buffer as usual): for
+        a program that may stop without yielding to the loop, after its last sends."""
+        self._write_gathered()
+
     def _tls_send(self, data: Any) -> bool:
         """One non-blocking TLS write: True when all of ``data`` went out, False when it would
         block (retry with the same bytes)."""
