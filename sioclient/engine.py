@@ -457,7 +457,7 @@ class Engine:
         cur = gevent.getcurrent()
         for ws in (self._ws, self._probe_ws):
             if ws is not None:
-                ws.on_writable = ws.on_stalled = None
+                ws.on_writable = None
         if self._timer is not None:
             self._timer.close()
             self._timer = None
@@ -549,9 +549,11 @@ class Engine:
                 s.write_stalled(ws.stalled_since)
                 self._schedule()
 
-    def _write_stalled(self) -> None:
-        """Bytes of a gathered write wait (see ``WebSocket._write``): the session bounds how
-        long they may, as after any write."""
+    def _ws_writable(self) -> None:
+        """The WebSocket's ``on_writable``: there may be room for waiting senders, or bytes
+        of a gathered write now wait (see ``WebSocket._write``): the session bounds how long
+        they may, as after any write."""
+        self._wake_senders()
         s = self._session
         ws = self._ws
         if s is None or ws is None or self._finished or ws.stalled_since is None:
@@ -575,7 +577,7 @@ class Engine:
             # writes what is held, then the close frame, and drops the socket after the grace
             self._ws = None
             self._stop_watch()
-            ws.on_writable = ws.on_stalled = None
+            ws.on_writable = None
             # what this loop iteration gathered, the close packet last, goes to the kernel
             # now: a program that closes and then exits without yielding still sends it
             ws.flush()
@@ -723,8 +725,7 @@ class Engine:
             # handshake times for it is plenty, and bounds the delay on silent servers
             s.detect_timeout = min(5.0, max(0.5, 4 * (monotonic() - t0)))
             ws.max_buffer = MAX_WRITE_BUFFER
-            ws.on_writable = self._wake_senders
-            ws.on_stalled = self._write_stalled
+            ws.on_writable = self._ws_writable
             self.reached = True
             self._ws = ws
             try:
@@ -918,8 +919,7 @@ class Engine:
         frames = s.finish_upgrade(monotonic())
         events = s.next_events()
         ws.max_buffer = MAX_WRITE_BUFFER
-        ws.on_writable = self._wake_senders
-        ws.on_stalled = self._write_stalled
+        ws.on_writable = self._ws_writable
         try:
             ws.send_many(frames)
         except SocketIOError as exc:

@@ -30,7 +30,7 @@ parked per idle connection); any number of greenlets may send.  Pings are answer
 read.  Performance: the socket is read 64 KiB at a time and every decoded message queued, and
 ``send_many`` frames a batch into one write; sends after the first of a
 loop iteration are gathered (up to ``GATHER_LIMIT`` bytes) and written together before the loop
-polls again (``writes`` counts the system calls that wrote).
+polls again (``write_calls`` counts the system calls that wrote).
 
 Sending never blocks: a send writes what the kernel takes at once and keeps the rest, in order,
 in a buffer that a write-readiness watcher flushes from the event loop.  ``buffered_amount`` is
@@ -89,6 +89,9 @@ DEFAULT_MAX_BUFFER = 1024 * 1024
 RECV_SIZE = 65536
 #: bytes of the writes of one loop iteration gathered into one write (see ``WebSocket._write``)
 GATHER_LIMIT = 64 * 1024
+
+#: system calls that wrote (or tried to write) WebSocket bytes, all connections of the process
+write_calls = 0
 
 Headers = Union[Mapping[str, str], Sequence[Tuple[str, str]], None]
 
@@ -283,23 +286,17 @@ class WebSocket:
         self.max_buffer = max_buffer
         #: with bytes waiting: the last time any went out (or the first one waited); else None
         self.stalled_since: float | None = None
-        #: called when ``writable`` turns True again, and when the connection fails or closes
-        #: (from the event loop's greenlet: it must not block)
+        #: called when ``writable`` turns True again, when the connection fails or closes, and
+        #: when bytes of a gathered write (see ``_write``) start to wait, which no caller of
+        #: ``send()`` saw (from the event loop's greenlet: it must not block)
         self.on_writable: Any = None
-        #: called when bytes start to wait in the buffer after a gathered write (see
-        #: ``_write``), which no caller of ``send()`` sees (from the event loop's greenlet)
-        self.on_stalled: Any = None
-        #: system calls that wrote (or tried to write) bytes
-        self.writes = 0
         self._write_watcher: Any = None
         self._write_error: ConnectionError | None = None
         # writes after the first of one loop iteration: gathered, written once before the
         # loop polls again (see _write); the iteration of the last write made at once
         self._gather: bytearray | None = None
-        loop = get_hub().loop
-        # libev counts its iterations (libuv does not: every write goes out at once there)
-        self._loop = loop if loop.iteration >= 0 else None
         self._wrote_in = -1
+        # (29 attributes: one more and CPython gives every WebSocket an unshared 1.5 KiB dict)
         self._closed = False
         self._closed_event = gevent.event.Event()
         self._reading = False
@@ -345,6 +342,7 @@ class WebSocket:
         before the loop polls again: one system call instead of one each, the order kept.  At
         most ``GATHER_LIMIT`` bytes are gathered; beyond that they are written at once.
         """
+        global write_calls
         if self._out:
             self._hold(out)
             return
@@ -356,15 +354,14 @@ class WebSocket:
                 self._wrote_in = -1
                 self._write(gather)
             return
-        loop = self._loop
-        if loop is not None:
-            iteration = loop.iteration
-            if iteration == self._wrote_in:
-                self._gather = bytearray(out)
-                loop.run_callback(self._write_gathered)
-                return
-            self._wrote_in = iteration
-        self.writes += 1
+        loop = get_hub().loop
+        iteration = loop.iteration
+        if iteration == self._wrote_in and iteration >= 0:  # (libuv does not count: -1)
+            self._gather = bytearray(out)
+            loop.run_callback(self._write_gathered)
+            return
+        self._wrote_in = iteration
+        write_calls += 1
         raw = self._raw
         if raw is not None:
             # one send() on the non-blocking socket usually takes it all (gevent's sendall
@@ -401,8 +398,8 @@ class WebSocket:
         except ConnectionError as exc:
             self._write_failed(exc.__cause__ or exc)
             return
-        if stalled is None and self.stalled_since is not None and self.on_stalled is not None:
-            self.on_stalled()
+        if stalled is None and self.stalled_since is not None and self.on_writable is not None:
+            self.on_writable()  # which no caller of send() saw: bytes now wait
 
     def flush(self) -> None:
         """Hands what the sends of this loop iteration gathered to the kernel now rather than
@@ -436,6 +433,7 @@ class WebSocket:
 
     def _flush_out(self) -> None:
         """Writes what waits until the socket would block (run by the write watcher)."""
+        global write_calls
         out = self._out
         if out is None:
             return
@@ -446,7 +444,7 @@ class WebSocket:
             while out:
                 chunk = out[0]
                 size = len(chunk)
-                self.writes += 1
+                write_calls += 1
                 if raw is not None:
                     try:
                         sent = raw.send(chunk)
