@@ -21,8 +21,8 @@ the WebSocket's buffer, flushed from the event loop, so the order of ``send()`` 
 order on the wire and no greenlet holds anything across a blocking write.  (The WebSocket
 writes the first send of a loop iteration at once and gathers the later ones of the same
 iteration into one write before the loop polls again; see ``WebSocket._write``.)  One
-exception: a send made while other watchers of the same loop iteration are still to run (hundreds of
-users woken together) only queues its frames, and ``dispatch.defer_write``'s writer writes
+exception: a send made while other watchers of the same loop iteration are still to run
+(hundreds of users woken together) only queues its frames, and ``dispatch.defer_write``'s writer writes
 them a slice at a time between polls, so that the answers to the first requests of a burst
 are read while the rest is written (see ``dispatch._BurstWriter``); the order stays that of
 the ``send()`` calls, since every write takes the session's whole queue.

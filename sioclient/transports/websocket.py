@@ -27,10 +27,10 @@ wsproto's own extension cannot:
 Concurrency: one reader at a time, either a greenlet blocked in ``receive()`` or a caller that
 waits for readability on ``fileno()`` itself and takes ``receive_available()`` (no greenlet
 parked per idle connection); any number of greenlets may send.  Pings are answered as they are
-read.  Performance: the socket is read 64 KiB at a time and every decoded message queued, and
-``send_many`` frames a batch into one write; sends after the first of a
-loop iteration are gathered (up to ``GATHER_LIMIT`` bytes) and written together before the loop
-polls again (``write_calls`` counts the system calls that wrote).
+read.  Performance: the socket is read 64 KiB at a time and every decoded message queued,
+``send_many`` frames a batch into one write, and the sends after the first of a loop iteration
+are gathered (up to ``GATHER_LIMIT`` bytes) and written together before the loop polls again
+(``flush()`` writes them at once; ``write_calls`` counts the system calls that wrote).
 
 Sending never blocks: a send writes what the kernel takes at once and keeps the rest, in order,
 in a buffer that a write-readiness watcher flushes from the event loop.  ``buffered_amount`` is
