@@ -22,10 +22,10 @@ order on the wire and no greenlet holds anything across a blocking write.  (The 
 writes the first send of a loop iteration at once and gathers the later ones of the same
 iteration into one write before the loop polls again; see ``WebSocket._write``.)  One
 exception: a send made while other watchers of the same loop iteration are still to run
-(hundreds of users woken together) only queues its frames, and ``dispatch.defer_write``'s writer writes
-them a slice at a time between polls, so that the answers to the first requests of a burst
-are read while the rest is written (see ``dispatch._BurstWriter``); the order stays that of
-the ``send()`` calls, since every write takes the session's whole queue.
+(hundreds of users woken together) only queues its frames, and ``dispatch.defer_write``'s
+writer writes them a slice at a time between polls, so that the answers to the first requests
+of a burst are read while the rest is written (see ``dispatch._BurstWriter``); the order stays
+that of the ``send()`` calls, since every write takes the session's whole queue.
 
 Back-pressure (what ``send()`` does when the peer cannot keep up):
 
