@@ -94,14 +94,22 @@ class Dispatcher:
 
 
 _dispatchers: weakref.WeakKeyDictionary[Any, Dispatcher] = weakref.WeakKeyDictionary()
+# the dispatcher of the hub that asked last: every received event asks, and the lookup in a
+# WeakKeyDictionary (a Python-level method) cost as much as the rest of the hand-off
+_last: tuple[Any, Dispatcher | None] = (None, None)
 
 
 def dispatcher() -> Dispatcher:
     """The dispatcher of the current thread's hub."""
+    global _last
     hub = gevent.get_hub()
+    last_hub_ref, d = _last
+    if d is not None and last_hub_ref() is hub:
+        return d
     d = _dispatchers.get(hub)
     if d is None:
         d = _dispatchers[hub] = Dispatcher(hub)
+    _last = (weakref.ref(hub), d)
     return d
 
 
