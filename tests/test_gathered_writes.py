@@ -7,6 +7,10 @@ allow one write more for a ping answer at most."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -15,8 +19,10 @@ from integration_util import (
     WAIT,
     Clients,
     clients_fixture,  # noqa: F401 - the `clients` fixture
+    eventually,
 )
 
+import sioclient
 from sioclient.transports import websocket as ws_mod
 
 N = 300  # emits made back to back, without yielding
@@ -93,3 +99,41 @@ def test_close_writes_what_was_gathered(sio_server: Any, clients: Clients, kind)
     assert ws._gather is None
     # the first emit, then the rest with the close packet (and a ping answer, at most)
     assert 2 <= ws_mod.write_calls - before <= 3
+
+
+EXIT_SCRIPT = """
+import sys
+import sioclient
+sock = sioclient.io(sys.argv[1], transports=["websocket"], auto_connect=False)
+sock.open()
+assert sock.call("get-received", timeout=10) == []
+for seq in range(5):
+    sock.emit("last-words", seq)  # no yield after these: the process ends here
+"""
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("kind", ["node2", "node4"])
+def test_a_script_that_ends_without_yielding_still_sends_its_gathered_emits(
+    sio_server: Any, tmp_path: Any, kind: str
+) -> None:
+    record = tmp_path / "record.jsonl"
+    server = sio_server(kind, transports=["websocket"], record=str(record))
+    script = tmp_path / "script.py"
+    script.write_text(EXIT_SCRIPT)
+    # the sioclient under test, whatever the installed one is
+    root = os.path.dirname(os.path.dirname(os.path.abspath(sioclient.__file__)))
+    env = {**os.environ, "PYTHONPATH": root}
+    done = subprocess.run(
+        [sys.executable, str(script), server.url], capture_output=True, timeout=WAIT * 3, env=env
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+    def seen() -> list[Any]:
+        if not record.exists():
+            return []
+        lines = [json.loads(line) for line in record.read_text().splitlines()]
+        return [args for _nsp, name, args in lines if name == "last-words"]
+
+    eventually(lambda: len(seen()) == 5, what="the five emits at the server")
+    assert seen() == [[seq] for seq in range(5)]

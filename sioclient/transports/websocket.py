@@ -49,6 +49,7 @@ the server closes the connection with the matching close code: ``receive()`` ret
 
 from __future__ import annotations
 
+import atexit
 import ssl
 import zlib
 from collections import deque
@@ -92,6 +93,20 @@ GATHER_LIMIT = 64 * 1024
 
 #: system calls that wrote (or tried to write) WebSocket bytes, all connections of the process
 write_calls = 0
+
+#: the WebSockets with a gathered write due before the loop polls again: written at exit too, so
+#: that a script whose last emits were made without yielding to the loop still sends them
+_gathering: set[WebSocket] = set()
+
+
+@atexit.register
+def _write_gathered_at_exit() -> None:
+    for ws in list(_gathering):
+        try:
+            ws._write_gathered()
+        except Exception:  # noqa: BLE001 - the process is ending; what failed is lost anyway
+            pass
+
 
 Headers = Union[Mapping[str, str], Sequence[Tuple[str, str]], None]
 
@@ -359,6 +374,7 @@ class WebSocket:
         if iteration == self._wrote_in and iteration >= 0:  # (libuv does not count: -1)
             self._gather = bytearray(out)
             loop.run_callback(self._write_gathered)
+            _gathering.add(self)
             return
         self._wrote_in = iteration
         write_calls += 1
@@ -385,6 +401,7 @@ class WebSocket:
 
     def _write_gathered(self) -> None:
         """The loop callback that writes what ``_write`` gathered in this iteration."""
+        _gathering.discard(self)
         gather = self._gather
         if gather is None:
             return
@@ -487,6 +504,7 @@ class WebSocket:
     def _discard_output(self) -> None:
         self._out = None
         self._gather = None
+        _gathering.discard(self)
         self.buffered_amount = 0
         self.stalled_since = None
         watcher, self._write_watcher = self._write_watcher, None
