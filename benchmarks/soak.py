@@ -25,8 +25,12 @@ emits lost (made while disconnected, never seen by the server), emits lost in fl
 while the socket looked connected, never acked, never seen: allowed when the server dies),
 emits seen twice by the server, clients connected, clients that reconnected in the period, the
 reconnect times of that period (the downtime from ``disconnect`` to ``connect``, p50/p99, and
-the longest time a client took to be back once the server was available again) and the CPU this
-process used.  An emit is judged once a later emit of the same
+the longest time a client took to be back once the server was available again), the CPU this
+process used, and where its memory is: live Python blocks and the bytes they hold, the
+small-object allocator's 1 MiB arenas, glibc malloc's bytes in use and its heap, and with
+``--trim`` the RSS before ``malloc_trim`` (the ``RSS`` column is read after it).  The reconnect times are counted in histograms of 10 ms bins and the server's
+record is read a line at a time: the run's own bookkeeping allocates nothing per reconnection,
+so that it does not weigh on the memory it measures.  An emit is judged once a later emit of the same
 client was acked (the server handles a client's emits in order).
 
 At the end: the table, the targets with PASS/MISS, a JSON file and a PNG plot of RSS and
@@ -36,6 +40,7 @@ reconnect times (``--out``).  The exit status is 1 when a target was missed.
 from __future__ import annotations
 
 import argparse
+import array
 import ctypes
 import gc
 import json
@@ -44,6 +49,7 @@ import platform
 import resource
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +78,9 @@ PING_TIMEOUT = 4000
 FAULT_OFFSET = 10.0
 #: how long the end of the run waits for every client to be back and acked (s)
 SETTLE = 90.0
+#: the reconnect-time histograms: bins of 10 ms up to 120 s (longer ones count in the last)
+HIST_BIN = 0.01
+HIST_BINS = 12_000
 
 
 def release_free_memory() -> None:
@@ -81,6 +90,59 @@ def release_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def heap_stats() -> dict[str, float]:
+    """Where the memory is, in MiB: the bytes of live Python objects in the small-object
+    allocator (``py_used``) and its arenas (``py_arenas``: 1 MiB each, freed only when every
+    object in one is gone), and glibc malloc's bytes in use and its heap (``c_used``,
+    ``c_heap``: larger objects, buffers, greenlet stacks).  Linux/glibc; {} elsewhere."""
+    out: dict[str, float] = {}
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+        out["c_used"] = (info.uordblks + info.hblkhd) / 2**20
+        out["c_heap"] = (info.arena + info.hblkhd) / 2**20
+    except (OSError, AttributeError):
+        pass
+    # sys._debugmallocstats() writes to the C stderr: catch it in a file
+    with tempfile.TemporaryFile() as tmp:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(tmp.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        for line in tmp.read().decode("ascii", "replace").splitlines():
+            name, _, value = line.partition("=")
+            value = value.strip().replace(",", "")
+            if name.startswith("# arenas allocated current"):
+                out["py_arenas"] = int(value)  # 1 MiB arenas
+            elif name.startswith("# bytes in allocated blocks"):
+                out["py_used"] = int(value) / 2**20
+    return out
 
 
 def rss_bytes() -> int:
@@ -100,11 +162,35 @@ def fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+class Histogram:
+    """Counts of durations in fixed bins: the bookkeeping of a storm of thousands of
+    reconnections allocates nothing per reconnection, so that it does not weigh on the memory
+    it measures."""
+
+    __slots__ = ("counts", "n", "max")
+
+    def __init__(self) -> None:
+        self.counts = array.array("I", bytes(4 * HIST_BINS))
+        self.n = 0
+        self.max = float("nan")
+
+    def add(self, seconds: float) -> None:
+        self.counts[min(HIST_BINS - 1, int(seconds / HIST_BIN))] += 1
+        self.n += 1
+        if not seconds <= self.max:  # also the first (nan)
+            self.max = seconds
+
+    def pct(self, q: float) -> float:
+        """The q-quantile, to the bin (nan when empty)."""
+        if not self.n:
+            return float("nan")
+        rank = min(self.n - 1, int(round(q * (self.n - 1))))
+        seen = 0
+        for i, c in enumerate(self.counts):
+            seen += c
+            if seen > rank:
+                return (i + 0.5) * HIST_BIN
+        return HIST_BINS * HIST_BIN
 
 
 def raise_nofile(wanted: int) -> tuple[int, int]:
@@ -122,8 +208,8 @@ class Period:
     started: float
     fault_end: float | None = None
     acks: int = 0
-    reconnects: list[float] = field(default_factory=list)  # downtime, s
-    back_after_fault: list[float] = field(default_factory=list)  # s after the server was back
+    reconnects: Histogram = field(default_factory=Histogram)  # downtime, s
+    back_after_fault: Histogram = field(default_factory=Histogram)  # s after the server was back
     reasons: dict[str, int] = field(default_factory=dict)  # disconnect reasons and counts
     row: dict[str, Any] = field(default_factory=dict)
 
@@ -148,7 +234,9 @@ class Soak:
         self.next_seq = [0] * n
         self.hi = [-1] * n  # highest acked seq
         self.offline: list[set[int]] = [set() for _ in range(n)]
-        self.seen = [bytearray() for _ in range(n)]
+        # one byte per emit, made at the start for the whole run (grown only past that)
+        room = int(args.rate * (args.minutes * 60 + SETTLE) * 1.2) + 16
+        self.seen = [bytearray(room) for _ in range(n)]
         self.checked = [0] * n  # seqs below this were judged
         self.down_since: list[float | None] = [None] * n
         self.record_offset = 0
@@ -159,7 +247,10 @@ class Soak:
         self.emits_total = 0
         self.periods: list[Period] = []
         self.rss_samples: list[tuple[float, int]] = []
-        self.reconnect_samples: list[tuple[float, float]] = []
+        # for the plot, per second of the run: reconnections completed, and the longest downtime
+        seconds = int(args.minutes * 60 + SETTLE + 120)
+        self.recon_count = array.array("I", bytes(4 * seconds))
+        self.recon_max = array.array("d", bytes(8 * seconds))
         self.t0 = 0.0
         self.connect_all_s = 0.0
         self.emitting = False
@@ -186,10 +277,14 @@ class Soak:
             return
         self.down_since[i] = None
         p = self.periods[-1]
-        p.reconnects.append(now - since)
-        self.reconnect_samples.append((now - self.t0, now - since))
+        down = now - since
+        p.reconnects.add(down)
+        second = min(len(self.recon_count) - 1, int(now - self.t0))
+        self.recon_count[second] += 1
+        if down > self.recon_max[second]:
+            self.recon_max[second] = down
         if p.fault_end is not None:
-            p.back_after_fault.append(max(0.0, now - p.fault_end))
+            p.back_after_fault.add(max(0.0, now - p.fault_end))
 
     def connect_all(self) -> None:
         url = self.server.url
@@ -248,25 +343,32 @@ class Soak:
 
     def read_record(self) -> None:
         try:
-            with open(self.record, "rb") as f:
-                f.seek(self.record_offset)
-                data = f.read()
+            f = open(self.record, "rb")
         except FileNotFoundError:
             return
-        end = data.rfind(b"\n") + 1
-        self.record_offset += end
-        for line in data[:end].splitlines():
-            _, event, args = json.loads(line)
-            if event != "ack" or len(args) != 2:
-                continue
-            i, seq = args
-            seen = self.seen[i]
-            if len(seen) <= seq:
-                seen.extend(bytes(seq + 1 - len(seen)))
-            if seen[seq]:
-                self.duplicated += 1
-            else:
-                seen[seq] = 1
+        with f:
+            f.seek(self.record_offset)
+            # a line at a time: a period's record (100,000 lines) read at once would be a
+            # storm of its own in the memory this run measures
+            for line in f:
+                if not line.endswith(b"\n"):
+                    break  # being written: read with the rest next time
+                self.record_offset += len(line)
+                self._count(line)
+
+    def _count(self, line: bytes) -> None:
+        """Counts one line of the server's record (an event it received)."""
+        _, event, args = json.loads(line)
+        if event != "ack" or len(args) != 2:
+            return
+        i, seq = args
+        seen = self.seen[i]
+        if len(seen) <= seq:
+            seen.extend(bytes(seq + 1 - len(seen)))
+        if seen[seq]:
+            self.duplicated += 1
+        else:
+            seen[seq] = 1
 
     def judge(self, upto_emitted: bool = False) -> None:
         """Judges every emit below the highest acked one of its client (or every emit)."""
@@ -338,11 +440,13 @@ class Soak:
             f"{'period':>6} {'fault':>9} {'RSS MiB':>8} {'glets':>6} {'fds':>6} "
             f"{'acks':>8} {'lost':>5} {'inflight':>8} {'dup':>4} {'conn':>6} "
             f"{'recon':>6} {'down p50':>8} {'down p99':>8} {'back max':>8} {'cpu %':>6} {'blocks':>8}"
+            f" {'py used':>7} {'arenas':>6} {'C used':>6} {'C heap':>6} {'RSS raw':>7}"
         )
         print(header)
         n_periods = max(1, int(round(args.minutes * 60 / args.period)))
         start = time.monotonic()
         cpu_mark = time.process_time()
+        nan = float("nan")
         for k in range(n_periods):
             kind = "restart" if k % 2 == 0 else "blackhole"
             period = Period(k + 1, kind, time.monotonic())
@@ -357,6 +461,7 @@ class Soak:
             cpu_now = time.process_time()
             cpu = 100.0 * (cpu_now - cpu_mark) / max(1e-9, time.monotonic() - period.started)
             cpu_mark = cpu_now
+            rss_raw = rss_bytes() / 2**20
             if args.trim:
                 gc.collect()
                 release_free_memory()
@@ -365,6 +470,8 @@ class Soak:
                 "fault": kind,
                 "t": round(time.monotonic() - self.t0, 1),
                 "rss_mib": rss_bytes() / 2**20,
+                "rss_raw_mib": rss_raw,  # before malloc_trim (with --trim)
+                **heap_stats(),
                 # live Python allocations: flat when nothing leaks, whatever RSS does
                 "py_blocks": sys.getallocatedblocks(),
                 "greenlets": greenlet_count(),
@@ -374,10 +481,10 @@ class Soak:
                 "lost_in_flight": self.lost_in_flight,
                 "duplicated": self.duplicated,
                 "connected": sum(1 for s in self.socks if s.connected),
-                "down_p50": pct(period.reconnects, 0.5),
-                "down_p99": pct(period.reconnects, 0.99),
-                "back_max": max(period.back_after_fault, default=float("nan")),
-                "reconnected": len(period.reconnects),
+                "down_p50": period.reconnects.pct(0.5),
+                "down_p99": period.reconnects.pct(0.99),
+                "back_max": period.back_after_fault.max,
+                "reconnected": period.reconnects.n,
                 "cpu_percent": cpu,
                 "disconnect_reasons": dict(period.reasons),
             }
@@ -387,7 +494,9 @@ class Soak:
                 f"{row['fds']:>6} {row['acks']:>8} {row['lost']:>5} {row['lost_in_flight']:>8} "
                 f"{row['duplicated']:>4} {row['connected']:>6} {row['reconnected']:>6} "
                 f"{row['down_p50']:>8.2f} {row['down_p99']:>8.2f} {row['back_max']:>8.2f} "
-                f"{cpu:>6.0f} {row['py_blocks'] / 1e6:>7.2f}M  {dict(period.reasons)}",
+                f"{cpu:>6.0f} {row['py_blocks'] / 1e6:>7.2f}M {row.get('py_used', nan):>7.1f} "
+                f"{row.get('py_arenas', nan):>6} {row.get('c_used', nan):>6.1f} "
+                f"{row.get('c_heap', nan):>6.1f} {row['rss_raw_mib']:>7.1f}  {dict(period.reasons)}",
                 flush=True,
             )
         self.emitting = False
@@ -425,8 +534,9 @@ class Soak:
         fds_ok = all(r["fds"] <= base_fds + 10 for r in rows)
         backoff_max = 5.0  # reconnection_delay_max, the library's default
         bound = backoff_max + self.connect_all_s
-        back = [b for p in self.periods for b in p.back_after_fault]
-        back_max = max(back, default=0.0)
+        back_max = max(
+            (p.back_after_fault.max for p in self.periods if p.back_after_fault.n), default=0.0
+        )
         all_back = all(r["connected"] == self.n for r in rows)
         back_ok = back_max <= bound and all_back
         lost_ok = self.lost == 0
@@ -508,20 +618,21 @@ class Soak:
                     f"{p.fault} ends", (x, 0), xycoords=("data", "axes fraction"), fontsize=7
                 )
         ax1.set_ylim(bottom=0)
-        if self.reconnect_samples:
+        busy = [t for t, c in enumerate(self.recon_count) if c]
+        if busy:
             ax2.scatter(
-                [t for t, _ in self.reconnect_samples],
-                [d for _, d in self.reconnect_samples],
-                s=2,
-                alpha=0.3,
+                busy,
+                [self.recon_max[t] for t in busy],
+                s=[min(40.0, 2 + self.recon_count[t] / 50) for t in busy],
+                alpha=0.5,
                 color="tab:orange",
-                label="downtime per reconnect",
+                label="longest downtime of the reconnections of each second",
             )
         for p in self.periods:
-            if p.reconnects and p.fault_end is not None:
+            if p.reconnects.n and p.fault_end is not None:
                 x = p.fault_end - self.t0
-                ax2.plot([x], [pct(p.reconnects, 0.5)], "k_", ms=12)
-                ax2.plot([x], [pct(p.reconnects, 0.99)], "r_", ms=12)
+                ax2.plot([x], [p.reconnects.pct(0.5)], "k_", ms=12)
+                ax2.plot([x], [p.reconnects.pct(0.99)], "r_", ms=12)
         ax2.set_ylabel("disconnect -> connect (s)")
         ax2.set_xlabel("time since the load started (s)  (black: p50, red: p99)")
         fig.tight_layout()

@@ -18,6 +18,10 @@ logger = logging.getLogger("sioclient")
 _MAX_IDLE_RUNNERS = 1
 
 
+def _nothing() -> None:
+    pass
+
+
 class Dispatcher:
     """Runs callbacks on greenlets other than the caller's, in submission order.
 
@@ -74,6 +78,8 @@ class Dispatcher:
                         fn(*args)
                     except Exception:
                         logger.exception("error in the callback %r", fn)
+                # a parked runner must not keep its last job (a dead connection, say) alive
+                fn, args = _nothing, ()
                 if len(self._idle) >= _MAX_IDLE_RUNNERS:
                     return
                 self._idle.append(current)
@@ -88,14 +94,22 @@ class Dispatcher:
 
 
 _dispatchers: weakref.WeakKeyDictionary[Any, Dispatcher] = weakref.WeakKeyDictionary()
+# the dispatcher of the hub that asked last: every received event asks, and the lookup in a
+# WeakKeyDictionary (a Python-level method) cost as much as the rest of the hand-off
+_last: tuple[Any, Dispatcher | None] = (None, None)
 
 
 def dispatcher() -> Dispatcher:
     """The dispatcher of the current thread's hub."""
+    global _last
     hub = gevent.get_hub()
+    last_hub_ref, d = _last
+    if d is not None and last_hub_ref() is hub:
+        return d
     d = _dispatchers.get(hub)
     if d is None:
         d = _dispatchers[hub] = Dispatcher(hub)
+    _last = (weakref.ref(hub), d)
     return d
 
 

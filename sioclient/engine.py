@@ -18,12 +18,14 @@ and a loop callback per wake-up); while opening, a runner reads.  Polling adds a
 reader once the upgrade completes.  Sends on WebSocket are written from the caller's greenlet
 (no switch on the hot path) and never block: what the kernel does not take at once waits in
 the WebSocket's buffer, flushed from the event loop, so the order of ``send()`` calls is the
-order on the wire and no greenlet holds anything across a blocking write.  One exception: a
-send made while other watchers of the same loop iteration are still to run (hundreds of
-users woken together) only queues its frames, and ``dispatch.defer_write``'s writer writes
-them a slice at a time between polls, so that the answers to the first requests of a burst
-are read while the rest is written (see ``dispatch._BurstWriter``); the order stays that of
-the ``send()`` calls, since every write takes the session's whole queue.
+order on the wire and no greenlet holds anything across a blocking write.  (The WebSocket
+writes the first send of a loop iteration at once and gathers the later ones of the same
+iteration into one write before the loop polls again; see ``WebSocket._write``.)  One
+exception: a send made while other watchers of the same loop iteration are still to run
+(hundreds of users woken together) only queues its frames, and ``dispatch.defer_write``'s
+writer writes them a slice at a time between polls, so that the answers to the first requests
+of a burst are read while the rest is written (see ``dispatch._BurstWriter``); the order stays
+that of the ``send()`` calls, since every write takes the session's whole queue.
 
 Back-pressure (what ``send()`` does when the peer cannot keep up):
 
@@ -463,6 +465,9 @@ class Engine:
         for g in (self._reader, self._poster, self._prober):
             if g is not None and g is not cur and not g.dead:
                 g.kill(block=False)
+        # a killed greenlet keeps its GreenletExit, whose traceback holds our frames: holding
+        # the greenlet too would make a cycle that keeps this engine until the collector runs
+        self._reader = self._poster = self._prober = None
         for ws in (self._ws, self._probe_ws):
             if ws is not None:
                 ws.abort()
@@ -547,6 +552,19 @@ class Engine:
                 s.write_stalled(ws.stalled_since)
                 self._schedule()
 
+    def _ws_writable(self) -> None:
+        """The WebSocket's ``on_writable``: there may be room for waiting senders, or bytes
+        of a gathered write now wait (see ``WebSocket._write``): the session bounds how long
+        they may, as after any write."""
+        self._wake_senders()
+        s = self._session
+        ws = self._ws
+        if s is None or ws is None or self._finished or ws.stalled_since is None:
+            return
+        if not s.write_stall_watched:
+            s.write_stalled(ws.stalled_since)
+            self._schedule()
+
     def _flush_close(self) -> None:
         """Write the close packet (the session queued it after what was pending)."""
         s = self._session
@@ -563,6 +581,9 @@ class Engine:
             self._ws = None
             self._stop_watch()
             ws.on_writable = None
+            # what this loop iteration gathered, the close packet last, goes to the kernel
+            # now: a program that closes and then exits without yielding still sends it
+            ws.flush()
             gevent.spawn(ws.close, 1000, "", _CLOSE_GRACE)
         elif s.transport == "polling" and self._opened:
             # a payload holds a bounded number of packets: the close packet may need a few
@@ -707,7 +728,7 @@ class Engine:
             # handshake times for it is plenty, and bounds the delay on silent servers
             s.detect_timeout = min(5.0, max(0.5, 4 * (monotonic() - t0)))
             ws.max_buffer = MAX_WRITE_BUFFER
-            ws.on_writable = self._wake_senders
+            ws.on_writable = self._ws_writable
             self.reached = True
             self._ws = ws
             try:
@@ -755,7 +776,17 @@ class Engine:
                     i += 1
                     data = s.message_of(frame, now)
                     if data is not None:
-                        self._message(data)  # the common case, without an event list
+                        # the common case, without an event list: _message, inlined
+                        if self._calling is None:
+                            self._calling = current
+                            try:
+                                self.listener.on_engine_message(data)
+                            except Exception as exc:  # noqa: BLE001 - as in _message
+                                self._listener_failed(exc)
+                            finally:
+                                self._calling = None
+                        else:
+                            self._message(data)
                     else:
                         events = s.receive_frame(frame, now)
                         if events:
@@ -891,7 +922,7 @@ class Engine:
         frames = s.finish_upgrade(monotonic())
         events = s.next_events()
         ws.max_buffer = MAX_WRITE_BUFFER
-        ws.on_writable = self._wake_senders
+        ws.on_writable = self._ws_writable
         try:
             ws.send_many(frames)
         except SocketIOError as exc:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 import math
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any, Callable, overload
 
 import gevent
 
 from .backoff import Backoff
-from .core.namespaces import Connection, Event, Namespace
+from .core.namespaces import RECEIVED, Connection, Event, Namespace
 from .core.packet import DISCONNECT, Packet
 from .emitter import Emitter
 from .exceptions import ConnectionError, TimeoutError
@@ -57,15 +58,32 @@ def forget_detected() -> None:
 
 class _Link:
     """The listener handed to one Engine.  Once the manager lets go of that Engine (it closed,
-    timed out or was replaced) the link goes dead and late callbacks are dropped."""
+    timed out or was replaced) the link goes dead and late callbacks are dropped.
 
-    __slots__ = ("manager", "engine", "live", "may_open")
+    The Engine holds its link, so the link holds the Engine weakly: a strong reference both
+    ways would be a cycle, and every connection given up (a reconnection storm: thousands at
+    once) would then stay in memory, sockets, buffers and all, until the cycle collector
+    runs.  The manager's ``engine`` keeps the current one alive.
+    """
+
+    __slots__ = ("manager", "_engine", "live", "may_open")
 
     def __init__(self, manager: Manager) -> None:
         self.manager = manager
-        self.engine: Any = None
+        self._engine: Callable[[], Any] = _no_engine
         self.live = True
         self.may_open = True
+
+    @property
+    def engine(self) -> Any:
+        return self._engine()
+
+    @engine.setter
+    def engine(self, engine: Any) -> None:
+        try:
+            self._engine = weakref.ref(engine)
+        except TypeError:  # an engine_factory's engine without weak references
+            self._engine = lambda: engine
 
     def on_engine_open(self, engine: Any) -> None:
         if self.live and self.may_open:
@@ -90,6 +108,10 @@ class _Link:
     def on_engine_pong(self, latency_ms: float) -> None:
         if self.live:
             self.manager._on_engine_pong(latency_ms)
+
+
+def _no_engine() -> None:
+    return None
 
 
 def _default_engine_factory(url: str, opts: dict[str, Any], listener: Any) -> Any:
@@ -135,8 +157,10 @@ class Manager(Emitter):
         self._reconnect_pending = False  # the attempt in flight is a reconnection
         self._skip_reconnect = False
         self._generation = 0  # bumped by close(): a scheduled attempt from before is void
-        self._reconnect_timer: gevent.Greenlet | None = None
-        self._open_timer: gevent.Greenlet | None = None
+        # loop timers, not greenlets parked in sleep: a reconnection storm of thousands of
+        # managers waits on these without a greenlet (and its stack) each
+        self._reconnect_timer: Any = None  # the next attempt, after its backoff delay
+        self._open_timer: Any = None  # the attempt in flight times out
         self._open_callbacks: list[Callable[[BaseException | None], Any]] = []
         self._link: _Link | None = None
         #: the key of the server in `_detected` the current attempt used, and the revision
@@ -145,6 +169,8 @@ class Manager(Emitter):
         self._remembered: int | None = None
         #: the server whose revision this manager's attempt in flight is detecting for all
         self._detecting_key: tuple[str, str, int, str] | None = None
+        #: `opts` with the remembered revision, for the engines (kept, as `opts` is: see _assign)
+        self._engine_opts: dict[str, Any] = {}
         #: the namespaces' protocol state (see core/namespaces.py)
         self._conn = Connection(default_auth=lambda: self.opts.get("auth"))
         self._conn.retries = self.opts["retries"]
@@ -275,9 +301,9 @@ class Manager(Emitter):
         self._reconnecting = False
         self._reconnect_pending = False
         self._generation += 1
-        _kill(self._reconnect_timer)
+        _stop(self._reconnect_timer)
         self._reconnect_timer = None
-        _kill(self._open_timer)
+        _stop(self._open_timer)
         self._open_timer = None
         self._backoff.reset()
         state, self._ready_state = self._ready_state, "closed"
@@ -319,8 +345,7 @@ class Manager(Emitter):
                 self._ready_state = "closed"
                 self._open_failed(exc)
                 return
-            opts.clear()
-            opts.update(checked)
+            _assign(opts, checked)
         # at-least-once emits: an edit of `opts` applies from this attempt on
         self._conn.retries = opts.get("retries", 0)
         self._conn.ack_timeout = opts.get("ack_timeout")
@@ -332,7 +357,8 @@ class Manager(Emitter):
         if timeout is not None:
             # timeout 0: the attempt times out at once, whatever the engine does
             link.may_open = timeout > 0
-            self._open_timer = gevent.spawn_later(timeout, self._on_open_timeout, link)
+            _stop(self._open_timer)
+            self._open_timer = _later(timeout, self._open_timer_due, link)
         self._launch(link)
 
     def _launch(self, link: _Link) -> None:
@@ -350,7 +376,9 @@ class Manager(Emitter):
             if known is not None:
                 # the probe was paid once for this server; the user's own value stays None
                 self._remembered = known
-                engine_opts = {**opts, "protocol": known}
+                engine_opts = self._engine_opts
+                _assign(engine_opts, opts)
+                engine_opts["protocol"] = known
             else:
                 waiting = _detecting.get(key)
                 if waiting is not None:
@@ -393,7 +421,7 @@ class Manager(Emitter):
                 manager._launch(link)
 
     def _on_engine_open(self, link: _Link) -> None:
-        _kill(self._open_timer)
+        _stop(self._open_timer)
         self._open_timer = None
         engine = link.engine
         try:
@@ -416,10 +444,18 @@ class Manager(Emitter):
             sock._arm()  # a namespace left moments ago asks again after a delay
         self._finish_open(None)
 
+    def _open_timer_due(self, link: _Link) -> None:
+        # in the event loop: nothing below blocks (closing the engine and telling the sockets
+        # only schedules work), and it runs at once, ahead of the engine's own connect timeout
+        try:
+            self._on_open_timeout(link)
+        except Exception:  # noqa: BLE001 - never into the event loop
+            logger.exception("error in the connect timeout")
+
     def _on_open_timeout(self, link: _Link) -> None:
-        self._open_timer = None
         if not link.live or self._link is not link or self._ready_state != "opening":
             return
+        self._open_timer = None
         link.live = False
         try:
             if link.engine is not None:
@@ -459,7 +495,7 @@ class Manager(Emitter):
             del _detected[key]
 
     def _open_failed(self, error: BaseException) -> None:
-        _kill(self._open_timer)
+        _stop(self._open_timer)
         self._open_timer = None
         self._emit_all("connect_error", error)
         self._finish_open(error)
@@ -509,7 +545,12 @@ class Manager(Emitter):
         now = time.monotonic()
         for packet in packets:
             for event in conn.receive(packet, now):
-                nsps[event.nsp]._on_core_event(event)
+                if event.kind == RECEIVED:
+                    # an event from the server, the common case: _on_core_event's dispatch
+                    # by kind, inlined
+                    nsps[event.nsp]._on_event(event)  # type: ignore[arg-type]
+                else:
+                    nsps[event.nsp]._on_core_event(event)
 
     def _deliver(self, events: list[Event]) -> None:
         """Hands what the namespaces' state machine reported to the sockets, in order."""
@@ -619,10 +660,16 @@ class Manager(Emitter):
             return
         delay = backoff.duration()
         self._reconnecting = True
-        self._reconnect_timer = gevent.spawn_later(delay, self._attempt, self._generation)
+        self._reconnect_timer = _later(delay, self._attempt_due, self._generation)
+
+    def _attempt_due(self, generation: int) -> None:
+        # in the event loop, which must not block: the attempt gets a greenlet of its own,
+        # as its reconnect_attempt handlers may block
+        self._reconnect_timer = None
+        if not self._skip_reconnect and generation == self._generation:
+            gevent.spawn(self._attempt, generation)
 
     def _attempt(self, generation: int) -> None:
-        self._reconnect_timer = None
         if self._skip_reconnect or generation != self._generation:
             return
         attempt = self._backoff.attempts
@@ -699,9 +746,32 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
 
 
-def _kill(glet: gevent.Greenlet | None) -> None:
-    if glet is not None and glet is not gevent.getcurrent():
-        glet.kill(block=False)
+def _assign(target: dict[str, Any], source: Mapping[str, Any]) -> None:
+    """Makes ``target`` equal to ``source`` in place, touching only what differs.
+
+    Every connection attempt validates the options again; rebuilding the dicts each time
+    would give each of them a new table (about 1 KiB) per attempt, made in the middle of a
+    reconnection storm and kept: the allocator could then not give that memory back.
+    """
+    for name, value in source.items():
+        old = target.get(name, _MISSING)
+        if old is not value and (type(old) is not type(value) or old != value):
+            target[name] = value
+    if len(target) != len(source):
+        for name in [n for n in target if n not in source]:
+            del target[name]
+
+
+def _later(seconds: float, callback: Callable[..., Any], *args: Any) -> Any:
+    """A started loop timer that calls ``callback(*args)`` in the event loop once due."""
+    timer = gevent.get_hub().loop.timer(max(0.0, seconds))
+    timer.start(callback, *args)
+    return timer
+
+
+def _stop(timer: Any) -> None:
+    if timer is not None:
+        timer.close()
 
 
 __all__ = ["Manager"]

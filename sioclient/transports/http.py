@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import socket as _stdsocket
 import ssl
+import traceback
 from typing import Any, Iterator, List, Mapping, Sequence, Tuple, Union
 
 import gevent
@@ -70,6 +71,10 @@ def time_limit(seconds: float | None, what: str) -> Iterator[None]:
     except gevent.Timeout as exc:
         if exc is not timer:
             raise
+        # its traceback holds this frame, which holds the timeout: a cycle, and through the
+        # frames' callers the whole attempt kept until the collector runs (the message says
+        # what timed out; where the wait was is of no use)
+        exc.__traceback__ = None
         raise TimeoutError(f"{what} timed out after {seconds:g} s") from None
     finally:
         timer.close()
@@ -170,8 +175,22 @@ def _tcp(host: str, port: int, local_address: str | None) -> gsocket.socket:
             raise ConnectionError(
                 f"cannot connect to {host}:{port} from {local_address}: no address of that family"
             )
-        raise ConnectionError(f"cannot connect to {host}:{port}: {last}") from last
+        try:
+            raise ConnectionError(f"cannot connect to {host}:{port}: {last}") from last
+        finally:
+            # the error's traceback holds this frame: were `last` still in it, the two would
+            # be a cycle, keeping the failed attempt's objects until the collector runs
+            last = None
     return sock
+
+
+def _unlink_frames(exc: BaseException) -> None:
+    """Drops the locals of the frames an exception's traceback holds (the lines stay).
+
+    h11 raises its RemoteProtocolError from a method of the error itself, whose frame then
+    holds the error that holds the frame: a cycle, and through the frames' callers, the whole
+    connection that failed, kept until the collector runs."""
+    traceback.clear_frames(exc.__traceback__)
 
 
 def _family(address: str) -> int:
@@ -404,6 +423,7 @@ class HTTPConnection:
             try:
                 event = conn.next_event()
             except h11.RemoteProtocolError as exc:
+                _unlink_frames(exc)
                 if not got_bytes:
                     raise _Stale(True, exc) from exc
                 raise ProtocolError(f"bad HTTP response: {exc}") from exc
