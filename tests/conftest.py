@@ -41,6 +41,17 @@ def no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(autouse=True)
+def nothing_detected() -> Iterator[None]:
+    """Every test starts with no revision remembered: the memory is per process and keyed by
+    host, port and path, and a free port one test's server had may be another kind's later."""
+    from sioclient.manager import forget_detected
+
+    forget_detected()
+    yield
+    forget_detected()
+
+
 def _hub_error_report(errors: list[Any]) -> str:
     shown = "\n".join(
         f"{context!r}:\n" + "".join(traceback.format_exception(type_, value, tb))

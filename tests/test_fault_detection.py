@@ -61,16 +61,6 @@ class Probes(logging.Handler):
             self.reasons.append(message)
 
 
-@pytest.fixture(autouse=True)
-def forget_detected() -> Iterator[None]:
-    """Each test starts with nothing detected (the memory is per process)."""
-    from sioclient.manager import forget_detected
-
-    forget_detected()
-    yield
-    forget_detected()
-
-
 @pytest.fixture
 def probes() -> Iterator[Probes]:
     handler = Probes()
