@@ -475,19 +475,10 @@ class Socket(Emitter):
         ns = self._ns
         timeout = flags.timeout if flags.timeout is not None else ns.conn.ack_timeout
         connected = ns.state == CONNECTED
-        if not connected and ack is not None and ns.opened and self._finished():
-            err = DisconnectedError("socket is closed")
-            if internal:
-                raise err
-            submit(_run_callback, ack, (err,))
+        if not connected and ack is not None and self._refused_closed(ack, internal):
             return
         # connected or not, the emits kept until the server acks them are bounded
-        limit = self.io.opts["max_buffered_emits"]
-        if ns.buffer_full(limit):
-            raise BufferFullError(
-                f"the send buffer of {self.nsp!r} is full: {limit} emits wait for a "
-                "connection or an ack (option max_buffered_emits)"
-            )
+        self._check_room("a connection or an ack")
         if not connected:
             self.io._offline_parser().encode(packet)  # a bad argument raises here
             ns.enqueue(packet, ack, timeout, internal, flags.compress, 0.0)
@@ -524,6 +515,26 @@ class Socket(Emitter):
                     self._call_ack(entry, (exc,))
         self._arm()
 
+    def _refused_closed(self, ack: Callable[..., Any], internal: bool) -> bool:
+        """True when the socket is closed for good: no connection will carry the emit and
+        nobody may wait for it, so ``call()`` raises and the callback hears the error."""
+        if not (self._ns.opened and self._finished()):
+            return False
+        err = DisconnectedError("socket is closed")
+        if internal:
+            raise err
+        submit(_run_callback, ack, (err,))
+        return True
+
+    def _check_room(self, waiting_for: str) -> None:
+        """Raises BufferFullError when ``max_buffered_emits`` emits are kept already."""
+        limit = self.io.opts["max_buffered_emits"]
+        if self._ns.buffer_full(limit):
+            raise BufferFullError(
+                f"the send buffer of {self.nsp!r} is full: {limit} emits wait for "
+                f"{waiting_for} (option max_buffered_emits)"
+            )
+
     def _notify_outgoing(self, packet: Packet) -> None:
         for fn in self._any_outgoing:
             submit(_run_listener, fn, tuple(packet.data))
@@ -540,19 +551,9 @@ class Socket(Emitter):
                 self._add_ack(packet, ack, flags.timeout, False)  # times out, as in JavaScript
             return
         ns = self._ns
-        if ack is not None and with_error and ns.opened and self._finished():
-            # closed for good: no connection will carry it, nobody may wait for it
-            err = DisconnectedError("socket is closed")
-            if internal:
-                raise err
-            submit(_run_callback, ack, (err,))
+        if ack is not None and with_error and self._refused_closed(ack, internal):
             return
-        limit = self.io.opts["max_buffered_emits"]
-        if ns.buffer_full(limit):
-            raise BufferFullError(
-                f"the send buffer of {self.nsp!r} is full: {limit} emits wait for a "
-                "connection (option max_buffered_emits)"
-            )
+        self._check_room("a connection")
         if ack is not None:
             packet.id = ns.next_ack_id()
         # encoded now, so that a bad argument raises here and not when the buffer is sent
