@@ -17,17 +17,14 @@ import signal
 import socket
 import sys
 from typing import Any, Callable
-from urllib.parse import parse_qs
 
 import socketio
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pyserver import (  # noqa: E402 - the shared vocabulary and helpers
-    DYNAMIC_NAMESPACE,
-    STATIC_NAMESPACES,
     _errno_name,
-    _parse_cookies,
+    accept_connect,
     server_options,
 )
 
@@ -70,42 +67,7 @@ class TestServer:
     # -- connection lifecycle -------------------------------------------------------------
 
     async def on_connect(self, namespace: str, sid: str, environ: dict, auth: Any = None) -> None:
-        if namespace not in STATIC_NAMESPACES and not DYNAMIC_NAMESPACE.match(namespace):
-            raise socketio.exceptions.ConnectionRefusedError("Invalid namespace")
-        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        query_flat = {k: v[0] if len(v) == 1 else v for k, v in query.items()}
-        guard = "dynamic" if DYNAMIC_NAMESPACE.match(namespace) else namespace
-        if guard in self.guarded and not self._authorized(query_flat, auth):
-            self.log("refused", namespace, sid)
-            raise socketio.exceptions.ConnectionRefusedError("not authorized", {"code": 401})
-        headers = {
-            key[5:].lower().replace("_", "-"): value
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        }
-        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            if environ.get(key):
-                headers[key.lower().replace("_", "-")] = environ[key]
-        url = environ.get("PATH_INFO", "")
-        if environ.get("QUERY_STRING"):
-            url += "?" + environ["QUERY_STRING"]
-        self.handshakes[(namespace, sid)] = {
-            "query": query_flat,
-            "headers": headers,
-            "auth": auth if auth is not None else {},
-            "url": url,
-            "eio": int(query_flat.get("EIO", 4)),
-            "cookies": _parse_cookies(headers.get("cookie", "")),
-        }
-        self.received[(namespace, sid)] = []
-        self.log("connect", namespace, sid)
-
-    def _authorized(self, query: dict, auth: Any) -> bool:
-        auth = auth if isinstance(auth, dict) else {}
-        return all(
-            (k in auth and str(auth[k]) == want) or (k in query and str(query[k]) == want)
-            for k, want in self.required.items()
-        )
+        accept_connect(self, namespace, sid, environ, auth)
 
     async def on_disconnect(self, namespace: str, sid: str, reason: Any = None) -> None:
         self.received.pop((namespace, sid), None)

@@ -129,43 +129,7 @@ class TestServer:
     # -- connection lifecycle -------------------------------------------------------------
 
     def on_connect(self, namespace: str, sid: str, environ: dict, auth: Any = None) -> None:
-        if namespace not in STATIC_NAMESPACES and not DYNAMIC_NAMESPACE.match(namespace):
-            raise socketio.exceptions.ConnectionRefusedError("Invalid namespace")
-        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        query_flat = {k: v[0] if len(v) == 1 else v for k, v in query.items()}
-        guard = "dynamic" if DYNAMIC_NAMESPACE.match(namespace) else namespace
-        if guard in self.guarded and not self._authorized(query_flat, auth):
-            self.log("refused", namespace, sid)
-            raise socketio.exceptions.ConnectionRefusedError("not authorized", {"code": 401})
-        headers = {
-            key[5:].lower().replace("_", "-"): value
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        }
-        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            if environ.get(key):
-                headers[key.lower().replace("_", "-")] = environ[key]
-        url = environ.get("PATH_INFO", "")
-        if environ.get("QUERY_STRING"):
-            url += "?" + environ["QUERY_STRING"]
-        self.handshakes[(namespace, sid)] = {
-            "query": query_flat,
-            "headers": headers,
-            "auth": auth if auth is not None else {},
-            "url": url,
-            "eio": int(query_flat.get("EIO", 4)),
-            "cookies": _parse_cookies(headers.get("cookie", "")),
-            "address": environ.get("REMOTE_ADDR"),
-        }
-        self.received[(namespace, sid)] = []
-        self.log("connect", namespace, sid)
-
-    def _authorized(self, query: dict, auth: Any) -> bool:
-        auth = auth if isinstance(auth, dict) else {}
-        return all(
-            (k in auth and str(auth[k]) == want) or (k in query and str(query[k]) == want)
-            for k, want in self.required.items()
-        )
+        accept_connect(self, namespace, sid, environ, auth)
 
     def on_disconnect(self, namespace: str, sid: str, reason: Any = None) -> None:
         self.received.pop((namespace, sid), None)
@@ -237,6 +201,50 @@ class TestServer:
 
     def ev_get_received(self, ns: str, sid: str, *_: Any) -> list:
         return list(self.received.get((ns, sid), []))
+
+
+def accept_connect(srv: Any, namespace: str, sid: str, environ: dict, auth: Any) -> None:
+    """A CONNECT, for the gevent and the asyncio servers alike: refused for an unknown
+    namespace or, on a guarded one, without the required values; otherwise the handshake is
+    kept for `get-handshake`."""
+    if namespace not in STATIC_NAMESPACES and not DYNAMIC_NAMESPACE.match(namespace):
+        raise socketio.exceptions.ConnectionRefusedError("Invalid namespace")
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    query_flat = {k: v[0] if len(v) == 1 else v for k, v in query.items()}
+    guard = "dynamic" if DYNAMIC_NAMESPACE.match(namespace) else namespace
+    if guard in srv.guarded and not _authorized(srv.required, query_flat, auth):
+        srv.log("refused", namespace, sid)
+        raise socketio.exceptions.ConnectionRefusedError("not authorized", {"code": 401})
+    headers = {
+        key[5:].lower().replace("_", "-"): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.lower().replace("_", "-")] = environ[key]
+    url = environ.get("PATH_INFO", "")
+    if environ.get("QUERY_STRING"):
+        url += "?" + environ["QUERY_STRING"]
+    srv.handshakes[(namespace, sid)] = {
+        "query": query_flat,
+        "headers": headers,
+        "auth": auth if auth is not None else {},
+        "url": url,
+        "eio": int(query_flat.get("EIO", 4)),
+        "cookies": _parse_cookies(headers.get("cookie", "")),
+        "address": environ.get("REMOTE_ADDR"),
+    }
+    srv.received[(namespace, sid)] = []
+    srv.log("connect", namespace, sid)
+
+
+def _authorized(required: dict[str, str], query: dict, auth: Any) -> bool:
+    auth = auth if isinstance(auth, dict) else {}
+    return all(
+        (k in auth and str(auth[k]) == want) or (k in query and str(query[k]) == want)
+        for k, want in required.items()
+    )
 
 
 def _parse_cookies(header: str) -> dict[str, str]:
