@@ -70,7 +70,9 @@ class FrameReader:
         try:
             return self._feed(data)
         except FrameError as exc:
-            self.error = exc
+            # kept without its traceback, whose frames would hold the caller's objects (the
+            # connection reading) in a cycle through this reader
+            self.error = exc.with_traceback(None)
             self._buf = b""
             partial = self._partial_out
             # _feed sets it before anything can raise, so it is never None here

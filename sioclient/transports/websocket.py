@@ -517,7 +517,9 @@ class WebSocket:
         if self._state != _ST_OPEN:
             raise ConnectionError("the WebSocket is closing")
         if self._write_error is not None:
-            raise self._write_error
+            # a copy: the kept error, once raised, would hold this frame (and so this socket)
+            # in its traceback, a cycle that only the cycle collector frees
+            raise ConnectionError(*self._write_error.args)
 
     def send(self, data: str | bytes, compress: bool = True) -> None:
         """Sends one message: ``str`` as a text frame, bytes-like as a binary one."""
