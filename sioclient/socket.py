@@ -787,6 +787,8 @@ class Socket(Emitter):
             if hand_over is not None:
                 hand_over(lambda: self._hold(flow))
             return
+        if flow.closed or flow.count <= _resume_level(self.max_pending_events):
+            return  # handed over, and the handlers caught up in the meantime
         self._on_core_event(
             self._ns.report(
                 "%r: %s events wait for their handlers; the connection pauses reading "
