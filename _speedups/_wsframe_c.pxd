@@ -4,6 +4,7 @@ cimport cython
 cdef class FrameReader:
     cdef public Py_ssize_t max_size
     cdef public object error
+    cdef public Py_ssize_t others
     cdef bytes _buf
     cdef bint _fragmented
     cdef list _partial_out
@@ -12,7 +13,7 @@ cdef class FrameReader:
 
     @cython.locals(buf=bytes, n=Py_ssize_t, pos=Py_ssize_t, start=Py_ssize_t, b0=int, b1=int,
                    length=Py_ssize_t, head=Py_ssize_t, opcode=int, out=list, fragmented=bint,
-                   payload=bytes)
+                   payload=bytes, others=Py_ssize_t)
     cdef list _feed(self, bytes data)
 
 

@@ -763,6 +763,7 @@ class Engine:
             while not self._finished and self._ws is ws:
                 frames = ws.receive_available()
                 if frames is None:
+                    self._pause_watch()
                     self._process(s.transport_closed())
                     return
                 if not frames:
@@ -796,6 +797,7 @@ class Engine:
                     reader = self._reader
                     if reader is not None and reader is not current:
                         # handed over (see hand_over): the rest is that greenlet's to read
+                        self._pause_watch()
                         ws.unread(frames[i:])
                         return
                 if s.wants_write:
@@ -803,10 +805,13 @@ class Engine:
                 if not ws.closed:
                     # the socket was read until it would block; the (level-triggered) watcher
                     # fires at once if more arrived meanwhile
-                    self._watch(ws)
+                    watcher = self._watcher
+                    if watcher is None or not watcher.active:
+                        self._watch(ws)
                     return
         except Exception as exc:  # noqa: BLE001 - reported, never lost with the runner
             if self._ws is ws:
+                self._pause_watch()
                 self._fail(exc)
 
     def _watch(self, ws: ws_mod.WebSocket) -> None:
@@ -815,23 +820,30 @@ class Engine:
             watcher = self._watcher = gevent.get_hub().loop.io(ws.fileno(), 1)
         watcher.start(self._readable, ws)
 
+    def _pause_watch(self) -> None:
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.stop()
+
     def _readable(self, ws: ws_mod.WebSocket) -> None:
         # runs in the hub, which must not block.  Once the connection is open, nothing that
         # reading leads to blocks (user handlers go to the dispatcher's runners, an ack wakes
         # its caller, writes never wait in the hub), so the hub reads at once: a hand-off to
         # a runner would cost two greenlet switches and a loop callback per wake-up.  The
-        # one reader that must wait, for handlers to catch up (Socket.max_pending_events),
-        # is handed over to a greenlet (hand_over).  While opening, the listener may run
-        # the user's code (an auth callable), so a shared runner greenlet reads.
-        watcher = self._watcher
-        if watcher is not None:
-            watcher.stop()
-        if not self._finished and self._ws is ws:
-            self._reader = None
-            if self.ready_state == "open":
-                self._ws_read(ws)
-            else:
-                submit_io(self._ws_read, ws)
+        # watcher stays started while the hub reads (stopped and started again per wake-up
+        # cost more than the read); it stops when the reading goes to a greenlet.  The one
+        # reader that must wait, for handlers to catch up (Socket.max_pending_events), is
+        # handed over to a greenlet (hand_over).  While opening, the listener may run the
+        # user's code (an auth callable), so a shared runner greenlet reads.
+        if self._finished or self._ws is not ws:
+            self._pause_watch()
+            return
+        self._reader = None
+        if self.ready_state == "open":
+            self._ws_read(ws)
+        else:
+            self._pause_watch()
+            submit_io(self._ws_read, ws)
 
     def hand_over(self, work: Any) -> None:
         """Called by the listener while it handles what was read: ``work()`` must be able to

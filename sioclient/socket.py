@@ -631,7 +631,19 @@ class Socket(Emitter):
         if pending.internal:
             pending.callback(*args)
         else:
-            submit(_run_callback, pending.callback, args)
+            _dispatcher().submit(_run_callback, (pending.callback, args))
+
+    def _on_ack_done(self, ev: AckDone) -> None:
+        """``_on_core_event`` for an ack (the manager calls it directly: one per ack read)."""
+        pending = ev.pending
+        if pending.deadline is not None:
+            # first: the caller of call() may run from here on.  (An ack without a deadline
+            # leaves the namespace's next deadline as it was: nothing to look at.)
+            self._unhold_if_idle()
+        if pending.internal:
+            pending.callback(*ev.args)
+        else:
+            _dispatcher().submit(_run_callback, (pending.callback, ev.args))
 
     # ---- the namespace's deadlines ---------------------------------------------------------
 
@@ -698,8 +710,7 @@ class Socket(Emitter):
         if kind == RECEIVED:
             self._on_event(ev)
         elif kind == ACK_DONE:
-            self._unhold_if_idle()  # first: the caller of call() may run from here on
-            self._call_ack(ev.pending, ev.args)
+            self._on_ack_done(ev)
         elif kind == SEND:
             self._send_packet(ev.packet, True)
         elif kind == RESEND:

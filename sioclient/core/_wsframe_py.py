@@ -4,7 +4,8 @@
 unfragmented text or binary message with no reserved bit set, comes out as the message itself
 (``str`` or ``bytes``); every other frame (control frames, fragments, compressed frames, text
 that is not UTF-8) comes out as a ``(first_byte, payload)`` tuple for the caller to handle,
-in stream order.  A violation that the header alone shows stops the parsing: ``feed`` returns
+in stream order (``others`` tells how many of the last ``feed``'s items are such tuples: none,
+and the list holds whole messages only).  A violation that the header alone shows stops the parsing: ``feed`` returns
 what came before it and ``error`` holds a ``FrameError`` with the close code to send.  The size
 bound is checked on the header, before the payload is buffered.
 
@@ -63,8 +64,11 @@ class FrameReader:
         self._partial_out: list[Message] | None = (
             None  # the output of a feed() cut short by an error
         )
+        #: how many items of the last ``feed()``'s list are ``(first_byte, payload)`` frames
+        self.others = 0
 
     def feed(self, data: bytes) -> list[Message]:
+        self.others = 0
         if self.error is not None:
             return []
         try:
@@ -85,6 +89,7 @@ class FrameReader:
         out: list[Message] = []
         self._partial_out = out
         fragmented = self._fragmented
+        others = 0
         while n - pos >= 2:
             b0 = buf[pos]
             b1 = buf[pos + 1]
@@ -125,6 +130,8 @@ class FrameReader:
                         out.append(payload.decode("utf-8"))
                     except UnicodeDecodeError:
                         out.append((b0, payload))
+                        others += 1
+                        self.others = others
                     continue
                 if opcode == OP_BINARY:
                     out.append(payload)
@@ -133,6 +140,8 @@ class FrameReader:
                 # fin clear on a data frame starts (or continues) a fragmented message
                 fragmented = not b0 & 0x80
             out.append((b0, payload))
+            others += 1
+            self.others = others
         self._fragmented = fragmented
         self._buf = buf[pos:] if pos < n else b""
         self._partial_out = None

@@ -616,9 +616,17 @@ class WebSocket:
                     data = b""
                 if not data:
                     self._finish(CloseReason.ABNORMAL_CLOSURE, "connection lost")
+                elif len(data) < RECV_SIZE:
+                    # a short read drained the kernel buffer; when it held whole messages
+                    # only (the common case), the reader's list is the answer as it is
+                    reader = self._reader
+                    items = reader.feed(data)
+                    if not reader.others and reader.error is None:
+                        return items  # type: ignore[return-value]  # messages only
+                    self._handle(items)
                 else:
                     self._receive(data)
-                    if len(data) == RECV_SIZE and not self._closed:
+                    if not self._closed:
                         self._pump_available()
         if ready:
             out = list(ready)
@@ -687,15 +695,21 @@ class WebSocket:
         return not self._closed
 
     def _receive(self, data: bytes) -> None:
-        reader = self._reader
-        items = reader.feed(data)
+        self._handle(self._reader.feed(data))
+
+    def _handle(self, items: list[Any]) -> None:
+        """What the reader made of one read: messages are kept, frames left to us handled."""
         ready = self._ready
-        for item in items:
-            if isinstance(item, tuple):  # (first byte, payload): a frame left to us
-                if not self._frame(item[0], item[1]):
-                    return
-            else:
-                ready.append(item)
+        if not self._reader.others:
+            ready.extend(items)
+        else:
+            for item in items:
+                if isinstance(item, tuple):  # (first byte, payload): a frame left to us
+                    if not self._frame(item[0], item[1]):
+                        return
+                else:
+                    ready.append(item)
+        reader = self._reader
         if reader.error is not None:
             err = reader.error
             self._fail(err.code, err.reason)
