@@ -56,7 +56,9 @@ from typing import Any, Sequence, Union
 
 import gevent
 import gevent.event
+from gevent import get_hub
 
+from . import dispatch
 from .core import session as S
 from .core.handshake import http_answer
 from .dispatch import defer_write, in_burst, submit_io
@@ -171,22 +173,31 @@ class Engine:
             return False
         ws = self._ws
         if ws is not None:
-            if ws.broken:
+            frame = (
+                s.frame_now(messages[0])
+                if len(messages) == 1
+                and not (compress and dispatch.DEFER_IN_BURSTS and get_hub().loop.pendingcnt)
+                else None
+            )
+            if frame is not None:
+                # the common case: one text message, nothing queued ahead of it, no burst of
+                # wake-ups (dispatch.in_burst, inlined): framed and written at once if there
+                # is room in the socket's buffer, the session's queue untouched
+                try:
+                    taken = ws.send_now(frame, compress)
+                except SocketIOError as exc:
+                    gevent.spawn(self._fail, exc)
+                    taken = True
+                if taken:
+                    if ws.stalled_since is not None:
+                        self._write_stalled(ws)
+                    return True
+                if taken is None:
+                    return False  # broken: see below
+            elif ws.broken:
                 # the write failed and the reader is about to report it: what is queued now
                 # would be lost with the socket, while the caller can keep it for the next one
                 return False
-            if (
-                len(messages) == 1
-                and ws.buffered_amount < ws.max_buffer
-                and not (compress and in_burst())
-            ):
-                # the common case: one text message, nothing queued ahead of it, room in the
-                # socket's buffer, no burst of wake-ups: framed and written at once, the
-                # session's queue untouched
-                frame = s.frame_now(messages[0])
-                if frame is not None:
-                    self._write_now(ws, frame, compress)
-                    return True
         if wait:
             if s.queued_size >= s.max_queue or (
                 ws is not None and ws.buffered_amount >= ws.max_buffer
@@ -539,18 +550,14 @@ class Engine:
         elif s.polling_active and self._poster is None and self._opened:
             self._poster = gevent.spawn(self._post_loop)
 
-    def _write_now(self, ws: ws_mod.WebSocket, frame: str, compress: bool) -> None:
-        """``_flush`` for one frame that went past the session's queue (``Session.frame_now``)."""
-        try:
-            ws.send(frame, compress)
-        except SocketIOError as exc:
-            gevent.spawn(self._fail, exc)
-        if ws.stalled_since is not None:
-            s = self._session
-            assert s is not None
-            if not s.write_stall_watched:
-                s.write_stalled(ws.stalled_since)
-                self._schedule()
+    def _write_stalled(self, ws: ws_mod.WebSocket) -> None:
+        """Bytes of a frame written past the session's queue (``Session.frame_now``) wait:
+        the session bounds how long they may, as after any write."""
+        s = self._session
+        assert s is not None
+        if not s.write_stall_watched:
+            s.write_stalled(ws.stalled_since)
+            self._schedule()
 
     def _ws_writable(self) -> None:
         """The WebSocket's ``on_writable``: there may be room for waiting senders, or bytes

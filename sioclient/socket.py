@@ -582,7 +582,14 @@ class Socket(Emitter):
                 self._apply(events)
             return pending
         pending, _ = self._ns.add_ack(packet, ack, timeout, internal, time.monotonic())
-        self._arm()
+        timer = self._timer
+        if timer is not None and self._timer_at <= pending.deadline:  # type: ignore[operator]
+            # what _arm() would do, without asking the namespace for its next deadline: the
+            # timer fires first and arms again for what is left then
+            if not timer.ref:
+                timer.ref = True
+        else:
+            self._arm()
         return pending
 
     def _call(self, flags: _Flags, event: str, args: tuple[Any, ...]) -> Any:

@@ -535,6 +535,46 @@ class WebSocket:
         codec.compress_next = compress
         self._write(self._encode((data,)))
 
+    def send_now(self, text: str, compress: bool = True) -> bool | None:
+        """``send(text)`` for a caller that checks ``broken`` and ``writable`` first, in one
+        call: None when nothing more can be sent (``broken``), False when ``max_buffer``
+        bytes wait already (nothing is sent), True once sent (as ``send`` does, it raises
+        ``ConnectionError`` when the connection is closing or the write fails)."""
+        if self._closed or self._write_error is not None:
+            return None
+        if self.buffered_amount >= self.max_buffer:
+            return False
+        if self._state != _ST_OPEN:
+            self._check_open()
+        codec = self._codec
+        data = text.encode("utf-8")
+        if codec.deflate and compress and len(data) >= codec.threshold:
+            codec.compress_next = True
+            self._write(self._encode((text,)))
+            return True
+        out = self._writer.frame(0x81, data)
+        raw = self._raw
+        if raw is None or self._out or self._gather is not None:
+            self._write(out)
+            return True
+        # _write's first write of a loop iteration, inlined: one per round trip
+        iteration = get_hub().loop.iteration
+        if iteration == self._wrote_in and iteration >= 0:
+            self._write(out)  # gathered
+            return True
+        global write_calls
+        self._wrote_in = iteration
+        write_calls += 1
+        try:
+            sent = raw.send(out)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            raise ConnectionError(f"WebSocket send failed: {exc}") from exc
+        if sent != len(out):
+            self._hold(memoryview(out)[sent:] if sent else out)
+        return True
+
     def send_many(self, messages: Iterable[str | bytes], compress: bool = True) -> None:
         """Sends several messages, in order, in one write."""
         self._check_open()
