@@ -150,3 +150,23 @@ def test_reader_compiled_and_pure_agree(chunks, max_size):
     """Random bytes from a server: both twins give the same messages and the same error."""
     pure = _read_all(_accel.pure("wsframe"), chunks, max_size)
     assert _read_all(_accel.load("wsframe"), chunks, max_size) == pure
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 125, 126, 65535, 65536])
+@pytest.mark.parametrize("char", ["a", "é", "💡"])
+def test_text_frames_both_ways(wsframe_impl, n, char):
+    """``text(s)`` is ``frame(0x81, s.encode())``: the same header, the payload masked with
+    the key the frame carries, for every length class and any UTF-8 width."""
+    text = (char * n)[:n] if n else ""
+    writer = wsframe_impl.FrameWriter()
+    for out in (writer.text(text), writer.frame(0x81, text.encode())):
+        proto = FrameProtocol(client=False, extensions=[])
+        proto.receive_bytes(out)
+        (frame,) = proto.received_frames()
+        assert frame.opcode == Opcode.TEXT and frame.message_finished
+        assert frame.payload == text
+
+
+def test_text_that_is_not_unicode_text_raises(wsframe_impl):
+    with pytest.raises(UnicodeEncodeError):
+        wsframe_impl.FrameWriter().text("\udc00")

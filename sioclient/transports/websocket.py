@@ -527,10 +527,9 @@ class WebSocket:
             self._check_open()
         codec = self._codec
         if type(data) is str:
-            raw = data.encode("utf-8")
-            if not (codec.deflate and compress) or len(raw) < codec.threshold:
+            if not (codec.deflate and compress) or len(data.encode("utf-8")) < codec.threshold:
                 # never compressed: framed as ``_encode`` would, without its list
-                self._write(self._writer.frame(0x81, raw))
+                self._write(self._writer.text(data))
                 return
         codec.compress_next = compress
         self._write(self._encode((data,)))
@@ -547,12 +546,11 @@ class WebSocket:
         if self._state != _ST_OPEN:
             self._check_open()
         codec = self._codec
-        data = text.encode("utf-8")
-        if codec.deflate and compress and len(data) >= codec.threshold:
+        if codec.deflate and compress and len(text.encode("utf-8")) >= codec.threshold:
             codec.compress_next = True
             self._write(self._encode((text,)))
             return True
-        out = self._writer.frame(0x81, data)
+        out = self._writer.text(text)
         raw = self._raw
         if raw is None or self._out or self._gather is not None:
             self._write(out)
