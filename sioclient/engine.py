@@ -173,10 +173,13 @@ class Engine:
             return False
         ws = self._ws
         if ws is not None:
+            # the loop of the reading watcher, when there is one: get_hub() costs more
+            watcher = self._watcher
+            loop = get_hub().loop if watcher is None else watcher.loop
             frame = (
                 s.frame_now(messages[0])
                 if len(messages) == 1
-                and not (compress and dispatch.DEFER_IN_BURSTS and get_hub().loop.pendingcnt)
+                and not (compress and dispatch.DEFER_IN_BURSTS and loop.pendingcnt)
                 else None
             )
             if frame is not None:
@@ -184,7 +187,7 @@ class Engine:
                 # wake-ups (dispatch.in_burst, inlined): framed and written at once if there
                 # is room in the socket's buffer, the session's queue untouched
                 try:
-                    taken = ws.send_now(frame, compress)
+                    taken = ws.send_now(frame, compress, loop)
                 except SocketIOError as exc:
                     gevent.spawn(self._fail, exc)
                     taken = True

@@ -534,11 +534,12 @@ class WebSocket:
         codec.compress_next = compress
         self._write(self._encode((data,)))
 
-    def send_now(self, text: str, compress: bool = True) -> bool | None:
+    def send_now(self, text: str, compress: bool = True, loop: Any = None) -> bool | None:
         """``send(text)`` for a caller that checks ``broken`` and ``writable`` first, in one
         call: None when nothing more can be sent (``broken``), False when ``max_buffer``
         bytes wait already (nothing is sent), True once sent (as ``send`` does, it raises
-        ``ConnectionError`` when the connection is closing or the write fails)."""
+        ``ConnectionError`` when the connection is closing or the write fails).  ``loop``:
+        the current thread's event loop, when the caller has it at hand."""
         if self._closed or self._write_error is not None:
             return None
         if self.buffered_amount >= self.max_buffer:
@@ -556,7 +557,7 @@ class WebSocket:
             self._write(out)
             return True
         # _write's first write of a loop iteration, inlined: one per round trip
-        iteration = get_hub().loop.iteration
+        iteration = (get_hub().loop if loop is None else loop).iteration
         if iteration == self._wrote_in and iteration >= 0:
             self._write(out)  # gathered
             return True
