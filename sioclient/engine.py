@@ -56,7 +56,9 @@ from typing import Any, Sequence, Union
 
 import gevent
 import gevent.event
+from gevent import get_hub
 
+from . import dispatch
 from .core import session as S
 from .core.handshake import http_answer
 from .dispatch import defer_write, in_burst, submit_io
@@ -171,22 +173,34 @@ class Engine:
             return False
         ws = self._ws
         if ws is not None:
-            if ws.broken:
+            # the loop of the reading watcher, when there is one: get_hub() costs more
+            watcher = self._watcher
+            loop = get_hub().loop if watcher is None else watcher.loop
+            frame = (
+                s.frame_now(messages[0])
+                if len(messages) == 1
+                and not (compress and dispatch.DEFER_IN_BURSTS and loop.pendingcnt)
+                else None
+            )
+            if frame is not None:
+                # the common case: one text message, nothing queued ahead of it, no burst of
+                # wake-ups (dispatch.in_burst, inlined): framed and written at once if there
+                # is room in the socket's buffer, the session's queue untouched
+                try:
+                    taken = ws.send_now(frame, compress, loop)
+                except SocketIOError as exc:
+                    gevent.spawn(self._fail, exc)
+                    taken = True
+                if taken:
+                    if ws.stalled_since is not None:
+                        self._write_stalled(ws)
+                    return True
+                if taken is None:
+                    return False  # broken: see below
+            elif ws.broken:
                 # the write failed and the reader is about to report it: what is queued now
                 # would be lost with the socket, while the caller can keep it for the next one
                 return False
-            if (
-                len(messages) == 1
-                and ws.buffered_amount < ws.max_buffer
-                and not (compress and in_burst())
-            ):
-                # the common case: one text message, nothing queued ahead of it, room in the
-                # socket's buffer, no burst of wake-ups: framed and written at once, the
-                # session's queue untouched
-                frame = s.frame_now(messages[0])
-                if frame is not None:
-                    self._write_now(ws, frame, compress)
-                    return True
         if wait:
             if s.queued_size >= s.max_queue or (
                 ws is not None and ws.buffered_amount >= ws.max_buffer
@@ -539,18 +553,14 @@ class Engine:
         elif s.polling_active and self._poster is None and self._opened:
             self._poster = gevent.spawn(self._post_loop)
 
-    def _write_now(self, ws: ws_mod.WebSocket, frame: str, compress: bool) -> None:
-        """``_flush`` for one frame that went past the session's queue (``Session.frame_now``)."""
-        try:
-            ws.send(frame, compress)
-        except SocketIOError as exc:
-            gevent.spawn(self._fail, exc)
-        if ws.stalled_since is not None:
-            s = self._session
-            assert s is not None
-            if not s.write_stall_watched:
-                s.write_stalled(ws.stalled_since)
-                self._schedule()
+    def _write_stalled(self, ws: ws_mod.WebSocket) -> None:
+        """Bytes of a frame written past the session's queue (``Session.frame_now``) wait:
+        the session bounds how long they may, as after any write."""
+        s = self._session
+        assert s is not None
+        if not s.write_stall_watched:
+            s.write_stalled(ws.stalled_since)
+            self._schedule()
 
     def _ws_writable(self) -> None:
         """The WebSocket's ``on_writable``: there may be room for waiting senders, or bytes
@@ -763,6 +773,7 @@ class Engine:
             while not self._finished and self._ws is ws:
                 frames = ws.receive_available()
                 if frames is None:
+                    self._pause_watch()
                     self._process(s.transport_closed())
                     return
                 if not frames:
@@ -796,6 +807,7 @@ class Engine:
                     reader = self._reader
                     if reader is not None and reader is not current:
                         # handed over (see hand_over): the rest is that greenlet's to read
+                        self._pause_watch()
                         ws.unread(frames[i:])
                         return
                 if s.wants_write:
@@ -803,10 +815,13 @@ class Engine:
                 if not ws.closed:
                     # the socket was read until it would block; the (level-triggered) watcher
                     # fires at once if more arrived meanwhile
-                    self._watch(ws)
+                    watcher = self._watcher
+                    if watcher is None or not watcher.active:
+                        self._watch(ws)
                     return
         except Exception as exc:  # noqa: BLE001 - reported, never lost with the runner
             if self._ws is ws:
+                self._pause_watch()
                 self._fail(exc)
 
     def _watch(self, ws: ws_mod.WebSocket) -> None:
@@ -815,23 +830,30 @@ class Engine:
             watcher = self._watcher = gevent.get_hub().loop.io(ws.fileno(), 1)
         watcher.start(self._readable, ws)
 
+    def _pause_watch(self) -> None:
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.stop()
+
     def _readable(self, ws: ws_mod.WebSocket) -> None:
         # runs in the hub, which must not block.  Once the connection is open, nothing that
         # reading leads to blocks (user handlers go to the dispatcher's runners, an ack wakes
         # its caller, writes never wait in the hub), so the hub reads at once: a hand-off to
         # a runner would cost two greenlet switches and a loop callback per wake-up.  The
-        # one reader that must wait, for handlers to catch up (Socket.max_pending_events),
-        # is handed over to a greenlet (hand_over).  While opening, the listener may run
-        # the user's code (an auth callable), so a shared runner greenlet reads.
-        watcher = self._watcher
-        if watcher is not None:
-            watcher.stop()
-        if not self._finished and self._ws is ws:
-            self._reader = None
-            if self.ready_state == "open":
-                self._ws_read(ws)
-            else:
-                submit_io(self._ws_read, ws)
+        # watcher stays started while the hub reads (stopped and started again per wake-up
+        # cost more than the read); it stops when the reading goes to a greenlet.  The one
+        # reader that must wait, for handlers to catch up (Socket.max_pending_events), is
+        # handed over to a greenlet (hand_over).  While opening, the listener may run the
+        # user's code (an auth callable), so a shared runner greenlet reads.
+        if self._finished or self._ws is not ws:
+            self._pause_watch()
+            return
+        self._reader = None
+        if self.ready_state == "open":
+            self._ws_read(ws)
+        else:
+            self._pause_watch()
+            submit_io(self._ws_read, ws)
 
     def hand_over(self, work: Any) -> None:
         """Called by the listener while it handles what was read: ``work()`` must be able to

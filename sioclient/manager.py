@@ -24,7 +24,7 @@ from typing import Any, Callable, overload
 import gevent
 
 from .backoff import Backoff
-from .core.namespaces import RECEIVED, Connection, Event, Namespace
+from .core.namespaces import ACK_DONE, RECEIVED, Connection, Event, Namespace
 from .core.packet import DISCONNECT, Packet
 from .emitter import Emitter
 from .exceptions import ConnectionError, TimeoutError
@@ -37,6 +37,8 @@ from .url import ParsedURL, parse_url, server_key
 logger = logging.getLogger("sioclient")
 
 _MISSING: Any = object()
+
+monotonic = time.monotonic
 
 #: the events whose exception argument is scrubbed of the user's secrets first
 _ERROR_EVENTS = frozenset(("connect_error", "error", "reconnect_error"))
@@ -90,8 +92,32 @@ class _Link:
             self.manager._on_engine_open(self)
 
     def on_engine_message(self, data: str | bytes) -> None:
-        if self.live:
-            self.manager._on_engine_message(self, data)
+        # the manager's own work, done here: this runs once per message received (a call
+        # into the manager per message cost a Python frame each)
+        if not self.live:
+            return
+        manager = self.manager
+        decoder = manager._decoder
+        if decoder is None:
+            return
+        try:
+            packets = decoder.feed(data)
+        except Exception as exc:
+            manager._undecodable(self, exc)
+            return
+        conn = manager._conn
+        nsps = manager.nsps
+        now = monotonic()
+        for packet in packets:
+            for event in conn.receive(packet, now):
+                # the common cases first, without _on_core_event's dispatch by kind
+                kind = event.kind
+                if kind == RECEIVED:
+                    nsps[event.nsp]._on_event(event)  # type: ignore[arg-type]
+                elif kind == ACK_DONE:
+                    nsps[event.nsp]._on_ack_done(event)  # type: ignore[arg-type]
+                else:
+                    nsps[event.nsp]._on_core_event(event)
 
     def on_engine_close(self, reason: str, error: BaseException | None = None) -> None:
         if self.live:
@@ -524,33 +550,16 @@ class Manager(Emitter):
 
     # ---- the open connection ---------------------------------------------------------------
 
-    def _on_engine_message(self, link: _Link, data: str | bytes) -> None:
-        decoder = self._decoder
-        if decoder is None:
-            return
+    def _undecodable(self, link: _Link, exc: Exception) -> None:
+        """The engine of ``link`` brought a message that could not be decoded."""
+        logger.warning("closing the connection: a packet could not be decoded (%s)", _why(exc))
+        self._emit_all("error", exc)
+        link.live = False  # the engine's own 'forced close' report is not the reason
         try:
-            packets = decoder.feed(data)
-        except Exception as exc:
-            logger.warning("closing the connection: a packet could not be decoded (%s)", _why(exc))
-            self._emit_all("error", exc)
-            link.live = False  # the engine's own 'forced close' report is not the reason
-            try:
-                link.engine.close()
-            except Exception:
-                logger.exception("closing the engine failed")
-            self._on_engine_close(link, "parse error", exc)
-            return
-        conn = self._conn
-        nsps = self.nsps
-        now = time.monotonic()
-        for packet in packets:
-            for event in conn.receive(packet, now):
-                if event.kind == RECEIVED:
-                    # an event from the server, the common case: _on_core_event's dispatch
-                    # by kind, inlined
-                    nsps[event.nsp]._on_event(event)  # type: ignore[arg-type]
-                else:
-                    nsps[event.nsp]._on_core_event(event)
+            link.engine.close()
+        except Exception:
+            logger.exception("closing the engine failed")
+        self._on_engine_close(link, "parse error", exc)
 
     def _deliver(self, events: list[Event]) -> None:
         """Hands what the namespaces' state machine reported to the sockets, in order."""

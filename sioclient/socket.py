@@ -96,14 +96,17 @@ _TIMEOUT_FLAGS: dict[float, _Flags] = {}
 
 class _Flow:
     """The server events of one connection of a socket that were handed to the dispatcher and
-    whose handlers have not returned yet; the reader waits here when there are too many."""
+    whose handlers have not returned yet; the reader waits here when there are too many.
+    ``dispatcher`` is that of the hub that reads the connection (looked up once, not per
+    event)."""
 
-    __slots__ = ("count", "waiter", "closed")
+    __slots__ = ("count", "waiter", "closed", "dispatcher")
 
     def __init__(self) -> None:
         self.count = 0
         self.waiter: Event | None = None
         self.closed = False
+        self.dispatcher = _dispatcher()
 
     def release(self) -> None:
         self.closed = True
@@ -324,7 +327,8 @@ class Socket(Emitter):
 
     def emit(self, event: str, *args: Any, ack: Callable[..., Any] | None = None) -> Socket:
         """Sends ``event``; a trailing callable (or ``ack=``) is called with the server's ack."""
-        return self._emit(_NO_FLAGS, event, args, ack)
+        self._emit_packet(_NO_FLAGS, event, args, ack, False)
+        return self
 
     def send(self, *args: Any, ack: Callable[..., Any] | None = None) -> Socket:
         """``emit('message', *args)``."""
@@ -339,15 +343,29 @@ class Socket(Emitter):
         while disconnected (the packet is dropped, so no ack can come).  Arguments that
         cannot be encoded raise ``TypeError``/``ValueError`` here, connected or not.
         """
-        if timeout is None:
-            return self._call(_NO_FLAGS, event, args)
-        # the flags of the few timeouts a program uses are made once (bool is no number)
-        flags = _TIMEOUT_FLAGS.get(timeout) if type(timeout) in (int, float) else None
-        if flags is None:
-            flags = _Flags(timeout=_check_timeout(timeout))
-            if len(_TIMEOUT_FLAGS) < 64:
-                _TIMEOUT_FLAGS[timeout] = flags
-        return self._call(flags, event, args)
+        flags = _NO_FLAGS
+        if timeout is not None:
+            # the flags of the few timeouts a program uses are made once (bool is no number)
+            known = _TIMEOUT_FLAGS.get(timeout) if type(timeout) in (int, float) else None
+            if known is None:
+                known = _Flags(timeout=_check_timeout(timeout))
+                if len(_TIMEOUT_FLAGS) < 64:
+                    _TIMEOUT_FLAGS[timeout] = known
+            flags = known
+        # _call(), inlined: one Python call less per round trip
+        hub = get_hub()
+        waiter = Waiter(hub)
+
+        def done(err: BaseException | None, *values: Any) -> None:
+            # see _call
+            if err is None:
+                value = None if not values else values[0] if len(values) == 1 else values
+                hub.loop.run_callback(waiter.switch, value)
+            else:
+                hub.loop.run_callback(waiter.throw, err)
+
+        self._emit_packet(flags, event, args, done, True)
+        return waiter.get()
 
     def compress(self, flag: bool = True) -> EmitView:
         return EmitView(self, _Flags(compress=bool(flag)))
@@ -447,7 +465,20 @@ class Socket(Emitter):
                 self._notify_outgoing(packet)
             # registered before the write, which may wait for room; marked sent once the
             # engine took the packet (a disconnection meanwhile leaves an unsent ack waiting)
-            pending = self._add_ack(packet, ack, flags.timeout, internal)
+            timeout = flags.timeout
+            # _add_ack(), inlined: one per emit with an ack
+            if timeout is None:
+                pending, events = ns.add_ack(packet, ack, None, internal, 0.0)
+                if events:
+                    self._apply(events)
+            else:
+                pending, _ = ns.add_ack(packet, ack, timeout, internal, time.monotonic())
+                timer = self._timer
+                if timer is not None and self._timer_at <= pending.deadline:  # type: ignore[operator]
+                    if not timer.ref:
+                        timer.ref = True  # see _add_ack
+                else:
+                    self._arm()
             try:
                 taken = self.io._packet(packet, flags.compress)
             except BaseException:
@@ -582,7 +613,14 @@ class Socket(Emitter):
                 self._apply(events)
             return pending
         pending, _ = self._ns.add_ack(packet, ack, timeout, internal, time.monotonic())
-        self._arm()
+        timer = self._timer
+        if timer is not None and self._timer_at <= pending.deadline:  # type: ignore[operator]
+            # what _arm() would do, without asking the namespace for its next deadline: the
+            # timer fires first and arms again for what is left then
+            if not timer.ref:
+                timer.ref = True
+        else:
+            self._arm()
         return pending
 
     def _call(self, flags: _Flags, event: str, args: tuple[Any, ...]) -> Any:
@@ -631,7 +669,21 @@ class Socket(Emitter):
         if pending.internal:
             pending.callback(*args)
         else:
-            submit(_run_callback, pending.callback, args)
+            _dispatcher().submit(_run_callback, (pending.callback, args))
+
+    def _on_ack_done(self, ev: AckDone) -> None:
+        """``_on_core_event`` for an ack (the manager calls it directly: one per ack read)."""
+        pending = ev.pending
+        if pending.deadline is not None:
+            # _unhold_if_idle(), inlined; first: the caller of call() may run from here on.
+            # (An ack without a deadline leaves the namespace's next deadline as it was.)
+            timer = self._timer
+            if timer is not None and timer.ref and self._ns.next_deadline() is None:
+                timer.ref = False
+        if pending.internal:
+            pending.callback(*ev.args)
+        else:
+            self._flow.dispatcher.submit(_run_callback, (pending.callback, ev.args))
 
     # ---- the namespace's deadlines ---------------------------------------------------------
 
@@ -698,8 +750,7 @@ class Socket(Emitter):
         if kind == RECEIVED:
             self._on_event(ev)
         elif kind == ACK_DONE:
-            self._unhold_if_idle()  # first: the caller of call() may run from here on
-            self._call_ack(ev.pending, ev.args)
+            self._on_ack_done(ev)
         elif kind == SEND:
             self._send_packet(ev.packet, True)
         elif kind == RESEND:
@@ -754,7 +805,7 @@ class Socket(Emitter):
         )
         flow = self._flow
         flow.count += 1
-        _dispatcher().submit(self._deliver, (flow, args))
+        flow.dispatcher.submit(self._deliver, (flow, args))
         if flow.count >= self.max_pending_events:
             self._hold(flow)
 

@@ -36,6 +36,7 @@ def test_whole_messages_come_out_directly(wsframe_impl):
     )
     assert r.feed(data) == ["héllo", b"\x00\x01", "x" * 300, b"y" * 70000]
     assert r.error is None
+    assert r.others == 0  # messages only: the caller may take the list as it is
 
 
 def test_byte_by_byte_gives_the_same(wsframe_impl):
@@ -65,6 +66,16 @@ def test_other_frames_are_left_to_the_caller(wsframe_impl):
         (0x81, b"\xff"),
         (0x88, b"\x03\xe8"),
     ]
+    assert r.others == 6
+    assert r.feed(
+        server_frame(0x81, b"a") + server_frame(0x8A, b"") + server_frame(0x82, b"b")
+    ) == [
+        "a",
+        (0x8A, b""),
+        b"b",
+    ]
+    assert r.others == 1
+    assert r.feed(b"") == [] and r.others == 0
 
 
 @pytest.mark.parametrize(
@@ -81,8 +92,12 @@ def test_other_frames_are_left_to_the_caller(wsframe_impl):
 )
 def test_violations(wsframe_impl, data, code):
     r = wsframe_impl.FrameReader(1000)
-    assert r.feed(server_frame(0x81, b"before") + data) == ["before"]
+    assert r.feed(server_frame(0x89, b"") + server_frame(0x81, b"before") + data) == [
+        (0x89, b""),
+        "before",
+    ]
     assert r.error is not None and r.error.code == code
+    assert r.others == 1  # what came before the violation
     assert r.feed(server_frame(0x81, b"after")) == []
 
 
@@ -118,7 +133,9 @@ def _read_all(impl, chunks, max_size):
     reader = impl.FrameReader(max_size)
     out = []
     for chunk in chunks:
-        out.extend(reader.feed(chunk))
+        items = reader.feed(chunk)
+        assert reader.others == sum(type(item) is tuple for item in items)
+        out.extend(items)
         if reader.error is not None:
             return out, (reader.error.code, reader.error.reason)
     return out, None
@@ -133,3 +150,23 @@ def test_reader_compiled_and_pure_agree(chunks, max_size):
     """Random bytes from a server: both twins give the same messages and the same error."""
     pure = _read_all(_accel.pure("wsframe"), chunks, max_size)
     assert _read_all(_accel.load("wsframe"), chunks, max_size) == pure
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 125, 126, 65535, 65536])
+@pytest.mark.parametrize("char", ["a", "é", "💡"])
+def test_text_frames_both_ways(wsframe_impl, n, char):
+    """``text(s)`` is ``frame(0x81, s.encode())``: the same header, the payload masked with
+    the key the frame carries, for every length class and any UTF-8 width."""
+    text = (char * n)[:n] if n else ""
+    writer = wsframe_impl.FrameWriter()
+    for out in (writer.text(text), writer.frame(0x81, text.encode())):
+        proto = FrameProtocol(client=False, extensions=[])
+        proto.receive_bytes(out)
+        (frame,) = proto.received_frames()
+        assert frame.opcode == Opcode.TEXT and frame.message_finished
+        assert frame.payload == text
+
+
+def test_text_that_is_not_unicode_text_raises(wsframe_impl):
+    with pytest.raises(UnicodeEncodeError):
+        wsframe_impl.FrameWriter().text("\udc00")

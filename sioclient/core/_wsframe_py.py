@@ -4,7 +4,8 @@
 unfragmented text or binary message with no reserved bit set, comes out as the message itself
 (``str`` or ``bytes``); every other frame (control frames, fragments, compressed frames, text
 that is not UTF-8) comes out as a ``(first_byte, payload)`` tuple for the caller to handle,
-in stream order.  A violation that the header alone shows stops the parsing: ``feed`` returns
+in stream order (``others`` tells how many of the last ``feed``'s items are such tuples: none,
+and the list holds whole messages only).  A violation that the header alone shows stops the parsing: ``feed`` returns
 what came before it and ``error`` holds a ``FrameError`` with the close code to send.  The size
 bound is checked on the header, before the payload is buffered.
 
@@ -63,8 +64,11 @@ class FrameReader:
         self._partial_out: list[Message] | None = (
             None  # the output of a feed() cut short by an error
         )
+        #: how many items of the last ``feed()``'s list are ``(first_byte, payload)`` frames
+        self.others = 0
 
     def feed(self, data: bytes) -> list[Message]:
+        self.others = 0
         if self.error is not None:
             return []
         try:
@@ -85,6 +89,7 @@ class FrameReader:
         out: list[Message] = []
         self._partial_out = out
         fragmented = self._fragmented
+        others = 0
         while n - pos >= 2:
             b0 = buf[pos]
             b1 = buf[pos + 1]
@@ -125,6 +130,8 @@ class FrameReader:
                         out.append(payload.decode("utf-8"))
                     except UnicodeDecodeError:
                         out.append((b0, payload))
+                        others += 1
+                        self.others = others
                     continue
                 if opcode == OP_BINARY:
                     out.append(payload)
@@ -133,6 +140,8 @@ class FrameReader:
                 # fin clear on a data frame starts (or continues) a fragmented message
                 fragmented = not b0 & 0x80
             out.append((b0, payload))
+            others += 1
+            self.others = others
         self._fragmented = fragmented
         self._buf = buf[pos:] if pos < n else b""
         self._partial_out = None
@@ -147,15 +156,30 @@ class FrameWriter:
         self._at = 0
 
     def _mask_key(self) -> bytes:
+        at = self._key_at()
+        return self._pool[at : at + 4]
+
+    def _key_at(self) -> int:
+        """Where the next mask key starts in the pool (refilled when used up)."""
         at = self._at
         if at + 4 > len(self._pool):
             self._pool = os.urandom(_MASK_POOL)
             at = 0
         self._at = at + 4
-        return self._pool[at : at + 4]
+        return at
+
+    def text(self, text: str) -> bytes:
+        """The text frame of ``text``: ``frame(0x81, text.encode("utf-8"))``."""
+        if _COMPILED:
+            at = self._key_at()
+            return _ws_text_frame(text, self._pool, at)  # type: ignore[name-defined,no-any-return] # noqa: F821
+        return self.frame(0x81, text.encode("utf-8"))
 
     def frame(self, first: int, payload: bytes) -> bytes:
         """One frame: ``first`` is the first header byte (fin, rsv bits, opcode)."""
+        if _COMPILED:
+            at = self._key_at()
+            return _ws_frame(first, payload, self._pool, at)  # type: ignore[name-defined,no-any-return] # noqa: F821
         n = len(payload)
         if n < 126:
             head = bytes((first, 0x80 | n))
@@ -166,8 +190,6 @@ class FrameWriter:
         key = self._mask_key()
         if not n:
             return head + key
-        if _COMPILED:
-            return head + key + _mask_c(payload, key)
         # XOR as one big integer: linear time in C, even for long payloads
         k = int.from_bytes((key * ((n >> 2) + 1))[:n], "little")
         masked = (int.from_bytes(payload, "little") ^ k).to_bytes(n, "little")
@@ -178,31 +200,10 @@ class FrameWriter:
         parts = []
         for m in messages:
             if isinstance(m, str):
-                parts.append(self.frame(0x81, m.encode("utf-8")))
+                parts.append(self.text(m))
             else:
                 parts.append(self.frame(0x82, bytes(m)))
         return b"".join(parts)
-
-
-def _mask_c(payload: bytes, key: bytes) -> bytes:
-    """The masked payload (compiled builds only: a byte loop is slow in Python)."""
-    n = len(payload)
-    out = bytearray(n)
-    k0 = key[0]
-    k1 = key[1]
-    k2 = key[2]
-    k3 = key[3]
-    i = 0
-    while i + 4 <= n:
-        out[i] = payload[i] ^ k0
-        out[i + 1] = payload[i + 1] ^ k1
-        out[i + 2] = payload[i + 2] ^ k2
-        out[i + 3] = payload[i + 3] ^ k3
-        i += 4
-    while i < n:
-        out[i] = payload[i] ^ key[i & 3]
-        i += 1
-    return bytes(out)
 
 
 __all__ = [

@@ -695,7 +695,9 @@ class Namespace:
         seconds from ``now`` it fails.  Beyond ``limit`` callbacks without a deadline, the
         oldest is given up (a :class:`BoundReached`)."""
         if packet.id is None:
-            packet.id = self.next_ack_id()
+            # next_ack_id(), inlined: one per emit with an ack
+            packet.id = ack_id = self._next_id
+            self._next_id = ack_id + 1
         with_error = internal or timeout is not None
         pending = PendingAck(callback, with_error, internal)
         self.acks[packet.id] = pending

@@ -527,13 +527,52 @@ class WebSocket:
             self._check_open()
         codec = self._codec
         if type(data) is str:
-            raw = data.encode("utf-8")
-            if not (codec.deflate and compress) or len(raw) < codec.threshold:
+            if not (codec.deflate and compress) or len(data.encode("utf-8")) < codec.threshold:
                 # never compressed: framed as ``_encode`` would, without its list
-                self._write(self._writer.frame(0x81, raw))
+                self._write(self._writer.text(data))
                 return
         codec.compress_next = compress
         self._write(self._encode((data,)))
+
+    def send_now(self, text: str, compress: bool = True, loop: Any = None) -> bool | None:
+        """``send(text)`` for a caller that checks ``broken`` and ``writable`` first, in one
+        call: None when nothing more can be sent (``broken``), False when ``max_buffer``
+        bytes wait already (nothing is sent), True once sent (as ``send`` does, it raises
+        ``ConnectionError`` when the connection is closing or the write fails).  ``loop``:
+        the current thread's event loop, when the caller has it at hand."""
+        if self._closed or self._write_error is not None:
+            return None
+        if self.buffered_amount >= self.max_buffer:
+            return False
+        if self._state != _ST_OPEN:
+            self._check_open()
+        codec = self._codec
+        if codec.deflate and compress and len(text.encode("utf-8")) >= codec.threshold:
+            codec.compress_next = True
+            self._write(self._encode((text,)))
+            return True
+        out = self._writer.text(text)
+        raw = self._raw
+        if raw is None or self._out or self._gather is not None:
+            self._write(out)
+            return True
+        # _write's first write of a loop iteration, inlined: one per round trip
+        iteration = (get_hub().loop if loop is None else loop).iteration
+        if iteration == self._wrote_in and iteration >= 0:
+            self._write(out)  # gathered
+            return True
+        global write_calls
+        self._wrote_in = iteration
+        write_calls += 1
+        try:
+            sent = raw.send(out)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            raise ConnectionError(f"WebSocket send failed: {exc}") from exc
+        if sent != len(out):
+            self._hold(memoryview(out)[sent:] if sent else out)
+        return True
 
     def send_many(self, messages: Iterable[str | bytes], compress: bool = True) -> None:
         """Sends several messages, in order, in one write."""
@@ -616,9 +655,17 @@ class WebSocket:
                     data = b""
                 if not data:
                     self._finish(CloseReason.ABNORMAL_CLOSURE, "connection lost")
+                elif len(data) < RECV_SIZE:
+                    # a short read drained the kernel buffer; when it held whole messages
+                    # only (the common case), the reader's list is the answer as it is
+                    reader = self._reader
+                    items = reader.feed(data)
+                    if not reader.others and reader.error is None:
+                        return items  # type: ignore[return-value]  # messages only
+                    self._handle(items)
                 else:
                     self._receive(data)
-                    if len(data) == RECV_SIZE and not self._closed:
+                    if not self._closed:
                         self._pump_available()
         if ready:
             out = list(ready)
@@ -687,15 +734,21 @@ class WebSocket:
         return not self._closed
 
     def _receive(self, data: bytes) -> None:
-        reader = self._reader
-        items = reader.feed(data)
+        self._handle(self._reader.feed(data))
+
+    def _handle(self, items: list[Any]) -> None:
+        """What the reader made of one read: messages are kept, frames left to us handled."""
         ready = self._ready
-        for item in items:
-            if isinstance(item, tuple):  # (first byte, payload): a frame left to us
-                if not self._frame(item[0], item[1]):
-                    return
-            else:
-                ready.append(item)
+        if not self._reader.others:
+            ready.extend(items)
+        else:
+            for item in items:
+                if isinstance(item, tuple):  # (first byte, payload): a frame left to us
+                    if not self._frame(item[0], item[1]):
+                        return
+                else:
+                    ready.append(item)
+        reader = self._reader
         if reader.error is not None:
             err = reader.error
             self._fail(err.code, err.reason)
