@@ -17,6 +17,11 @@ cdef extern from "_jsonscan.h":
     str _join_ascii "sioclient_join_utf8"(str prefix, bytes raw)
     object _join_packet "sioclient_join_packet"(str head, object nsp, object pid, bytes raw)
 
+# small packets' JSON written and read by hand; NotImplemented for the rest (see the header)
+cdef extern from "_jsonfast.h":
+    object _fast_packet "sioclient_jf_packet"(int ptype, object nsp, object pid, object data)
+    object _fast_loads "sioclient_jf_loads"(str text, Py_ssize_t start)
+
 cdef str _join_utf8(str prefix, bytes raw)
 
 cdef bint _COMPILED
