@@ -50,6 +50,19 @@ static int sioclient_jf_put(sioclient_jf_writer *out, const void *p, Py_ssize_t 
     return 1;
 }
 
+/* 1 for the bytes a JSON string holds as they are: printable ASCII but '"' and '\\' */
+static const unsigned char sioclient_jf_plain[256] = {
+#define SIOCLIENT_JF_R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+    SIOCLIENT_JF_R16(0), SIOCLIENT_JF_R16(0),                         /* 0x00-0x1f */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,                   /* 0x20-0x2f: '"' */
+    SIOCLIENT_JF_R16(1), SIOCLIENT_JF_R16(1),                         /* 0x30-0x4f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,                   /* 0x50-0x5f: '\\' */
+    SIOCLIENT_JF_R16(1), SIOCLIENT_JF_R16(1),                         /* 0x60-0x7f */
+    SIOCLIENT_JF_R16(0), SIOCLIENT_JF_R16(0), SIOCLIENT_JF_R16(0), SIOCLIENT_JF_R16(0),
+    SIOCLIENT_JF_R16(0), SIOCLIENT_JF_R16(0), SIOCLIENT_JF_R16(0), SIOCLIENT_JF_R16(0),
+#undef SIOCLIENT_JF_R16
+};
+
 /* an exact str that travels as it is between quotes (printable ASCII, no '"' or '\\') */
 static int sioclient_jf_plain_str(PyObject *s, const unsigned char **data, Py_ssize_t *len) {
     const unsigned char *p;
@@ -64,23 +77,38 @@ static int sioclient_jf_plain_str(PyObject *s, const unsigned char **data, Py_ss
     p = PyUnicode_1BYTE_DATA(s);
     n = PyUnicode_GET_LENGTH(s);
     for (i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        if (c < 0x20 || c == '"' || c == '\\') return 0;
+        if (!sioclient_jf_plain[p[i]]) return 0;
     }
     *data = p;
     *len = n;
     return 1;
 }
 
+/* the check and the copy in one pass: most strings are a few bytes long */
 static int sioclient_jf_write_str(sioclient_jf_writer *out, PyObject *s) {
     const unsigned char *p;
-    Py_ssize_t n;
-    if (!sioclient_jf_plain_str(s, &p, &n)) return 0;
+    unsigned char *w;
+    Py_ssize_t n, i;
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(s) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+#endif
+    if (!PyUnicode_IS_ASCII(s)) return 0;
+    p = PyUnicode_1BYTE_DATA(s);
+    n = PyUnicode_GET_LENGTH(s);
     if (n + 2 > out->end - out->w) return 0;
-    *out->w++ = '"';
-    memcpy(out->w, p, (size_t)n);
-    out->w += n;
-    *out->w++ = '"';
+    w = out->w;
+    *w++ = '"';
+    for (i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (!sioclient_jf_plain[c]) return 0;
+        w[i] = c;
+    }
+    w += n;
+    *w++ = '"';
+    out->w = w;
     return 1;
 }
 
@@ -209,8 +237,8 @@ typedef struct {
     int bail; /* set (no exception) when the text holds what this reader leaves to orjson */
 } sioclient_jf_reader;
 
-/* Dict keys repeat from message to message: the str of a recent key is used again (as orjson
- * does), which saves its allocation and its hash. */
+/* Dict keys and event names repeat from message to message: the str of a recent one is used
+ * again (as orjson does for keys), which saves its allocation and its hash. */
 #define SIOCLIENT_JF_KEYS 256
 #define SIOCLIENT_JF_KEY_MAX 32
 static PyObject *sioclient_jf_keys[SIOCLIENT_JF_KEYS];
@@ -236,11 +264,10 @@ static PyObject *sioclient_jf_read_str(sioclient_jf_reader *in, int key) {
     const unsigned char *q = start;
     Py_ssize_t n;
     PyObject *s;
-    while (q < in->end && *q != '"') {
-        if (*q < 0x20 || *q == '\\') return sioclient_jf_bail(in); /* escapes; controls */
-        q++;
-    }
-    if (q >= in->end) return sioclient_jf_bail(in);
+    while (q < in->end && sioclient_jf_plain[*q]) q++;
+    /* an escape, a control character (invalid), or the end of the text (the reader takes
+     * ASCII text only, so nothing else stops the loop) */
+    if (q >= in->end || *q != '"') return sioclient_jf_bail(in);
     n = q - start;
     in->p = q + 1;
     if (key && n <= SIOCLIENT_JF_KEY_MAX) {
@@ -321,7 +348,12 @@ static PyObject *sioclient_jf_read(sioclient_jf_reader *in, int depth) {
         }
         for (;;) {
             sioclient_jf_ws(in);
-            item = sioclient_jf_read(in, depth + 1);
+            /* the first item of the outer array is an event's name: it repeats from message
+             * to message, like a key */
+            if (depth == 0 && PyList_GET_SIZE(out) == 0 && in->p < in->end && *in->p == '"')
+                item = sioclient_jf_read_str(in, 1);
+            else
+                item = sioclient_jf_read(in, depth + 1);
             if (item == NULL) goto fail;
             if (PyList_Append(out, item) < 0) {
                 Py_DECREF(item);

@@ -131,5 +131,5 @@ cdef class Decoder:
 
     cpdef reset(self)
 
-    @cython.locals(buffers=list)
+    @cython.locals(buffers=list, c=Py_UCS4)
     cpdef list feed(self, object message)

@@ -727,8 +727,10 @@ class Decoder:
                 self.reset()
                 raise ProtocolError("text message while binary attachments are due", message)
             packet = decode_text(message, self.protocol, self.max_attachments)
-            ptype = packet.type
-            if ptype != _BINARY_EVENT and ptype != _BINARY_ACK:
+            # the type is the message's first character (decode_text checked it): no
+            # attribute lookup on the packet for the common, non-binary case
+            c = message[0]
+            if c != "5" and c != "6":
                 return [packet]
             if packet.attachments == 0:
                 # nothing to wait for; a placeholder here can only be an error
