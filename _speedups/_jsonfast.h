@@ -237,8 +237,8 @@ typedef struct {
     int bail; /* set (no exception) when the text holds what this reader leaves to orjson */
 } sioclient_jf_reader;
 
-/* Dict keys and event names repeat from message to message: the str of a recent one is used
- * again (as orjson does for keys), which saves its allocation and its hash. */
+/* Dict keys, event names and namespaces repeat from message to message: the str of a recent
+ * one is used again (as orjson does for keys), which saves its allocation and its hash. */
 #define SIOCLIENT_JF_KEYS 256
 #define SIOCLIENT_JF_KEY_MAX 32
 static PyObject *sioclient_jf_keys[SIOCLIENT_JF_KEYS];
@@ -258,6 +258,33 @@ static PyObject *sioclient_jf_bail(sioclient_jf_reader *in) {
     return NULL;
 }
 
+/* The ASCII str of the n bytes at start, the cached one when it was seen lately. */
+static PyObject *sioclient_jf_cached(const unsigned char *start, Py_ssize_t n) {
+    size_t h = 2166136261u;
+    Py_ssize_t i;
+    PyObject **slot;
+    PyObject *s;
+    if (n > SIOCLIENT_JF_KEY_MAX) {
+        s = PyUnicode_New(n, 127);
+        if (s != NULL) memcpy(PyUnicode_1BYTE_DATA(s), start, (size_t)n);
+        return s;
+    }
+    for (i = 0; i < n; i++) h = (h ^ start[i]) * 16777619u;
+    slot = &sioclient_jf_keys[(h ^ (h >> 8) ^ (size_t)n) % SIOCLIENT_JF_KEYS];
+    s = *slot;
+    if (s != NULL && PyUnicode_GET_LENGTH(s) == n
+        && memcmp(PyUnicode_1BYTE_DATA(s), start, (size_t)n) == 0) {
+        Py_INCREF(s);
+        return s;
+    }
+    s = PyUnicode_New(n, 127);
+    if (s == NULL) return NULL;
+    memcpy(PyUnicode_1BYTE_DATA(s), start, (size_t)n);
+    Py_XSETREF(*slot, s);
+    Py_INCREF(s);
+    return s;
+}
+
 /* in->p at the opening quote */
 static PyObject *sioclient_jf_read_str(sioclient_jf_reader *in, int key) {
     const unsigned char *start = ++in->p;
@@ -270,29 +297,20 @@ static PyObject *sioclient_jf_read_str(sioclient_jf_reader *in, int key) {
     if (q >= in->end || *q != '"') return sioclient_jf_bail(in);
     n = q - start;
     in->p = q + 1;
-    if (key && n <= SIOCLIENT_JF_KEY_MAX) {
-        size_t h = 2166136261u;
-        Py_ssize_t i;
-        PyObject **slot;
-        for (i = 0; i < n; i++) h = (h ^ start[i]) * 16777619u;
-        slot = &sioclient_jf_keys[(h ^ (h >> 8) ^ (size_t)n) % SIOCLIENT_JF_KEYS];
-        s = *slot;
-        if (s != NULL && PyUnicode_GET_LENGTH(s) == n
-            && memcmp(PyUnicode_1BYTE_DATA(s), start, (size_t)n) == 0) {
-            Py_INCREF(s);
-            return s;
-        }
-        s = PyUnicode_New(n, 127);
-        if (s == NULL) return NULL;
-        memcpy(PyUnicode_1BYTE_DATA(s), start, (size_t)n);
-        Py_XSETREF(*slot, s);
-        Py_INCREF(s);
-        return s;
-    }
+    if (key) return sioclient_jf_cached(start, n);
     s = PyUnicode_New(n, 127);
     if (s == NULL) return NULL;
     memcpy(PyUnicode_1BYTE_DATA(s), start, (size_t)n);
     return s;
+}
+
+/* text[start:end], a namespace: the cached str when the text is ASCII (a connection speaks
+ * to a few namespaces, over and over), else the slice */
+static PyObject *sioclient_jf_slice(PyObject *text, Py_ssize_t start, Py_ssize_t end) {
+    if (PyUnicode_IS_ASCII(text) && 0 <= start && start <= end
+        && end <= PyUnicode_GET_LENGTH(text))
+        return sioclient_jf_cached(PyUnicode_1BYTE_DATA(text) + start, end - start);
+    return PyUnicode_Substring(text, start, end);
 }
 
 static PyObject *sioclient_jf_read_number(sioclient_jf_reader *in) {

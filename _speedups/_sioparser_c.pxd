@@ -21,6 +21,7 @@ cdef extern from "_jsonscan.h":
 cdef extern from "_jsonfast.h":
     object _fast_packet "sioclient_jf_packet"(int ptype, object nsp, object pid, object data)
     object _fast_loads "sioclient_jf_loads"(str text, Py_ssize_t start)
+    str _fast_slice "sioclient_jf_slice"(str text, Py_ssize_t start, Py_ssize_t end)
 
 cdef str _join_utf8(str prefix, bytes raw)
 

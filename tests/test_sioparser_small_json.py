@@ -164,3 +164,14 @@ def _error_text(mod, text):
     with pytest.raises(ProtocolError) as info:
         mod.decode_text(text, 5)
     return str(info.value)
+
+
+def test_namespaces_read_back_as_written():
+    # namespaces are kept in the cache of recent strings: many of them, of every length, one
+    # beyond ASCII, and a message that ends inside its namespace
+    names = [f"/n{i}" for i in range(600)] + ["/" + "x" * n for n in range(40)] + ["/\xe9", "/"]
+    for _ in range(2):
+        for name in names:
+            for text in (f'2{name},["ev"]', f"3{name},5[]", f"2{name}"):
+                assert _decoded(COMPILED, text) == _decoded(PURE, text)
+            assert COMPILED.decode_text(f'2{name},["ev"]', 5).nsp == name

@@ -653,7 +653,10 @@ def decode_text(text: str, protocol: int, max_attachments: int = DEFAULT_MAX_ATT
         start = i
         while i < n and text[i] != ",":
             i += 1
-        nsp = text[start:i]
+        if _COMPILED:  # the same str as the slice, a cached one (_speedups/_jsonfast.h)
+            nsp = _fast_slice(text, start, i)  # type: ignore[name-defined] # noqa: F821
+        else:
+            nsp = text[start:i]
         i += 1  # the comma (or the end)
     pid = None
     if i < n:
