@@ -12,7 +12,9 @@
  *
  * Handled: null, true, false, integers of at most 18 digits (no fraction, no exponent, not
  * "-0"), strings of printable ASCII with no escape, arrays (lists and tuples on the way out)
- * and objects with such string keys (exact dicts on the way out), nested at most
+ * and objects with such string keys (exact dicts on the way out), bytes (on the way out, as
+ * attachments with their placeholders: placeholders read back as the dicts they are), nested
+ * at most
  * SIOCLIENT_JF_MAX_DEPTH levels; JSON whitespace between tokens on the way in.  Both leave
  * big data to orjson: the writer gives up beyond SIOCLIENT_JF_BUF bytes or at a container of
  * more than SIOCLIENT_JF_MAX_ITEMS items (so that big data costs no wasted pass worth speaking
@@ -27,6 +29,8 @@
 
 #define SIOCLIENT_JF_MAX_DEPTH 32
 #define SIOCLIENT_JF_BUF 2048
+/* the header of a text message: type, attachment count, namespace, ack id */
+#define SIOCLIENT_JF_HEAD 256
 #define SIOCLIENT_JF_MAX_DIGITS 18
 /* a container with more items than this goes to orjson at once: it would hardly fit in the
  * buffer, and on big data orjson is at least as fast as this */
@@ -38,6 +42,7 @@
 typedef struct {
     unsigned char *w;
     unsigned char *end;
+    PyObject *buffers; /* the binary attachments met so far (a list), or NULL */
 } sioclient_jf_writer;
 
 /* 1 written, 0 not handled (no exception), -1 error (exception set) */
@@ -181,30 +186,58 @@ static int sioclient_jf_write(sioclient_jf_writer *out, PyObject *o, int depth) 
         *out->w++ = '}';
         return 1;
     }
-    return 0; /* floats, buffers, subclasses, anything else: orjson */
+    if (PyBytes_CheckExact(o)) {
+        /* an attachment: its placeholder, numbered in the order met (depth first, list order,
+         * dict order: the order of orjson's default hook, and socket.io-parser's) */
+        static const char placeholder[] = "{\"_placeholder\":true,\"num\":";
+        Py_ssize_t num;
+        if (out->buffers == NULL) {
+            out->buffers = PyList_New(0);
+            if (out->buffers == NULL) return -1;
+        }
+        num = PyList_GET_SIZE(out->buffers);
+        if (PyList_Append(out->buffers, o) < 0) return -1;
+        if (!sioclient_jf_put(out, placeholder, (Py_ssize_t)sizeof(placeholder) - 1)) return 0;
+        if (!sioclient_jf_write_int(out, (long long)num)) return 0;
+        return sioclient_jf_put(out, "}", 1);
+    }
+    return 0; /* floats, other buffers, subclasses, anything else: orjson */
 }
 
-/* The text message of an EVENT or ACK packet: type digit, "<nsp>," when nsp is not None, the
- * ack id when pid is not None, then data as JSON; NotImplemented when any part is not one
- * this writer handles (or a namespace or id the encoder must refuse: it says why). */
+/* The messages of an EVENT or ACK packet: its text message (type digit, then for binary data
+ * the attachment count and '-', "<nsp>," when nsp is not None, the ack id when pid is not
+ * None, then data as JSON with a placeholder for each buffer) and the buffers after it;
+ * NotImplemented when any part is not one this writer handles (or a namespace or id the
+ * encoder must refuse: it says why). */
 static PyObject *sioclient_jf_packet(int ptype, PyObject *nsp, PyObject *pid, PyObject *data) {
     unsigned char buf[SIOCLIENT_JF_BUF];
-    sioclient_jf_writer out;
-    PyObject *text;
+    unsigned char head[SIOCLIENT_JF_HEAD];
+    sioclient_jf_writer out, hout;
+    PyObject *text, *messages = NULL;
+    Py_ssize_t nbuf = 0, hlen, dlen, i;
     int r;
     out.w = buf;
     out.end = buf + sizeof(buf);
-    *out.w++ = (unsigned char)('0' + ptype);
+    out.buffers = NULL;
+    r = sioclient_jf_write(&out, data, 0);
+    if (r <= 0) goto done; /* not handled, or an error */
+    if (out.buffers != NULL) nbuf = PyList_GET_SIZE(out.buffers);
+    hout.w = head;
+    hout.end = head + sizeof(head);
+    hout.buffers = NULL;
+    *hout.w++ = (unsigned char)('0' + (nbuf > 0 ? ptype + 3 : ptype)); /* BINARY_EVENT/ACK */
+    if (nbuf > 0) {
+        if (!sioclient_jf_write_int(&hout, (long long)nbuf)) goto not_handled;
+        if (!sioclient_jf_put(&hout, "-", 1)) goto not_handled;
+    }
     if (nsp != Py_None) {
         const unsigned char *p;
         Py_ssize_t n;
         if (!PyUnicode_CheckExact(nsp) || !sioclient_jf_plain_str(nsp, &p, &n)) goto not_handled;
         if (!(n == 1 && p[0] == '/')) {
             if (memchr(p, ',', (size_t)n) != NULL) goto not_handled;
-            if (n + 1 > out.end - out.w) goto not_handled;
-            memcpy(out.w, p, (size_t)n);
-            out.w += n;
-            *out.w++ = ',';
+            if (!sioclient_jf_put(&hout, p, n) || !sioclient_jf_put(&hout, ",", 1))
+                goto not_handled;
         }
     }
     if (pid != Py_None) {
@@ -212,18 +245,34 @@ static PyObject *sioclient_jf_packet(int ptype, PyObject *nsp, PyObject *pid, Py
         long long v;
         if (!PyLong_CheckExact(pid)) goto not_handled;
         v = PyLong_AsLongLongAndOverflow(pid, &overflow);
-        if (v == -1 && PyErr_Occurred()) return NULL;
+        if (v == -1 && PyErr_Occurred()) goto done;
         if (overflow != 0 || v < 0) goto not_handled;
-        if (!sioclient_jf_write_int(&out, v)) goto not_handled;
+        if (!sioclient_jf_write_int(&hout, v)) goto not_handled;
     }
-    r = sioclient_jf_write(&out, data, 0);
-    if (r < 0) return NULL;
-    if (r == 0) goto not_handled;
-    text = PyUnicode_New(out.w - buf, 127);
-    if (text == NULL) return NULL;
-    memcpy(PyUnicode_1BYTE_DATA(text), buf, (size_t)(out.w - buf));
-    return text;
+    hlen = hout.w - head;
+    dlen = out.w - buf;
+    text = PyUnicode_New(hlen + dlen, 127);
+    if (text == NULL) goto done;
+    memcpy(PyUnicode_1BYTE_DATA(text), head, (size_t)hlen);
+    memcpy(PyUnicode_1BYTE_DATA(text) + hlen, buf, (size_t)dlen);
+    messages = PyList_New(1 + nbuf);
+    if (messages == NULL) {
+        Py_DECREF(text);
+        goto done;
+    }
+    PyList_SET_ITEM(messages, 0, text);
+    for (i = 0; i < nbuf; i++) {
+        PyObject *b = PyList_GET_ITEM(out.buffers, i);
+        Py_INCREF(b);
+        PyList_SET_ITEM(messages, 1 + i, b);
+    }
+    goto done;
 not_handled:
+    r = 0;
+done:
+    Py_XDECREF(out.buffers);
+    if (messages != NULL) return messages;
+    if (r < 0 || PyErr_Occurred()) return NULL;
     Py_INCREF(Py_NotImplemented);
     return Py_NotImplemented;
 }

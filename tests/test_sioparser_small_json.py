@@ -175,3 +175,25 @@ def test_namespaces_read_back_as_written():
             for text in (f'2{name},["ev"]', f"3{name},5[]", f"2{name}"):
                 assert _decoded(COMPILED, text) == _decoded(PURE, text)
             assert COMPILED.decode_text(f'2{name},["ev"]', 5).nsp == name
+
+
+class _Bytes(bytes):
+    pass
+
+
+@pytest.mark.parametrize("ptype", [EVENT, ACK])
+def test_attachments_agree(ptype):
+    # placeholders past the 32 kept as orjson fragments; buffers of every kind in one packet
+    many = [[bytes([i])] * 2 for i in range(40)]
+    for data in (
+        ["up", b"", {"a": b"x", "b": [b"y", {"c": b"z"}]}, b"w"],
+        ["up", *many],
+        ["up", b"x", bytearray(b"y"), memoryview(b"z"), _Bytes(b"s")],
+        ["up", b"x", 1.5],
+        ["up", {"k": b"x"}, "\xe9"],
+    ):
+        for nsp, pid in (("/", None), ("/admin", 42)):
+            packet = Packet(ptype, nsp, data, pid)
+            messages = COMPILED.encode(packet, 5)
+            assert messages == PURE.encode(packet, 5)
+            assert [type(m) for m in messages] == [type(m) for m in PURE.encode(packet, 5)]

@@ -463,14 +463,15 @@ def _encode(packet: Packet, protocol: int, hook: _Attachments) -> Messages:
         raise ValueError(f"unknown packet type {tobj!r}")
     ptype = tobj
     if _COMPILED and (ptype == _EVENT or ptype == _ACK) and data is not None:
-        # The whole message written in C when the data is of the few common shapes that
-        # _speedups/_jsonfast.h writes exactly as orjson does (an event name, ints, short
-        # ASCII strings, lists and dicts of them): on a small event, orjson's call, its bytes
-        # and their join to the header cost more than the JSON itself.  NotImplemented for
-        # everything else (floats, buffers, escapes, an id or namespace to refuse...).
-        joined = _fast_packet(ptype, nsp, pid, data)  # type: ignore[name-defined] # noqa: F821
-        if joined is not NotImplemented:
-            return [joined]
+        # The messages written in C when the data is of the few common shapes that
+        # _speedups/_jsonfast.h writes exactly as orjson and the hook below do (an event name,
+        # ints, short ASCII strings, bytes, lists and dicts of them): on a small event,
+        # orjson's call, its bytes and their join to the header cost more than the JSON
+        # itself.  NotImplemented for everything else (floats, escapes, bytearray, an id or
+        # namespace to refuse...).
+        written = _fast_packet(ptype, nsp, pid, data)  # type: ignore[name-defined] # noqa: F821
+        if written is not NotImplemented:
+            return written  # type: ignore[no-any-return]
     buffers: list[bytes] | None = None
     body = ""
     utf8: bytes | None = None  # orjson's text, when it is the body as it stands
