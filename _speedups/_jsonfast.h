@@ -318,13 +318,20 @@ static PyObject *sioclient_jf_cached(const unsigned char *start, Py_ssize_t n) {
         if (s != NULL) memcpy(PyUnicode_1BYTE_DATA(s), start, (size_t)n);
         return s;
     }
-    for (i = 0; i < n; i++) h = (h ^ start[i]) * 16777619u;
-    slot = &sioclient_jf_keys[(h ^ (h >> 8) ^ (size_t)n) % SIOCLIENT_JF_KEYS];
+    /* the slot from the length and three of the bytes: cheap, and a collision only costs a
+     * new str (the bytes are compared in full) */
+    if (n > 0) h ^= ((size_t)start[0] << 10) ^ ((size_t)start[n >> 1] << 5) ^ start[n - 1];
+    h = (h ^ (size_t)n) * 16777619u;
+    slot = &sioclient_jf_keys[(h ^ (h >> 13)) % SIOCLIENT_JF_KEYS];
     s = *slot;
-    if (s != NULL && PyUnicode_GET_LENGTH(s) == n
-        && memcmp(PyUnicode_1BYTE_DATA(s), start, (size_t)n) == 0) {
-        Py_INCREF(s);
-        return s;
+    if (s != NULL && PyUnicode_GET_LENGTH(s) == n) {
+        const unsigned char *c = PyUnicode_1BYTE_DATA(s);
+        for (i = 0; i < n && c[i] == start[i]; i++) {
+        }
+        if (i == n) {
+            Py_INCREF(s);
+            return s;
+        }
     }
     s = PyUnicode_New(n, 127);
     if (s == NULL) return NULL;
