@@ -133,5 +133,5 @@ cdef class Decoder:
 
     cpdef reset(self)
 
-    @cython.locals(buffers=list, c=Py_UCS4)
+    @cython.locals(buffers=list, c=Py_UCS4, text=str)
     cpdef list feed(self, object message)

@@ -733,7 +733,8 @@ class Decoder:
             packet = decode_text(message, self.protocol, self.max_attachments)
             # the type is the message's first character (decode_text checked it): no
             # attribute lookup on the packet for the common, non-binary case
-            c = message[0]
+            text = message  # a str, as checked (and typed so in the .pxd)
+            c = text[0]
             if c != "5" and c != "6":
                 return [packet]
             if packet.attachments == 0:
