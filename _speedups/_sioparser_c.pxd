@@ -17,6 +17,12 @@ cdef extern from "_jsonscan.h":
     str _join_ascii "sioclient_join_utf8"(str prefix, bytes raw)
     object _join_packet "sioclient_join_packet"(str head, object nsp, object pid, bytes raw)
 
+# small packets' JSON written and read by hand; NotImplemented for the rest (see the header)
+cdef extern from "_jsonfast.h":
+    object _fast_packet "sioclient_jf_packet"(int ptype, object nsp, object pid, object data)
+    object _fast_loads "sioclient_jf_loads"(str text, Py_ssize_t start)
+    str _fast_slice "sioclient_jf_slice"(str text, Py_ssize_t start, Py_ssize_t end)
+
 cdef str _join_utf8(str prefix, bytes raw)
 
 cdef bint _COMPILED
@@ -99,7 +105,8 @@ cpdef list encode(object packet, int protocol)
 
 @cython.locals(ptype=int, buffers=list, head=str, body=str, text=str, out=list, raw=bytes,
                done=bint, marks=int, tobj=object, nsp=object, data=object, pid=object,
-               utf8=bytes, named=bint, joined=object, out0=list)
+               utf8=bytes, named=bint, joined=object, out0=list,
+               written=object)
 cdef list _encode(object packet, int protocol, _Attachments hook)
 
 cdef class Encoder:
@@ -126,5 +133,5 @@ cdef class Decoder:
 
     cpdef reset(self)
 
-    @cython.locals(buffers=list)
+    @cython.locals(buffers=list, c=Py_UCS4, text=str)
     cpdef list feed(self, object message)

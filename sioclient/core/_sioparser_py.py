@@ -31,11 +31,13 @@ Encoding writes an event in one pass of orjson: its ``default`` hook turns each 
 placeholder as the writer meets it, so binary-free data is neither walked nor copied.
 
 This file is ordinary Python (the pure twin) and, unchanged, the source of the compiled module:
-no generators or closures; the types live in the .pxd.  The compiled twin also calls three
+no generators or closures; the types live in the .pxd.  The compiled twin also calls four
 helpers in C that the .pxd declares, each behind ``_COMPILED`` with its Python equivalent
 beside it: Packet slots written and read at the offsets of Packet's member descriptors
-(``_speedups/_packet.h``), and the scan of orjson's text for JavaScript's number spellings and
-its join to the header in one allocation (``_speedups/_jsonscan.h``).
+(``_speedups/_packet.h``), the scan of orjson's text for JavaScript's number spellings and
+its join to the header in one allocation (``_speedups/_jsonscan.h``), and the JSON of small
+packets written and read by hand, for the common shapes only, with orjson for the rest
+(``_speedups/_jsonfast.h``).
 """
 
 from __future__ import annotations
@@ -460,6 +462,16 @@ def _encode(packet: Packet, protocol: int, hook: _Attachments) -> Messages:
     if type(tobj) is not int or tobj < 0 or tobj > 6:
         raise ValueError(f"unknown packet type {tobj!r}")
     ptype = tobj
+    if _COMPILED and (ptype == _EVENT or ptype == _ACK) and data is not None:
+        # The messages written in C when the data is of the few common shapes that
+        # _speedups/_jsonfast.h writes exactly as orjson and the hook below do (an event name,
+        # ints, short ASCII strings, bytes, lists and dicts of them): on a small event,
+        # orjson's call, its bytes and their join to the header cost more than the JSON
+        # itself.  NotImplemented for everything else (floats, escapes, bytearray, an id or
+        # namespace to refuse...).
+        written = _fast_packet(ptype, nsp, pid, data)  # type: ignore[name-defined] # noqa: F821
+        if written is not NotImplemented:
+            return written  # type: ignore[no-any-return]
     buffers: list[bytes] | None = None
     body = ""
     utf8: bytes | None = None  # orjson's text, when it is the body as it stands
@@ -642,7 +654,10 @@ def decode_text(text: str, protocol: int, max_attachments: int = DEFAULT_MAX_ATT
         start = i
         while i < n and text[i] != ",":
             i += 1
-        nsp = text[start:i]
+        if _COMPILED:  # the same str as the slice, a cached one (_speedups/_jsonfast.h)
+            nsp = _fast_slice(text, start, i)  # type: ignore[name-defined] # noqa: F821
+        else:
+            nsp = text[start:i]
         i += 1  # the comma (or the end)
     pid = None
     if i < n:
@@ -662,7 +677,14 @@ def decode_text(text: str, protocol: int, max_attachments: int = DEFAULT_MAX_ATT
     data = None
     has_data = i < n
     if has_data:
-        data = _loads(text[i:])
+        data = NotImplemented
+        if _COMPILED:
+            # read by hand when the JSON holds only the common shapes (_speedups/_jsonfast.h,
+            # for the reason given in _encode), with no slice of the message; NotImplemented
+            # sends the rest to orjson, which decides (invalid JSON included)
+            data = _fast_loads(text, i)  # type: ignore[name-defined] # noqa: F821
+        if data is NotImplemented:
+            data = _loads(text[i:])
     _check_payload(ptype, data, has_data, protocol, text)
     return _packet(ptype, nsp, data, pid, attachments)
 
@@ -709,8 +731,11 @@ class Decoder:
                 self.reset()
                 raise ProtocolError("text message while binary attachments are due", message)
             packet = decode_text(message, self.protocol, self.max_attachments)
-            ptype = packet.type
-            if ptype != _BINARY_EVENT and ptype != _BINARY_ACK:
+            # the type is the message's first character (decode_text checked it): no
+            # attribute lookup on the packet for the common, non-binary case
+            text = message  # a str, as checked (and typed so in the .pxd)
+            c = text[0]
+            if c != "5" and c != "6":
                 return [packet]
             if packet.attachments == 0:
                 # nothing to wait for; a placeholder here can only be an error
