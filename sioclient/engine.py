@@ -59,7 +59,7 @@ import gevent.event
 
 from .core import session as S
 from .core.handshake import http_answer
-from .dispatch import defer_write, in_burst, submit_io
+from .dispatch import defer_write, in_burst, spawn, submit_io
 from .exceptions import ConnectionError, ProtocolError, SocketIOError, TimeoutError
 from .options import connect_timeout
 from .transports import websocket as ws_mod
@@ -158,7 +158,7 @@ class Engine:
         self._session.begin(first)
         self.transport = first
         self.ready_state = "opening"
-        self._reader = gevent.spawn(self._run_polling if first == "polling" else self._run_ws)
+        self._reader = spawn(self._run_polling if first == "polling" else self._run_ws)
 
     def send(self, messages: Sequence[Frame], compress: bool = True, wait: bool = True) -> bool:
         """Queue the Engine.IO messages of one Socket.IO packet and write them out.
@@ -409,7 +409,7 @@ class Engine:
         self._schedule()
         self.listener.on_engine_open(self)
         if s.can_upgrade and self._prober is None:
-            self._prober = gevent.spawn(self._probe)
+            self._prober = spawn(self._probe)
 
     def _on_closed(self, reason: str, error: BaseException | None) -> None:
         if self._finished:
@@ -529,7 +529,7 @@ class Engine:
             try:
                 ws.send_many(frames, compress)
             except SocketIOError as exc:
-                gevent.spawn(self._fail, exc)
+                spawn(self._fail, exc)
             if ws.stalled_since is not None and not s.write_stall_watched:
                 # bytes wait: the session bounds how long they may (see write_stalled)
                 s.write_stalled(ws.stalled_since)
@@ -537,14 +537,14 @@ class Engine:
             if events:
                 self._process(events)
         elif s.polling_active and self._poster is None and self._opened:
-            self._poster = gevent.spawn(self._post_loop)
+            self._poster = spawn(self._post_loop)
 
     def _write_now(self, ws: ws_mod.WebSocket, frame: str, compress: bool) -> None:
         """``_flush`` for one frame that went past the session's queue (``Session.frame_now``)."""
         try:
             ws.send(frame, compress)
         except SocketIOError as exc:
-            gevent.spawn(self._fail, exc)
+            spawn(self._fail, exc)
         if ws.stalled_since is not None:
             s = self._session
             assert s is not None
@@ -584,7 +584,7 @@ class Engine:
             # what this loop iteration gathered, the close packet last, goes to the kernel
             # now: a program that closes and then exits without yielding still sends it
             ws.flush()
-            gevent.spawn(ws.close, 1000, "", _CLOSE_GRACE)
+            spawn(ws.close, 1000, "", _CLOSE_GRACE)
         elif s.transport == "polling" and self._opened:
             # a payload holds a bounded number of packets: the close packet may need a few
             bodies = []
@@ -607,7 +607,7 @@ class Engine:
                     finally:
                         http.close()
 
-                gevent.spawn(post_close)
+                spawn(post_close)
 
     def _post(self, http: HTTPClient, target: str, body: Frame, timeout: float) -> None:
         if isinstance(body, str):
@@ -748,7 +748,7 @@ class Engine:
         if ws is not None:
             ws.abort()
         if not self._finished:
-            self._reader = gevent.spawn(self._run_ws)
+            self._reader = spawn(self._run_ws)
 
     def _ws_read(self, ws: ws_mod.WebSocket) -> None:
         """Handle every frame readable now, then wait for more on an I/O watcher.
@@ -843,7 +843,7 @@ class Engine:
         ws = self._ws
         if ws is None or self._finished:
             return
-        self._reader = gevent.spawn(self._read_after, ws, work)
+        self._reader = spawn(self._read_after, ws, work)
 
     def _read_after(self, ws: ws_mod.WebSocket, work: Any) -> None:
         try:
