@@ -626,7 +626,7 @@ class Socket(Emitter):
         acks = self._ns.acks
         for i, (packet, kept) in enumerate(buffered):
             if isinstance(kept, (str, bytes)):
-                parser, messages, compress = self._kept_parser, (kept,), True  # see _kept()
+                parser, messages, compress = self._kept_parser, [kept], True  # see _kept()
             else:
                 parser, messages, compress = kept
             pending = acks.get(packet.id) if packet.id is not None else None
