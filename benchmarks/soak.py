@@ -261,10 +261,14 @@ class Soak:
         self.t0 = 0.0
         self.connect_all_s = 0.0
         self.emitting = False
+        self._ack_callback = self._on_ack  # made once: see _on_ack
 
     # -- clients ------------------------------------------------------------------------
 
     def _on_ack(self, i: int, seq: int) -> None:
+        """The ack of emit ``seq`` of client ``i``: the server's ``ack`` event answers with the
+        arguments it got, so one callback serves every emit (a closure per emit would be the
+        run's own memory, thousands of them waiting through each fault)."""
         if seq > self.hi[i]:
             self.hi[i] = seq
         self.acks_total += 1
@@ -344,7 +348,7 @@ class Soak:
         if not sock.connected:
             self.offline[i].add(seq)
         self.emits_total += 1
-        sock.emit("ack", i, seq, ack=lambda *_, i=i, seq=seq: self._on_ack(i, seq))
+        sock.emit("ack", i, seq, ack=self._ack_callback)
 
     # -- server-side counting -------------------------------------------------------------
 
