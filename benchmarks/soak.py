@@ -240,10 +240,12 @@ class Soak:
         n = self.n
         self.next_seq = [0] * n
         self.hi = [-1] * n  # highest acked seq
-        self.offline: list[set[int]] = [set() for _ in range(n)]
-        # one byte per emit, made at the start for the whole run (grown only past that)
+        # one byte per emit, made at the start for the whole run (grown only past that): seen
+        # by the server, and made while disconnected (a set of those grew, and kept its larger
+        # table, in every fault: the run's own memory in the peak it measures)
         room = int(args.rate * (args.minutes * 60 + SETTLE) * 1.2) + 16
         self.seen = [bytearray(room) for _ in range(n)]
+        self.offline = [bytearray(room) for _ in range(n)]
         self.checked = [0] * n  # seqs below this were judged
         self.down_since: list[float | None] = [None] * n
         self.record_offset = 0
@@ -346,7 +348,10 @@ class Soak:
         seq = self.next_seq[i]
         self.next_seq[i] = seq + 1
         if not sock.connected:
-            self.offline[i].add(seq)
+            offline = self.offline[i]
+            if len(offline) <= seq:
+                offline.extend(bytes(seq + 1 - len(offline)))
+            offline[seq] = 1
         self.emits_total += 1
         sock.emit("ack", i, seq, ack=self._ack_callback)
 
@@ -386,19 +391,15 @@ class Soak:
         for i in range(self.n):
             stop = self.next_seq[i] if upto_emitted else self.hi[i]
             seen = self.seen[i]
+            offline = self.offline[i]
             for seq in range(self.checked[i], stop):
                 if seq < len(seen) and seen[seq]:
                     continue
-                if seq in self.offline[i]:
+                if seq < len(offline) and offline[seq]:
                     self.lost += 1
                 else:
                     self.lost_in_flight += 1
             self.checked[i] = max(self.checked[i], stop)
-            offline = self.offline[i]
-            if offline:
-                # judged: forget them, so that the harness's own memory stays flat
-                checked = self.checked[i]
-                offline.difference_update([seq for seq in offline if seq < checked])
 
     # -- faults ---------------------------------------------------------------------------
 
