@@ -26,8 +26,10 @@ while the socket looked connected, never acked, never seen: allowed when the ser
 emits seen twice by the server, clients connected, clients that reconnected in the period, the
 reconnect times of that period (the downtime from ``disconnect`` to ``connect``, p50/p99, and
 the longest time a client took to be back once the server was available again), the CPU this
-process used, and where its memory is: live Python blocks and the bytes they hold, the
-small-object allocator's 1 MiB arenas, glibc malloc's bytes in use and its heap, and with
+process used, and where its memory is: live Python blocks (at the end of the period, and the
+most seen during it, sampled every 0.25 s) and the bytes they hold, the small-object
+allocator's 1 MiB arenas (held now, and the most ever held: a storm's peak of small objects
+leaves arenas that later objects keep partly used), glibc malloc's bytes in use and its heap, and with
 ``--trim`` the RSS before ``malloc_trim`` (the ``RSS`` column is read after it).  The reconnect times are counted in histograms of 10 ms bins and the server's
 record is read a line at a time: the run's own bookkeeping allocates nothing per reconnection,
 so that it does not weigh on the memory it measures.  An emit is judged once a later emit of the same
@@ -81,6 +83,8 @@ SETTLE = 90.0
 #: the reconnect-time histograms: bins of 10 ms up to 120 s (longer ones count in the last)
 HIST_BIN = 0.01
 HIST_BINS = 12_000
+#: how often the live Python blocks are sampled for each period's peak (s)
+SAMPLE_BLOCKS = 0.25
 
 
 def release_free_memory() -> None:
@@ -140,6 +144,8 @@ def heap_stats() -> dict[str, float]:
             value = value.strip().replace(",", "")
             if name.startswith("# arenas allocated current"):
                 out["py_arenas"] = int(value)  # 1 MiB arenas
+            elif name.startswith("# arenas highwater mark"):
+                out["py_arenas_peak"] = int(value)  # the most held at once, ever
             elif name.startswith("# bytes in allocated blocks"):
                 out["py_used"] = int(value) / 2**20
     return out
@@ -211,6 +217,7 @@ class Period:
     reconnects: Histogram = field(default_factory=Histogram)  # downtime, s
     back_after_fault: Histogram = field(default_factory=Histogram)  # s after the server was back
     reasons: dict[str, int] = field(default_factory=dict)  # disconnect reasons and counts
+    peak_blocks: int = 0  # the most live Python blocks seen (sampled every SAMPLE_BLOCKS s)
     row: dict[str, Any] = field(default_factory=dict)
 
 
@@ -233,10 +240,12 @@ class Soak:
         n = self.n
         self.next_seq = [0] * n
         self.hi = [-1] * n  # highest acked seq
-        self.offline: list[set[int]] = [set() for _ in range(n)]
-        # one byte per emit, made at the start for the whole run (grown only past that)
+        # one byte per emit, made at the start for the whole run (grown only past that): seen
+        # by the server, and made while disconnected (a set of those grew, and kept its larger
+        # table, in every fault: the run's own memory in the peak it measures)
         room = int(args.rate * (args.minutes * 60 + SETTLE) * 1.2) + 16
         self.seen = [bytearray(room) for _ in range(n)]
+        self.offline = [bytearray(room) for _ in range(n)]
         self.checked = [0] * n  # seqs below this were judged
         self.down_since: list[float | None] = [None] * n
         self.record_offset = 0
@@ -254,10 +263,14 @@ class Soak:
         self.t0 = 0.0
         self.connect_all_s = 0.0
         self.emitting = False
+        self._ack_callback = self._on_ack  # made once: see _on_ack
 
     # -- clients ------------------------------------------------------------------------
 
     def _on_ack(self, i: int, seq: int) -> None:
+        """The ack of emit ``seq`` of client ``i``: the server's ``ack`` event answers with the
+        arguments it got, so one callback serves every emit (a closure per emit would be the
+        run's own memory, thousands of them waiting through each fault)."""
         if seq > self.hi[i]:
             self.hi[i] = seq
         self.acks_total += 1
@@ -335,9 +348,12 @@ class Soak:
         seq = self.next_seq[i]
         self.next_seq[i] = seq + 1
         if not sock.connected:
-            self.offline[i].add(seq)
+            offline = self.offline[i]
+            if len(offline) <= seq:
+                offline.extend(bytes(seq + 1 - len(offline)))
+            offline[seq] = 1
         self.emits_total += 1
-        sock.emit("ack", i, seq, ack=lambda *_, i=i, seq=seq: self._on_ack(i, seq))
+        sock.emit("ack", i, seq, ack=self._ack_callback)
 
     # -- server-side counting -------------------------------------------------------------
 
@@ -375,19 +391,15 @@ class Soak:
         for i in range(self.n):
             stop = self.next_seq[i] if upto_emitted else self.hi[i]
             seen = self.seen[i]
+            offline = self.offline[i]
             for seq in range(self.checked[i], stop):
                 if seq < len(seen) and seen[seq]:
                     continue
-                if seq in self.offline[i]:
+                if seq < len(offline) and offline[seq]:
                     self.lost += 1
                 else:
                     self.lost_in_flight += 1
             self.checked[i] = max(self.checked[i], stop)
-            offline = self.offline[i]
-            if offline:
-                # judged: forget them, so that the harness's own memory stays flat
-                checked = self.checked[i]
-                offline.difference_update([seq for seq in offline if seq < checked])
 
     # -- faults ---------------------------------------------------------------------------
 
@@ -407,9 +419,19 @@ class Soak:
     # -- the run --------------------------------------------------------------------------
 
     def sampler(self) -> None:
+        ticks_per_rss = int(round(5.0 / SAMPLE_BLOCKS))
+        tick = 0
         while True:
-            self.rss_samples.append((time.monotonic() - self.t0, rss_bytes()))
-            gevent.sleep(5.0)  # the sampling interval
+            if tick % ticks_per_rss == 0:
+                self.rss_samples.append((time.monotonic() - self.t0, rss_bytes()))
+            tick += 1
+            if self.periods:
+                # the storm's peak of small objects: the arenas it fills stay with the process
+                blocks = sys.getallocatedblocks()
+                period = self.periods[-1]
+                if blocks > period.peak_blocks:
+                    period.peak_blocks = blocks
+            gevent.sleep(SAMPLE_BLOCKS)  # the sampling interval
 
     def run(self) -> int:
         self.server.start()
@@ -440,7 +462,8 @@ class Soak:
             f"{'period':>6} {'fault':>9} {'RSS MiB':>8} {'glets':>6} {'fds':>6} "
             f"{'acks':>8} {'lost':>5} {'inflight':>8} {'dup':>4} {'conn':>6} "
             f"{'recon':>6} {'down p50':>8} {'down p99':>8} {'back max':>8} {'cpu %':>6} {'blocks':>8}"
-            f" {'py used':>7} {'arenas':>6} {'C used':>6} {'C heap':>6} {'RSS raw':>7}"
+            f" {'peak':>7} {'py used':>7} {'arenas':>6} {'ar max':>6} {'C used':>6} {'C heap':>6}"
+            f" {'RSS raw':>7}"
         )
         print(header)
         n_periods = max(1, int(round(args.minutes * 60 / args.period)))
@@ -474,6 +497,7 @@ class Soak:
                 **heap_stats(),
                 # live Python allocations: flat when nothing leaks, whatever RSS does
                 "py_blocks": sys.getallocatedblocks(),
+                "py_blocks_peak": period.peak_blocks,
                 "greenlets": greenlet_count(),
                 "fds": fd_count(),
                 "acks": period.acks,
@@ -494,8 +518,9 @@ class Soak:
                 f"{row['fds']:>6} {row['acks']:>8} {row['lost']:>5} {row['lost_in_flight']:>8} "
                 f"{row['duplicated']:>4} {row['connected']:>6} {row['reconnected']:>6} "
                 f"{row['down_p50']:>8.2f} {row['down_p99']:>8.2f} {row['back_max']:>8.2f} "
-                f"{cpu:>6.0f} {row['py_blocks'] / 1e6:>7.2f}M {row.get('py_used', nan):>7.1f} "
-                f"{row.get('py_arenas', nan):>6} {row.get('c_used', nan):>6.1f} "
+                f"{cpu:>6.0f} {row['py_blocks'] / 1e6:>7.2f}M {row['py_blocks_peak'] / 1e6:>6.2f}M "
+                f"{row.get('py_used', nan):>7.1f} {row.get('py_arenas', nan):>6} "
+                f"{row.get('py_arenas_peak', nan):>6} {row.get('c_used', nan):>6.1f} "
                 f"{row.get('c_heap', nan):>6.1f} {row['rss_raw_mib']:>7.1f}  {dict(period.reasons)}",
                 flush=True,
             )

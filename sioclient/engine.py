@@ -61,7 +61,7 @@ from gevent import get_hub
 from . import dispatch
 from .core import session as S
 from .core.handshake import http_answer
-from .dispatch import defer_write, in_burst, submit_io
+from .dispatch import defer_write, in_burst, spawn, submit_io
 from .exceptions import ConnectionError, ProtocolError, SocketIOError, TimeoutError
 from .options import connect_timeout
 from .transports import websocket as ws_mod
@@ -160,7 +160,7 @@ class Engine:
         self._session.begin(first)
         self.transport = first
         self.ready_state = "opening"
-        self._reader = gevent.spawn(self._run_polling if first == "polling" else self._run_ws)
+        self._reader = spawn(self._run_polling if first == "polling" else self._run_ws)
 
     def send(self, messages: Sequence[Frame], compress: bool = True, wait: bool = True) -> bool:
         """Queue the Engine.IO messages of one Socket.IO packet and write them out.
@@ -189,7 +189,7 @@ class Engine:
                 try:
                     taken = ws.send_now(frame, compress, loop)
                 except SocketIOError as exc:
-                    gevent.spawn(self._fail, exc)
+                    spawn(self._fail, exc)
                     taken = True
                 if taken:
                     if ws.stalled_since is not None:
@@ -423,7 +423,7 @@ class Engine:
         self._schedule()
         self.listener.on_engine_open(self)
         if s.can_upgrade and self._prober is None:
-            self._prober = gevent.spawn(self._probe)
+            self._prober = spawn(self._probe)
 
     def _on_closed(self, reason: str, error: BaseException | None) -> None:
         if self._finished:
@@ -543,7 +543,7 @@ class Engine:
             try:
                 ws.send_many(frames, compress)
             except SocketIOError as exc:
-                gevent.spawn(self._fail, exc)
+                spawn(self._fail, exc)
             if ws.stalled_since is not None and not s.write_stall_watched:
                 # bytes wait: the session bounds how long they may (see write_stalled)
                 s.write_stalled(ws.stalled_since)
@@ -551,7 +551,7 @@ class Engine:
             if events:
                 self._process(events)
         elif s.polling_active and self._poster is None and self._opened:
-            self._poster = gevent.spawn(self._post_loop)
+            self._poster = spawn(self._post_loop)
 
     def _write_stalled(self, ws: ws_mod.WebSocket) -> None:
         """Bytes of a frame written past the session's queue (``Session.frame_now``) wait:
@@ -594,7 +594,7 @@ class Engine:
             # what this loop iteration gathered, the close packet last, goes to the kernel
             # now: a program that closes and then exits without yielding still sends it
             ws.flush()
-            gevent.spawn(ws.close, 1000, "", _CLOSE_GRACE)
+            spawn(ws.close, 1000, "", _CLOSE_GRACE)
         elif s.transport == "polling" and self._opened:
             # a payload holds a bounded number of packets: the close packet may need a few
             bodies = []
@@ -617,7 +617,7 @@ class Engine:
                     finally:
                         http.close()
 
-                gevent.spawn(post_close)
+                spawn(post_close)
 
     def _post(self, http: HTTPClient, target: str, body: Frame, timeout: float) -> None:
         if isinstance(body, str):
@@ -758,7 +758,7 @@ class Engine:
         if ws is not None:
             ws.abort()
         if not self._finished:
-            self._reader = gevent.spawn(self._run_ws)
+            self._reader = spawn(self._run_ws)
 
     def _ws_read(self, ws: ws_mod.WebSocket) -> None:
         """Handle every frame readable now, then wait for more on an I/O watcher.
@@ -865,7 +865,7 @@ class Engine:
         ws = self._ws
         if ws is None or self._finished:
             return
-        self._reader = gevent.spawn(self._read_after, ws, work)
+        self._reader = spawn(self._read_after, ws, work)
 
     def _read_after(self, ws: ws_mod.WebSocket, work: Any) -> None:
         try:

@@ -26,6 +26,7 @@ import gevent
 from .backoff import Backoff
 from .core.namespaces import ACK_DONE, RECEIVED, Connection, Event, Namespace
 from .core.packet import DISCONNECT, Packet
+from .dispatch import spawn
 from .emitter import Emitter
 from .exceptions import ConnectionError, TimeoutError
 from .options import check, connect_timeout, normalize, normalize_socket, validate
@@ -298,7 +299,7 @@ class Manager(Emitter):
         """Starts connecting; ``callback(err)`` is called once with None or the failure."""
         if callback is not None:
             if self._ready_state == "open":
-                gevent.spawn(_call_open_callback, callback, None)
+                spawn(_call_open_callback, callback, None)
             else:
                 self._open_callbacks.append(callback)
         if self._ready_state in ("open", "opening"):
@@ -349,7 +350,7 @@ class Manager(Emitter):
                 err = ConnectionError("the manager was closed before the connection opened")
                 callbacks, self._open_callbacks = self._open_callbacks, []
                 for cb in callbacks:
-                    gevent.spawn(_call_open_callback, cb, err)
+                    spawn(_call_open_callback, cb, err)
         self._end_detection()
         self._pulse_all()
         return self
@@ -530,7 +531,7 @@ class Manager(Emitter):
         self._end_detection()
         callbacks, self._open_callbacks = self._open_callbacks, []
         for cb in callbacks:
-            gevent.spawn(_call_open_callback, cb, error)
+            spawn(_call_open_callback, cb, error)
         if self._reconnect_pending:
             self._reconnect_pending = False
             if error is not None:
@@ -676,7 +677,7 @@ class Manager(Emitter):
         # as its reconnect_attempt handlers may block
         self._reconnect_timer = None
         if not self._skip_reconnect and generation == self._generation:
-            gevent.spawn(self._attempt, generation)
+            spawn(self._attempt, generation)
 
     def _attempt(self, generation: int) -> None:
         if self._skip_reconnect or generation != self._generation:

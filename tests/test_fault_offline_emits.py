@@ -79,3 +79,32 @@ def test_offline_emits_survive_several_failed_connections(
     back.get(timeout=BACK)
     received = sock.call("get-received", timeout=WAIT)
     assert received == [["offline", [i]] for i in range(COUNT)]
+
+
+def test_offline_emits_of_every_form_delivered_in_order(
+    proxied: Any, kind: str, transports: list[str]
+) -> None:
+    """A buffered emit is kept as its one encoded message when it can be (compressed, not
+    binary), else with its parser and options: both forms leave in the order of the emits."""
+    env = proxied(kind, transports)
+    sock = env.connect()
+    down = expect(sock, "disconnect")
+    env.proxy.reset()
+    down.get(timeout=DETECT)
+    acks = Collector()
+    for i in range(12):
+        if i % 3 == 0:
+            sock.emit("ack", i, ack=acks)
+        elif i % 3 == 1:
+            sock.compress(False).emit("ack", i, ack=acks)
+        else:
+            sock.emit("ack", i, b"\x00\x01", ack=acks)  # binary: several messages
+    kept = [entry for _, entry in sock._send_buffer]
+    assert [isinstance(e, str) for e in kept] == [i % 3 == 0 for i in range(12)]
+    back = expect(sock, "connect")
+    env.proxy.passthrough()
+    back.get(timeout=BACK)
+    acks.wait(12, timeout=WAIT)
+    received = sock.call("get-received", timeout=WAIT)
+    assert [args[0] for _, args in received] == list(range(12))
+    assert [args[0] for args in acks.calls] == list(range(12))
