@@ -53,6 +53,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the monitor connection uses this checkout's sioclient
 
 SCENARIOS = {"think100": (1000, 0.1), "nothink": (100, 0.0)}
 TOOLS = ("sioclient", "locust-builtin", "artillery")
