@@ -18,16 +18,23 @@ Tools, each one generator process (one core at most):
 - ``artillery``: Artillery's socketio engine (first
   ``npm ci --ignore-scripts --prefix benchmarks/artillery``; skipped when not installed).
 
-For the Locust tools every call's latency is kept unrounded (``perf_counter``, a listener on
-Locust's request event writes them at the end); Artillery reports its own percentiles
-(``socketio.response_time``, a DDSketch of its client-side measures, rounded to 0.1 ms), and
-its calls/s is over one second of arrivals plus its longest user session.  Artillery's loop
-is a count, not a duration: without think time each user makes 150 calls per second of
-``--duration``, so that run lasts as long as it takes. Calls are the completed
-calls over the run, users connected first (the ramp is one second), so calls/s is slightly
-below the steady rate for every tool alike. Printed per tool and scenario: calls/s,
-p50/p95/p99 ms, generator CPU-seconds (user+system of its process tree), calls per CPU-second
-and peak RSS. Each run is bounded (``--duration`` plus a minute).
+What is measured, the same way for every tool: the harness keeps one more connection to the
+server and polls it every 0.2 s for the sockets connected and the ``ack`` events the server
+has answered so far, and reads the generator's CPU time (user+system of its process and every
+descendant, from /proc) at each poll.  The *window* is the span during which every user was
+connected, less 0.5 s at either end: handshakes and start-up before it, stopping users after
+it.  Calls/s is the server's count of answered calls over the window; CPU-s is the generator's
+CPU time over the same window, and calls per CPU-second their ratio.  Locust runs until every
+user has been connected for ``--duration`` plus 1 s, then gets SIGTERM; Artillery's users
+loop a count of calls that outlasts ``--duration`` by a few seconds with think time (without
+it each makes 150 calls per second of ``--duration``), and its window ends when the first
+user is done.  Also printed: the whole run's CPU-s (wait4 of the process tree, Node's or
+Locust's start-up and every handshake included) and peak RSS.
+
+Latencies: for the Locust tools every call's unrounded ``perf_counter`` time (a listener on
+Locust's request event keeps them), those acked within the window; Artillery reports its own
+percentiles over its whole run (``socketio.response_time``, a DDSketch of its client-side
+measures, rounded to 0.1 ms).  Each run is bounded (``--duration`` plus 90 s).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,11 +53,17 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the monitor connection uses this checkout's sioclient
 
 SCENARIOS = {"think100": (1000, 0.1), "nothink": (100, 0.0)}
 TOOLS = ("sioclient", "locust-builtin", "artillery")
 ARTILLERY = HERE / "artillery" / "node_modules" / ".bin" / "artillery"
 INSTALL = "npm ci --ignore-scripts --prefix benchmarks/artillery"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+POLL = 0.2  # seconds between the monitor's polls
+SETTLE = 0.5  # seconds left out of the window after the last connect and before the first leave
+# Artillery's users make calls this much longer than --duration: its arrivals and handshakes
+MARGIN = 3.0
 
 LOCUSTFILE = """
 import json, os, time
@@ -62,7 +76,9 @@ CONNECTED = []  # perf_counter when each user was connected
 
 @events.request.add_listener
 def _record(request_type, name, response_time, exception, **kw):
-    if name == "ack" and exception is None:
+    # the built-in user's call() also reports the emit inside it ("WSE", 0 ms): the calls
+    # are "WSC" there, "socketio" with sioclient
+    if name == "ack" and exception is None and request_type in ("socketio", "WSC"):
         SAMPLES.append((time.perf_counter(), response_time))
 
 @events.quitting.add_listener
@@ -123,8 +139,99 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def run_measured(cmd: list[str], cwd: str, env: dict[str, str], timeout: float) -> dict[str, Any]:
-    """Runs a generator; its CPU time and peak RSS from wait4 (its whole process tree)."""
+def tree_cpu(root: int) -> float:
+    """CPU-seconds (user+system) used so far by a process and its live descendants, from
+    /proc; descendants that have exited and were waited for count through the root's
+    cutime/cstime."""
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            stats[int(entry)] = text[text.rindex(")") + 2 :].split()
+    children: dict[int, list[int]] = {}
+    for pid, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(pid)
+    ticks, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        fields = stats.get(pid)
+        if fields is None:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        if pid == root:
+            ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+        todo.extend(children.get(pid, ()))
+    return ticks / CLK_TCK
+
+
+class Monitor:
+    """Polls the server (sockets connected, ``ack`` events answered) and the generator's CPU
+    every POLL seconds while it runs, from one more connection of its own."""
+
+    def __init__(self, url: str) -> None:
+        import sioclient
+
+        self.socket = sioclient.connect(url, transports=["websocket"], reconnection=False)
+        self.polls: list[tuple[float, int, int, float]] = []  # (perf_counter, sockets, acks, cpu)
+
+    def poll(self, pid: int) -> None:
+        sock = self.socket
+        sockets = sock.call("count", timeout=10)
+        acks = sock.call("acks-answered", timeout=10)
+        self.polls.append((time.perf_counter(), int(sockets), int(acks), tree_cpu(pid)))
+
+    def full_since(self, users: int) -> float | None:
+        """When every user (and the monitor) was first seen connected."""
+        for at, sockets, _, _ in self.polls:
+            if sockets >= users + 1:
+                return at
+        return None
+
+    def window(self, users: int) -> dict[str, Any]:
+        """The polls while every user was connected, less SETTLE seconds at either end (when
+        some users never connected: while the most were)."""
+        most = max((p[1] for p in self.polls), default=0)
+        full = [p for p in self.polls if p[1] >= min(users + 1, most)]
+        if most < 2 or len(full) < 2:
+            return {}
+        first = [p for p in full if p[0] >= full[0][0] + SETTLE]
+        inner = [p for p in first if p[0] <= full[-1][0] - SETTLE]
+        if len(inner) < 2:
+            inner = full
+        a, b = inner[0], inner[-1]
+        span = b[0] - a[0]
+        calls, cpu = b[2] - a[2], b[3] - a[3]
+        return {
+            "window": (a[0], b[0]),
+            "window_s": span,
+            "users_connected": most - 1,
+            "calls": calls,
+            "calls_per_s": calls / span,
+            "cpu_s": cpu,
+            "calls_per_cpu_s": calls / cpu if cpu else float("nan"),
+        }
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+def run_measured(
+    cmd: list[str],
+    cwd: str,
+    env: dict[str, str],
+    timeout: float,
+    monitor: Monitor,
+    stop: tuple[int, float] | None = None,
+) -> dict[str, Any]:
+    """Runs a generator, polling the monitor meanwhile; its whole run's CPU time and peak RSS
+    from wait4 (its process tree).  ``stop`` (users, seconds): SIGTERM once every user has been
+    connected that long."""
+    import gevent
+
     t0 = time.perf_counter()
     log = open(os.path.join(cwd, "output.log"), "w")
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -137,18 +244,26 @@ def run_measured(cmd: list[str], cwd: str, env: dict[str, str], timeout: float) 
             proc.kill()
             pid, status, ru = os.wait4(proc.pid, 0)
             break
-        time.sleep(0.1)
+        monitor.poll(proc.pid)
+        if stop is not None:
+            since = monitor.full_since(stop[0])
+            if since is not None and time.perf_counter() - since >= stop[1]:
+                proc.send_signal(signal.SIGTERM)  # Locust stops its users and writes its samples
+                stop = None
+        gevent.sleep(POLL)
     log.close()
     proc.returncode = os.waitstatus_to_exitcode(status)
     return {
         "wall_s": time.perf_counter() - t0,
-        "cpu_s": ru.ru_utime + ru.ru_stime,
+        "run_cpu_s": ru.ru_utime + ru.ru_stime,
         "rss_mib": ru.ru_maxrss / 1024,
         "returncode": proc.returncode,
     }
 
 
-def run_locust(tool: str, url: str, users: int, think: float, duration: float) -> dict[str, Any]:
+def run_locust(
+    tool: str, url: str, users: int, think: float, duration: float, monitor: Monitor
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         if tool == "sioclient":
             imp = "from sioclient.contrib.locust import SocketIOUser"
@@ -164,23 +279,42 @@ def run_locust(tool: str, url: str, users: int, think: float, duration: float) -
         env.update(LG_THINK=str(think), LG_SAMPLES=samples, PYTHONPATH=str(ROOT))
         cmd = [
             sys.executable, "-m", "locust", "-f", "locustfile.py", "--host", url,
-            "--headless", "-u", str(users), "-r", str(users), "-t", f"{duration:g}s",
+            "--headless", "-u", str(users), "-r", str(users), "-t", f"{duration + 60:g}s",
             "--stop-timeout", "5", "--only-summary", "--loglevel", "WARNING",
         ]  # fmt: skip
-        r = run_measured(cmd, tmp, env, duration + 60)
+        r = run_measured(cmd, tmp, env, duration + 90, monitor, (users, duration + 2 * SETTLE))
         try:
             with open(samples) as f:
                 got = json.load(f)
         except OSError:
             got = {"samples": [], "connected": []}
             r["error"] = Path(tmp, "output.log").read_text()[-2000:]
-    return finish(r, got["samples"], got["connected"], users, duration)
+    r.update(monitor.window(users))
+    if "window" in r:
+        # latencies of the calls acked within the window (perf_counter: one clock for every
+        # process of the machine)
+        lo, hi = r.pop("window")
+        lat = [ms for at, ms in got["samples"] if lo <= at <= hi]
+    else:
+        lat = [ms for _, ms in got["samples"]]
+    if got["connected"]:
+        r["ramp_s"] = max(got["connected"]) - min(got["connected"])
+    r.update(
+        mean_ms=sum(lat) / len(lat) if lat else float("nan"),
+        p50_ms=pct(lat, 0.5),
+        p95_ms=pct(lat, 0.95),
+        p99_ms=pct(lat, 0.99),
+    )
+    return r
 
 
-def run_artillery(url: str, users: int, think: float, duration: float) -> dict[str, Any]:
+def run_artillery(
+    url: str, users: int, think: float, duration: float, monitor: Monitor
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        # the loop count that lasts the duration (no think: a generous guess, then cut)
-        count = int(duration / think) if think else int(duration * 150)
+        # the loop count that lasts the duration (no think: a generous guess; the window ends
+        # when the first user has made its calls)
+        count = int((duration + MARGIN) / think) if think else int((duration + MARGIN) * 150)
         # a fraction of a second must be written with its unit: "think: 0.1" is read as 0 ms
         think_step = f'          - think: "{think * 1000:g}ms"\n' if think else ""
         script = ARTILLERY_SCRIPT.format(url=url, users=users, think=think_step, count=count)
@@ -188,56 +322,22 @@ def run_artillery(url: str, users: int, think: float, duration: float) -> dict[s
         report = os.path.join(tmp, "report.json")
         cmd = [str(ARTILLERY), "run", "--output", report, "script.yml"]
         env = dict(os.environ, ARTILLERY_DISABLE_TELEMETRY="true")
-        r = run_measured(cmd, tmp, env, duration + 60)
+        r = run_measured(cmd, tmp, env, duration + 90, monitor)
         try:
             with open(report) as f:
                 agg = json.load(f)["aggregate"]
         except (OSError, KeyError, ValueError):
             r["error"] = Path(tmp, "output.log").read_text()[-2000:]
             return r
-    counters, summ = agg.get("counters", {}), agg.get("summaries", {})
-    rt = summ.get("socketio.response_time", {})
-    calls = counters.get("socketio.emit", 0)
-    # the users arrive over one second, then the longest one's session: Node's start-up is
-    # not run time (its counters are stamped by 10 s period, too coarse for this)
-    session = summ.get("vusers.session_length", {}).get("max")
-    span = session / 1000 + 1.0 if session else r["wall_s"]
+    r.update(monitor.window(users))
+    r.pop("window", None)
+    # its own sketch of every call's latency, over the whole run
+    rt = agg.get("summaries", {}).get("socketio.response_time", {})
     r.update(
-        calls=calls,
-        calls_per_s=calls / span,
+        mean_ms=rt.get("mean", float("nan")),
         p50_ms=rt.get("median", float("nan")),
         p95_ms=rt.get("p95", float("nan")),
         p99_ms=rt.get("p99", float("nan")),
-    )
-    r["calls_per_cpu_s"] = calls / r["cpu_s"] if r["cpu_s"] else float("nan")
-    return r
-
-
-def finish(
-    r: dict[str, Any],
-    samples: list[list[float]],
-    connected: list[float],
-    users: int,
-    duration: float,
-) -> dict[str, Any]:
-    """Calls/s and latencies once every user is connected (Locust starts them all at once,
-    and their handshakes are not the scenario); CPU per call over the whole run."""
-    calls = len(samples)
-    window = [s for s in samples if connected and s[0] >= max(connected)]
-    if len(connected) == users and len(window) > 1:
-        span = window[-1][0] - max(connected)
-        rate = len(window) / span if span > 0 else float("nan")
-        r["ramp_s"] = max(connected) - min(connected)
-    else:  # not every user connected: the whole run
-        window, rate = samples, calls / duration
-    lat = [ms for _, ms in window]
-    r.update(
-        calls=calls,
-        calls_per_s=rate,
-        p50_ms=pct(lat, 0.5),
-        p95_ms=pct(lat, 0.95),
-        p99_ms=pct(lat, 0.99),
-        calls_per_cpu_s=calls / r["cpu_s"] if r["cpu_s"] else float("nan"),
     )
     return r
 
@@ -248,14 +348,21 @@ def chart(results: list[dict[str, Any]], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(SCENARIOS), figsize=(11, 4))
-    for ax, scenario in zip(axes, SCENARIOS):
-        rows = [r for r in results if r["scenario"] == scenario and "calls" in r]
+    fig, axes = plt.subplots(2, len(SCENARIOS), figsize=(11, 7), squeeze=False)
+    for col, scenario in enumerate(SCENARIOS):
+        rows = [r for r in results if r["scenario"] == scenario and r.get("calls")]
         names = [r["tool"] for r in rows]
-        ax.bar(names, [r["calls_per_s"] for r in rows], color="#4c72b0")
-        ax.set_title(f"{scenario}: calls/s (p99 ms above)")
+        top, bottom = axes[0][col], axes[1][col]
+        top.bar(names, [r["calls_per_s"] for r in rows], color="#4c72b0")
+        top.set_title(f"{scenario}: acked calls/s (p99 ms above)")
         for i, r in enumerate(rows):
-            ax.annotate(f"p99 {r['p99_ms']:.1f}", (i, r["calls_per_s"]), ha="center", va="bottom")
+            top.annotate(f"p99 {r['p99_ms']:.1f}", (i, r["calls_per_s"]), ha="center", va="bottom")
+        bottom.bar(names, [r["calls_per_cpu_s"] for r in rows], color="#55a868")
+        bottom.set_title(f"{scenario}: calls per generator CPU-second")
+        for i, r in enumerate(rows):
+            bottom.annotate(
+                f"{r['calls_per_cpu_s']:,.0f}", (i, r["calls_per_cpu_s"]), ha="center", va="bottom"
+            )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
@@ -272,8 +379,9 @@ def main() -> None:
     os.makedirs(args.out, exist_ok=True)
     results: list[dict[str, Any]] = []
     print(
-        f"{'scenario':<9} {'tool':<15} {'calls/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} "
-        f"{'CPU-s':>6} {'calls/CPU-s':>11} {'RSS MiB':>8}"
+        f"{'scenario':<9} {'tool':<15} {'calls/s':>8} {'offered':>7} {'cycle':>6} {'mean':>6} "
+        f"{'p50':>7} {'p95':>7} {'p99':>7} "
+        f"{'window':>6} {'CPU-s':>6} {'calls/CPU-s':>11} {'run CPU-s':>9} {'RSS MiB':>8}"
     )
     for scenario in args.scenarios.split(","):
         users, think = SCENARIOS[scenario]
@@ -282,22 +390,29 @@ def main() -> None:
                 print(f"{scenario:<9} {tool:<15} skipped: {INSTALL}")
                 continue
             server = ServerProcess("node4", transports=["websocket"]).start()
+            monitor = Monitor(server.url)
             try:
                 if tool == "artillery":
-                    r = run_artillery(server.url, users, think, args.duration)
+                    r = run_artillery(server.url, users, think, args.duration, monitor)
                 else:
-                    r = run_locust(tool, server.url, users, think, args.duration)
+                    r = run_locust(tool, server.url, users, think, args.duration, monitor)
             finally:
+                monitor.close()
                 server.stop()
-            r.update(scenario=scenario, tool=tool)
+            r.update(scenario=scenario, tool=tool, users=users, think_s=think)
             results.append(r)
-            if "calls" not in r or not r["calls"]:
+            if not r.get("calls"):
                 print(f"{scenario:<9} {tool:<15} failed: {r.get('error', '')[-500:]}")
                 continue
+            # each user's mean cycle: its think time, the ack, and what the generator adds
+            # (waking late from the think time, its task loop)
+            r["cycle_ms"] = users / r["calls_per_s"] * 1000
+            offered = f"{100 * r['calls_per_s'] * think / users:6.1f}%" if think else "-"
             print(
-                f"{scenario:<9} {tool:<15} {r['calls_per_s']:8.0f} {r['p50_ms']:7.2f} "
-                f"{r['p95_ms']:7.2f} {r['p99_ms']:7.2f} {r['cpu_s']:6.1f} "
-                f"{r['calls_per_cpu_s']:11.0f} {r['rss_mib']:8.0f}",
+                f"{scenario:<9} {tool:<15} {r['calls_per_s']:8.0f} {offered:>7} "
+                f"{r['cycle_ms']:6.1f} {r['mean_ms']:6.2f} {r['p50_ms']:7.2f} "
+                f"{r['p95_ms']:7.2f} {r['p99_ms']:7.2f} {r['window_s']:6.1f} {r['cpu_s']:6.2f} "
+                f"{r['calls_per_cpu_s']:11.0f} {r['run_cpu_s']:9.1f} {r['rss_mib']:8.0f}",
                 flush=True,
             )
     with open(os.path.join(args.out, "loadgen.json"), "w") as f:

@@ -194,6 +194,10 @@ function handshakeOf(socket) {
 const flakyCounts = new Map();
 const flakyLog = new Map();
 
+// `ack` events answered, across sockets and namespaces; `acks-answered` tells how many (a load
+// generator's calls counted by the server, over any window of its run).
+let acksAnswered = 0;
+
 function onConnection(socket) {
   const nsp = socket.nsp;
   log('connect', nsp.name, socket.id);
@@ -216,7 +220,14 @@ function onConnection(socket) {
   });
   socket.on('ack', (...args) => {
     const ack = popAck(args);
-    if (ack) ack(...args);
+    if (ack) {
+      acksAnswered += 1;
+      ack(...args);
+    }
+  });
+  socket.on('acks-answered', (...args) => {
+    const ack = popAck(args);
+    if (ack) ack(acksAnswered);
   });
   socket.on('emit-back', (event, ...args) => {
     const ack = popAck(args);
