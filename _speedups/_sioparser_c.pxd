@@ -105,8 +105,7 @@ cpdef list encode(object packet, int protocol)
 
 @cython.locals(ptype=int, buffers=list, head=str, body=str, text=str, out=list, raw=bytes,
                done=bint, marks=int, tobj=object, nsp=object, data=object, pid=object,
-               utf8=bytes, named=bint, joined=object, out0=list,
-               written=object)
+               utf8=bytes, named=bint, joined=object, out0=list, written=object)
 cdef list _encode(object packet, int protocol, _Attachments hook)
 
 cdef class Encoder:
