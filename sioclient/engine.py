@@ -782,16 +782,18 @@ class Engine:
                 now = monotonic()
                 i = 0
                 n = len(frames)
+                message_of = s.message_of
+                on_message = self.listener.on_engine_message
                 while i < n:
                     frame = frames[i]
                     i += 1
-                    data = s.message_of(frame, now)
+                    data = message_of(frame, now)
                     if data is not None:
                         # the common case, without an event list: _message, inlined
                         if self._calling is None:
                             self._calling = current
                             try:
-                                self.listener.on_engine_message(data)
+                                on_message(data)
                             except Exception as exc:  # noqa: BLE001 - as in _message
                                 self._listener_failed(exc)
                             finally:
