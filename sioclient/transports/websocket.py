@@ -54,7 +54,7 @@ import ssl
 import zlib
 from collections import deque
 from time import monotonic
-from typing import Any, Iterable, Mapping, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, Mapping, Sequence, Tuple, Union
 
 import gevent.event
 import h11
@@ -400,7 +400,8 @@ class WebSocket:
             self._hold(out)
 
     def _write_gathered(self) -> None:
-        """The loop callback that writes what ``_write`` gathered in this iteration."""
+        """The loop callback that writes what ``_write`` gathered in this iteration (or the
+        function a deferring ``send_now`` handed it to)."""
         _gathering.discard(self)
         gather = self._gather
         if gather is None:
@@ -534,12 +535,22 @@ class WebSocket:
         codec.compress_next = compress
         self._write(self._encode((data,)))
 
-    def send_now(self, text: str, compress: bool = True, loop: Any = None) -> bool | None:
+    def send_now(
+        self,
+        text: str,
+        compress: bool = True,
+        loop: Any = None,
+        defer: Callable[[Callable[[], None]], None] | None = None,
+    ) -> bool | None:
         """``send(text)`` for a caller that checks ``broken`` and ``writable`` first, in one
         call: None when nothing more can be sent (``broken``), False when ``max_buffer``
         bytes wait already (nothing is sent), True once sent (as ``send`` does, it raises
         ``ConnectionError`` when the connection is closing or the write fails).  ``loop``:
-        the current thread's event loop, when the caller has it at hand."""
+        the current thread's event loop, when the caller has it at hand.
+
+        ``defer``: when given, the frame is not written now but starts a gathered write (as
+        the second send of a loop iteration does) that ``defer`` is handed to call soon, in
+        place of the loop callback; sends made until then join it, in order."""
         if self._closed or self._write_error is not None:
             return None
         if self.buffered_amount >= self.max_buffer:
@@ -549,9 +560,20 @@ class WebSocket:
         codec = self._codec
         if codec.deflate and compress and len(text.encode("utf-8")) >= codec.threshold:
             codec.compress_next = True
-            self._write(self._encode((text,)))
+            out: bytes | bytearray = self._encode((text,))
+            if defer is None:
+                self._write(out)
+                return True
+        else:
+            out = self._writer.text(text)
+        if defer is not None:
+            if self._out or self._gather is not None:
+                self._write(out)  # joins what waits, or the gathered write due anyway
+            else:
+                self._gather = bytearray(out)
+                _gathering.add(self)
+                defer(self._write_gathered)
             return True
-        out = self._writer.text(text)
         raw = self._raw
         if raw is None or self._out or self._gather is not None:
             self._write(out)
