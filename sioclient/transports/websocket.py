@@ -91,6 +91,9 @@ RECV_SIZE = 65536
 #: bytes of the writes of one loop iteration gathered into one write (see ``WebSocket._write``)
 GATHER_LIMIT = 64 * 1024
 
+# ``WebSocket._wrote_in`` while its gathered write waits for the burst writer
+_DEFERRED = -2
+
 #: system calls that wrote (or tried to write) WebSocket bytes, all connections of the process
 write_calls = 0
 
@@ -308,7 +311,8 @@ class WebSocket:
         self._write_watcher: Any = None
         self._write_error: ConnectionError | None = None
         # writes after the first of one loop iteration: gathered, written once before the
-        # loop polls again (see _write); the iteration of the last write made at once
+        # loop polls again (see _write); the iteration of the last write made at once, or
+        # _DEFERRED while the gathered write is the burst writer's (see send_now)
         self._gather: bytearray | None = None
         self._wrote_in = -1
         # (29 attributes: one more and CPython gives every WebSocket an unshared 1.5 KiB dict)
@@ -364,7 +368,9 @@ class WebSocket:
         gather = self._gather
         if gather is not None:
             gather += out
-            if len(gather) >= GATHER_LIMIT:
+            if len(gather) >= GATHER_LIMIT or self._wrote_in == _DEFERRED:
+                # beyond the limit; or a write made outside a burst of wake-ups, which takes
+                # the burst writer's gathered write along at once
                 self._gather = None
                 self._wrote_in = -1
                 self._write(gather)
@@ -567,12 +573,18 @@ class WebSocket:
         else:
             out = self._writer.text(text)
         if defer is not None:
-            if self._out or self._gather is not None:
-                self._write(out)  # joins what waits, or the gathered write due anyway
-            else:
+            gather = self._gather
+            if self._out:
+                self._write(out)  # waits behind what waits
+            elif gather is None:
                 self._gather = bytearray(out)
+                self._wrote_in = _DEFERRED
                 _gathering.add(self)
                 defer(self._write_gathered)
+            elif len(gather) + len(out) < GATHER_LIMIT:
+                gather += out  # joins the gathered write due anyway
+            else:
+                self._write(out)
             return True
         raw = self._raw
         if raw is None or self._out or self._gather is not None:
