@@ -556,7 +556,8 @@ class WebSocket:
 
         ``defer``: when given, the frame is not written now but starts a gathered write (as
         the second send of a loop iteration does) that ``defer`` is handed to call soon, in
-        place of the loop callback; sends made until then join it, in order."""
+        place of the loop callback; deferred sends made until then join it, in order, and
+        any other write takes it along at once."""
         if self._closed or self._write_error is not None:
             return None
         if self.buffered_amount >= self.max_buffer:
