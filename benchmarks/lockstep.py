@@ -25,7 +25,7 @@ Printed per run and as medians:
 
 ``--breakdown`` splits an ack's latency (instrumenting the engine, which costs a little):
 emit (``call()`` start to the frame handed to the kernel, by ``call()`` itself or, in a burst,
-by the burst writer), wire (to the loop noticing the
+by the burst writer's gathered write), wire (to the loop noticing the
 socket readable: the server's time, and the loop's, when it is busy elsewhere), queue (waiting
 for a runner greenlet), read (reading, decoding, resolving the ack) and resume (the user's
 greenlet running again); and the *read batch*: how many connections were read in the same loop
@@ -117,13 +117,34 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
             engine_mod.Engine._ws_read,
         )
 
+        from sioclient.transports import websocket as ws_mod
+
+        send_now, write_gathered = ws_mod.WebSocket.send_now, ws_mod.WebSocket._write_gathered
+
         def flush_(self: Any, *a: Any, **k: Any) -> None:
-            # the frames handed to the kernel: by send() itself, or by the burst writer
+            # the frames handed to the kernel from the session's queue
             s = self._session
             writes = s is not None and s.wants_write
             flush(self, *a, **k)
-            if writes:
+            if writes and self._ws is not None:
+                self._ws._t_sent = perf()
+
+        def send_now_(self: Any, text: str, *a: Any) -> Any:
+            # a frame handed to the kernel by send() itself (not when deferred: see below)
+            taken = send_now(self, text, *a)
+            if len(a) < 3 or a[2] is None:
                 self._t_sent = perf()
+            return taken
+
+        def write_gathered_(self: Any) -> None:
+            # a gathered write: at the end of a loop iteration, or by the burst writer
+            gathered = self._gather is not None
+            write_gathered(self)
+            if gathered:
+                self._t_sent = perf()
+
+        ws_mod.WebSocket.send_now = send_now_  # type: ignore[method-assign]
+        ws_mod.WebSocket._write_gathered = write_gathered_  # type: ignore[method-assign]
 
         def readable_(self: Any, ws: Any) -> None:
             self._t_readable = perf()
@@ -173,7 +194,8 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
                 acks.append(t1 - t0)
                 if args.breakdown:
                     e = engine
-                    ts, tr, tq = e._t_sent, e._t_readable, e._t_read
+                    ts = getattr(e._ws, "_t_sent", 0.0)
+                    tr, tq = e._t_readable, e._t_read
                     if t0 <= ts <= tr <= tq <= t1:
                         stages["emit"].append(ts - t0)
                         stages["wire"].append(tr - ts)

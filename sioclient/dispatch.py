@@ -231,6 +231,9 @@ class _BurstWriter:
 
 
 _writers: weakref.WeakKeyDictionary[Any, _BurstWriter] = weakref.WeakKeyDictionary()
+# the writer of the hub that deferred last (as _last for the dispatcher): every send of a burst
+# defers, and the WeakKeyDictionary's lookup cost as much as the deferring
+_last_writer: tuple[Any, _BurstWriter | None] = (None, None)
 
 
 def in_burst() -> bool:
@@ -240,11 +243,17 @@ def in_burst() -> bool:
 
 def defer_write(flush: Callable[[], None]) -> None:
     """Has ``flush()`` (which must not block) called by the burst writer, soon, in order."""
+    global _last_writer
     hub = gevent.get_hub()
-    w = _writers.get(hub)
-    if w is None:
-        w = _writers[hub] = _BurstWriter(hub)
-    w.defer(flush)
+    last_hub_ref, w = _last_writer
+    if w is None or last_hub_ref() is not hub:
+        w = _writers.get(hub)
+        if w is None:
+            w = _writers[hub] = _BurstWriter(hub)
+        _last_writer = (weakref.ref(hub), w)
+    w._pending.append(flush)  # w.defer(flush), inlined
+    if w._idle:
+        w._wake()
 
 
 __all__ = ["Dispatcher", "defer_write", "dispatcher", "in_burst", "spawn", "submit", "submit_io"]

@@ -22,10 +22,12 @@ order on the wire and no greenlet holds anything across a blocking write.  (The 
 writes the first send of a loop iteration at once and gathers the later ones of the same
 iteration into one write before the loop polls again; see ``WebSocket._write``.)  One
 exception: a send made while other watchers of the same loop iteration are still to run
-(hundreds of users woken together) only queues its frames, and ``dispatch.defer_write``'s
-writer writes them a slice at a time between polls, so that the answers to the first requests
-of a burst are read while the rest is written (see ``dispatch._BurstWriter``); the order stays
-that of the ``send()`` calls, since every write takes the session's whole queue.
+(hundreds of users woken together) only frames its message into the WebSocket's gathered
+write (or queues it in the session, when something waits there already), and
+``dispatch.defer_write``'s writer writes them a slice at a time between polls, so that the
+answers to the first requests of a burst are read while the rest is written (see
+``dispatch._BurstWriter``); the order stays that of the ``send()`` calls, since later sends
+join the gathered write and every write takes the session's whole queue.
 
 Back-pressure (what ``send()`` does when the peer cannot keep up):
 
@@ -176,18 +178,21 @@ class Engine:
             # the loop of the reading watcher, when there is one: get_hub() costs more
             watcher = self._watcher
             loop = get_hub().loop if watcher is None else watcher.loop
-            frame = (
-                s.frame_now(messages[0])
-                if len(messages) == 1
-                and not (compress and dispatch.DEFER_IN_BURSTS and loop.pendingcnt)
-                else None
-            )
+            frame = s.frame_now(messages[0]) if len(messages) == 1 else None
             if frame is not None:
-                # the common case: one text message, nothing queued ahead of it, no burst of
-                # wake-ups (dispatch.in_burst, inlined): framed and written at once if there
-                # is room in the socket's buffer, the session's queue untouched
+                # the common case: one text message, nothing queued ahead of it: framed and
+                # written at once if there is room in the socket's buffer, the session's
+                # queue untouched.  In a burst of wake-ups (dispatch.in_burst, inlined) the
+                # frame waits in the socket's gathered write, which the burst writer writes
                 try:
-                    taken = ws.send_now(frame, compress, loop)
+                    taken = ws.send_now(
+                        frame,
+                        compress,
+                        loop,
+                        defer_write
+                        if compress and dispatch.DEFER_IN_BURSTS and loop.pendingcnt
+                        else None,
+                    )
                 except SocketIOError as exc:
                     spawn(self._fail, exc)
                     taken = True

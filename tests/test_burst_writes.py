@@ -20,6 +20,7 @@ from integration_util import (
 )
 
 from sioclient import dispatch
+from sioclient.transports import websocket as ws_mod
 
 N = 40  # connections woken together
 PER = 5  # emits each, in one wake-up
@@ -34,6 +35,7 @@ def test_a_burst_of_wakeups_is_written_in_order(sio_server: Any, clients: Client
     acked: dict[int, list[int]] = {i: [] for i in range(N)}
     in_burst: list[bool] = []
     queued: list[bool] = []
+    taken_along: list[tuple[bool, bool]] = []
     done = Event()
     left = [N * PER]
 
@@ -49,13 +51,22 @@ def test_a_burst_of_wakeups_is_written_in_order(sio_server: Any, clients: Client
         sock = sockets[i]
         for seq in range(PER):
             if seq == 2:
-                # written at once (compress=False is never deferred): takes what is queued
-                # before it along, in order
+                # written at once (compress=False is never deferred): takes what waits before
+                # it along, in order
                 sock.compress(False).emit("ack", i, seq, ack=lambda *a, i=i, s=seq: on_ack(i, s))
+                ws = sock.io.engine._ws
+                taken_along.append((in_burst[-1], ws is not None and ws._gather is None))
             else:
                 sock.emit("ack", i, seq, ack=lambda *a, i=i, s=seq: on_ack(i, s))
         engine = sock.io.engine
-        queued.append(engine is not None and engine._session.wants_write)
+        # left to the burst writer: in the WebSocket's gathered write (or the session's queue)
+        queued.append(
+            engine is not None
+            and (
+                engine._session.wants_write
+                or (engine._ws is not None and engine._ws._gather is not None)
+            )
+        )
 
     timers = []
     for i in range(N):
@@ -71,6 +82,7 @@ def test_a_burst_of_wakeups_is_written_in_order(sio_server: Any, clients: Client
     # emits were still queued when the callback returned
     assert in_burst.count(True) >= N // 2
     assert queued.count(True) >= N // 2
+    assert all(written for burst, written in taken_along if burst)
     for i, sock in enumerate(sockets):
         assert acked[i] == list(range(PER))
         received = sock.call("get-received", timeout=WAIT)
@@ -83,5 +95,52 @@ def test_a_lone_send_is_written_at_once(sio_server: Any, clients: Clients) -> No
     sock = clients.connect(server.url, transports=["websocket"])
     assert not dispatch.in_burst()
     sock.emit("ack", 1)
-    assert not sock.io.engine._session.wants_write  # handed to the kernel by emit() itself
+    engine = sock.io.engine
+    assert not engine._session.wants_write  # handed to the kernel by emit() itself
+    assert engine._ws._gather is None
     assert sock.call("ack", 2, timeout=WAIT) == 2
+
+
+@pytest.mark.node
+def test_a_burst_of_large_emits_is_written_in_order_and_bounded(
+    sio_server: Any, clients: Clients
+) -> None:
+    # every wake-up emits more than GATHER_LIMIT bytes: the burst writer's gathered write is
+    # written each time it reaches the limit, never held beyond it
+    server = sio_server("node4", transports=["websocket"])
+    n, per, payload = 4, 40, "x" * 2048
+    sockets = [clients.connect(server.url, transports=["websocket"]) for _ in range(n)]
+    loop = gevent.get_hub().loop
+    acked: dict[int, list[int]] = {i: [] for i in range(n)}
+    gathered: list[int] = []
+    done = Event()
+    left = [n * per]
+
+    def on_ack(i: int, seq: int) -> None:
+        acked[i].append(seq)
+        left[0] -= 1
+        if left[0] == 0:
+            done.set()
+
+    def wake(i: int) -> None:
+        sock = sockets[i]
+        for seq in range(per):
+            sock.emit("ack", i, seq, payload, ack=lambda *a, i=i, s=seq: on_ack(i, s))
+            ws = sock.io.engine._ws
+            gathered.append(0 if ws is None or ws._gather is None else len(ws._gather))
+
+    timers = []
+    for i in range(n):
+        t = loop.timer(0.05)
+        t.start(wake, i)
+        timers.append(t)
+    try:
+        assert done.wait(WAIT), f"{left[0]} acks missing"
+    finally:
+        for t in timers:
+            t.close()
+    assert max(gathered) < ws_mod.GATHER_LIMIT
+    for i, sock in enumerate(sockets):
+        assert acked[i] == list(range(per))
+        received = sock.call("get-received", timeout=WAIT)
+        assert [args for _, args in received] == [[i, seq, payload] for seq in range(per)]

@@ -54,7 +54,7 @@ import ssl
 import zlib
 from collections import deque
 from time import monotonic
-from typing import Any, Iterable, Mapping, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, Mapping, Sequence, Tuple, Union
 
 import gevent.event
 import h11
@@ -90,6 +90,9 @@ DEFAULT_MAX_BUFFER = 1024 * 1024
 RECV_SIZE = 65536
 #: bytes of the writes of one loop iteration gathered into one write (see ``WebSocket._write``)
 GATHER_LIMIT = 64 * 1024
+
+# ``WebSocket._wrote_in`` while its gathered write waits for the burst writer
+_DEFERRED = -2
 
 #: system calls that wrote (or tried to write) WebSocket bytes, all connections of the process
 write_calls = 0
@@ -308,7 +311,8 @@ class WebSocket:
         self._write_watcher: Any = None
         self._write_error: ConnectionError | None = None
         # writes after the first of one loop iteration: gathered, written once before the
-        # loop polls again (see _write); the iteration of the last write made at once
+        # loop polls again (see _write); the iteration of the last write made at once, or
+        # _DEFERRED while the gathered write is the burst writer's (see send_now)
         self._gather: bytearray | None = None
         self._wrote_in = -1
         # (29 attributes: one more and CPython gives every WebSocket an unshared 1.5 KiB dict)
@@ -364,7 +368,9 @@ class WebSocket:
         gather = self._gather
         if gather is not None:
             gather += out
-            if len(gather) >= GATHER_LIMIT:
+            if len(gather) >= GATHER_LIMIT or self._wrote_in == _DEFERRED:
+                # beyond the limit; or a write made outside a burst of wake-ups, which takes
+                # the burst writer's gathered write along at once
                 self._gather = None
                 self._wrote_in = -1
                 self._write(gather)
@@ -400,7 +406,8 @@ class WebSocket:
             self._hold(out)
 
     def _write_gathered(self) -> None:
-        """The loop callback that writes what ``_write`` gathered in this iteration."""
+        """The loop callback that writes what ``_write`` gathered in this iteration (or the
+        function a deferring ``send_now`` handed it to)."""
         _gathering.discard(self)
         gather = self._gather
         if gather is None:
@@ -534,12 +541,23 @@ class WebSocket:
         codec.compress_next = compress
         self._write(self._encode((data,)))
 
-    def send_now(self, text: str, compress: bool = True, loop: Any = None) -> bool | None:
+    def send_now(
+        self,
+        text: str,
+        compress: bool = True,
+        loop: Any = None,
+        defer: Callable[[Callable[[], None]], None] | None = None,
+    ) -> bool | None:
         """``send(text)`` for a caller that checks ``broken`` and ``writable`` first, in one
         call: None when nothing more can be sent (``broken``), False when ``max_buffer``
         bytes wait already (nothing is sent), True once sent (as ``send`` does, it raises
         ``ConnectionError`` when the connection is closing or the write fails).  ``loop``:
-        the current thread's event loop, when the caller has it at hand."""
+        the current thread's event loop, when the caller has it at hand.
+
+        ``defer``: when given, the frame is not written now but starts a gathered write (as
+        the second send of a loop iteration does) that ``defer`` is handed to call soon, in
+        place of the loop callback; deferred sends made until then join it, in order, and
+        any other write takes it along at once."""
         if self._closed or self._write_error is not None:
             return None
         if self.buffered_amount >= self.max_buffer:
@@ -549,9 +567,26 @@ class WebSocket:
         codec = self._codec
         if codec.deflate and compress and len(text.encode("utf-8")) >= codec.threshold:
             codec.compress_next = True
-            self._write(self._encode((text,)))
+            out: bytes | bytearray = self._encode((text,))
+            if defer is None:
+                self._write(out)
+                return True
+        else:
+            out = self._writer.text(text)
+        if defer is not None:
+            gather = self._gather
+            if self._out:
+                self._write(out)  # waits behind what waits
+            elif gather is None:
+                self._gather = bytearray(out)
+                self._wrote_in = _DEFERRED
+                _gathering.add(self)
+                defer(self._write_gathered)
+            elif len(gather) + len(out) < GATHER_LIMIT:
+                gather += out  # joins the gathered write due anyway
+            else:
+                self._write(out)
             return True
-        out = self._writer.text(text)
         raw = self._raw
         if raw is None or self._out or self._gather is not None:
             self._write(out)
