@@ -68,10 +68,8 @@ static const unsigned char sioclient_jf_plain[256] = {
 #undef SIOCLIENT_JF_R16
 };
 
-/* an exact str that travels as it is between quotes (printable ASCII, no '"' or '\\') */
-static int sioclient_jf_plain_str(PyObject *s, const unsigned char **data, Py_ssize_t *len) {
-    const unsigned char *p;
-    Py_ssize_t n, i;
+/* the bytes and length of an ASCII str; 0 for any other (left to the general path) */
+static int sioclient_jf_ascii(PyObject *s, const unsigned char **data, Py_ssize_t *len) {
 #if PY_VERSION_HEX < 0x030C0000
     if (PyUnicode_READY(s) < 0) {
         PyErr_Clear();
@@ -79,8 +77,16 @@ static int sioclient_jf_plain_str(PyObject *s, const unsigned char **data, Py_ss
     }
 #endif
     if (!PyUnicode_IS_ASCII(s)) return 0;
-    p = PyUnicode_1BYTE_DATA(s);
-    n = PyUnicode_GET_LENGTH(s);
+    *data = PyUnicode_1BYTE_DATA(s);
+    *len = PyUnicode_GET_LENGTH(s);
+    return 1;
+}
+
+/* an exact str that travels as it is between quotes (printable ASCII, no '"' or '\\') */
+static int sioclient_jf_plain_str(PyObject *s, const unsigned char **data, Py_ssize_t *len) {
+    const unsigned char *p;
+    Py_ssize_t n, i;
+    if (!sioclient_jf_ascii(s, &p, &n)) return 0;
     for (i = 0; i < n; i++) {
         if (!sioclient_jf_plain[p[i]]) return 0;
     }
@@ -94,15 +100,7 @@ static int sioclient_jf_write_str(sioclient_jf_writer *out, PyObject *s) {
     const unsigned char *p;
     unsigned char *w;
     Py_ssize_t n, i;
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(s) < 0) {
-        PyErr_Clear();
-        return 0;
-    }
-#endif
-    if (!PyUnicode_IS_ASCII(s)) return 0;
-    p = PyUnicode_1BYTE_DATA(s);
-    n = PyUnicode_GET_LENGTH(s);
+    if (!sioclient_jf_ascii(s, &p, &n)) return 0;
     if (n + 2 > out->end - out->w) return 0;
     w = out->w;
     *w++ = '"';
