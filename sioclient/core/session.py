@@ -302,7 +302,9 @@ class Session:
 
         self._events: list[Event] = []
         # outgoing packets: (type, data, ping arrival time for a revision-4 pong else None)
-        self._out: deque[tuple[int, Any, float | None]] = deque()
+        # (made on the first packet and dropped once drained: a WebSocket session writes
+        # most messages past it, and an empty deque holds a 0.5 KiB block per connection)
+        self._out: deque[tuple[int, Any, float | None]] | None = None
         #: size of the queued messages (see the module docstring)
         self.queued_size = 0
         self._write_deadline: float | None = None  # unwritten bytes must move by then
@@ -587,7 +589,7 @@ class Session:
             self._events.append(Message(data))
         elif ptype == PING_PACKET:
             if not rev.client_pings:
-                self._out.append((PONG_PACKET, data if data else None, now))
+                self._push((PONG_PACKET, data if data else None, now))
                 self._events.append(PingReceived())
             # revision 3: servers never ping; ignore rather than answer in the wrong direction
         elif ptype == PONG_PACKET:
@@ -653,7 +655,7 @@ class Session:
             self._next_ping = None
             self._ping_sent_at = now
             self._pong_deadline = now + self.handshake.ping_timeout  # type: ignore[union-attr]
-            self._out.append((PING_PACKET, None, None))
+            self._push((PING_PACKET, None, None))
             self._events.append(PingSent())
         return self.next_events()
 
@@ -676,7 +678,7 @@ class Session:
             # revision 4 polling separates packets with \x1e: the server would split this
             # message in two (a parser's JSON never holds the raw character; a custom one might)
             raise ValueError("a text message holding \\x1e cannot travel over polling (EIO=4)")
-        self._out.append((MESSAGE_PACKET, data, None))
+        self._push((MESSAGE_PACKET, data, None))
         self.queued_size += len(data) + QUEUE_ITEM_OVERHEAD
 
     def frame_now(self, data: Frame) -> str | None:
@@ -712,14 +714,15 @@ class Session:
         limit = self.handshake.max_payload if self.handshake is not None else None
         batch: list[tuple[int, Any]] = []
         size = 0
-        while self._out and len(batch) < MAX_PAYLOAD_PACKETS:
-            ptype, data, arrived = self._out[0]
+        out = self._out
+        while out and len(batch) < MAX_PAYLOAD_PACKETS:
+            ptype, data, arrived = out[0]
             if limit:
                 item = rev.payload_item_size(ptype, data)
                 if batch and size + item > limit:
                     break
                 size += item
-            self._out.popleft()
+            out.popleft()
             if ptype == MESSAGE_PACKET:
                 self.queued_size -= len(data) + QUEUE_ITEM_OVERHEAD
             batch.append((ptype, data))
@@ -741,8 +744,9 @@ class Session:
         assert rev is not None
         binary_ok = not self.force_base64
         frames = []
-        while self._out:
-            ptype, data, arrived = self._out.popleft()
+        out = self._out
+        while out:
+            ptype, data, arrived = out.popleft()
             frames.append(rev.encode_packet(ptype, data, binary_ok))
             self._handed_out(ptype, arrived, now)
         self.queued_size = 0
@@ -752,9 +756,17 @@ class Session:
         if ptype == PONG_PACKET and arrived is not None:
             self._events.append(PongSent((now - arrived) * 1000.0))
 
+    def _push(self, item: tuple[int, Any, float | None]) -> None:
+        out = self._out
+        if out is None:
+            out = self._out = deque()
+        out.append(item)
+
     def _after_take(self) -> None:
-        if self.state == CLOSING and not self._out:
-            self.state = CLOSED
+        if not self._out:
+            self._out = None
+            if self.state == CLOSING:
+                self.state = CLOSED
 
     # ------------------------------------------------------------ upgrade
 
@@ -825,7 +837,7 @@ class Session:
                 self._upgrade = _UP_FAILED
                 self._probe_deadline = None
             self._stop_timers()
-            self._out.append((CLOSE_PACKET, None, None))
+            self._push((CLOSE_PACKET, None, None))
             self.state = CLOSING
             self._events.append(Closed("forced close"))
         else:
@@ -862,7 +874,7 @@ class Session:
 
     def _finish_closed(self) -> None:
         self.state = CLOSED
-        self._out.clear()
+        self._out = None
         self.queued_size = 0
         self._stop_timers()
         if self._upgrade in (_UP_PROBING, _UP_PAUSING):

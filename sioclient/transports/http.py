@@ -27,11 +27,10 @@ Helpers shared with the WebSocket client: ``host_header()``,
 
 from __future__ import annotations
 
-import contextlib
 import socket as _stdsocket
 import ssl
 import traceback
-from typing import Any, Iterator, List, Mapping, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Sequence, Tuple, Union
 
 import gevent
 import h11
@@ -58,26 +57,38 @@ _select = get_original("select", "select")
 Headers = Union[Mapping[str, str], Sequence[Tuple[str, str]], None]
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float | None, what: str) -> Iterator[None]:
-    """Raises ``sioclient.TimeoutError`` in the calling greenlet when ``seconds`` pass."""
-    if seconds is None:
-        yield
-        return
-    timer = gevent.Timeout(seconds)
-    timer.start()
-    try:
-        yield
-    except gevent.Timeout as exc:
-        if exc is not timer:
-            raise
-        # its traceback holds this frame, which holds the timeout: a cycle, and through the
-        # frames' callers the whole attempt kept until the collector runs (the message says
-        # what timed out; where the wait was is of no use)
-        exc.__traceback__ = None
-        raise TimeoutError(f"{what} timed out after {seconds:g} s") from None
-    finally:
+class time_limit:
+    """``with time_limit(seconds, what):`` raises ``sioclient.TimeoutError`` in the calling
+    greenlet when ``seconds`` pass (None: no limit).
+
+    A class rather than a generator-based context manager: every connection attempt holds one
+    while it waits, and the generator, its frame and contextlib's wrapper were three blocks
+    more per attempt, times every client of a process after an outage."""
+
+    __slots__ = ("seconds", "what", "timer")
+
+    def __init__(self, seconds: float | None, what: str) -> None:
+        self.seconds = seconds
+        self.what = what
+        self.timer: gevent.Timeout | None = None
+
+    def __enter__(self) -> None:
+        if self.seconds is not None:
+            timer = self.timer = gevent.Timeout(self.seconds)
+            timer.start()
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        timer = self.timer
+        if timer is None:
+            return
+        self.timer = None
         timer.close()
+        if exc is timer:
+            # its traceback holds the caller's frames, which hold this limit: a cycle, and
+            # through the frames' callers the whole attempt kept until the collector runs
+            # (the message says what timed out; where the wait was is of no use)
+            exc.__traceback__ = None
+            raise TimeoutError(f"{self.what} timed out after {self.seconds:g} s") from None
 
 
 def host_header(host: str, port: int, secure: bool) -> str:

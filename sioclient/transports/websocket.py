@@ -915,17 +915,14 @@ class WebSocket:
             self._finish(CloseReason.ABNORMAL_CLOSURE, "aborted")
 
 
-def _handshake(
-    sock: Any,
+def _upgrade_request(
+    nonce: bytes,
     host_value: str,
     target: str,
     headers: list[tuple[str, str]],
     subprotocols: Sequence[str] | None,
     codec: _MessageCodec | None,
-    max_header: int,
-) -> tuple[bytes, list[tuple[str, str]], str | None]:
-    """Sends the upgrade request; returns (bytes after the 101 head, headers, subprotocol)."""
-    nonce = generate_nonce()
+) -> h11.Request:
     req_headers = [
         ("Host", host_value),
         ("Upgrade", "websocket"),
@@ -938,13 +935,44 @@ def _handshake(
     if codec is not None:
         req_headers.append(("Sec-WebSocket-Extensions", codec.offer()))
     req_headers.extend(headers)
-    h = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header)
     try:
-        sock.sendall(h.send(h11.Request(method="GET", target=target, headers=req_headers)))
+        return h11.Request(method="GET", target=target, headers=req_headers)
+    except h11.LocalProtocolError as exc:
+        raise invalid_request(exc) from None
+
+
+def _handshake(
+    sock: Any,
+    host_value: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    subprotocols: Sequence[str] | None,
+    codec: _MessageCodec | None,
+    max_header: int,
+) -> tuple[bytes, list[tuple[str, str]], str | None]:
+    """Sends the upgrade request; returns (bytes after the 101 head, headers, subprotocol)."""
+    nonce = generate_nonce()
+    request = _upgrade_request(nonce, host_value, target, headers, subprotocols, codec)
+    try:
+        sock.sendall(h11.Connection(h11.CLIENT).send(request))
     except h11.LocalProtocolError as exc:
         raise invalid_request(exc) from None
     except OSError as exc:
         raise ConnectionError(f"WebSocket handshake failed: {exc}") from exc
+    del request
+    # The wait for the answer holds neither the request nor h11's state: after an outage every
+    # client of a process waits here at once, and those were a dozen blocks more per attempt.
+    try:
+        data = sock.recv(RECV_SIZE)
+    except OSError as exc:
+        raise ConnectionError(f"WebSocket handshake failed: {exc}") from exc
+    if not data:
+        raise ConnectionError(_NO_ANSWER)
+    # h11 reads an answer to the request it sent: the same request, sent again to this parser
+    # only (its bytes are on the wire already)
+    h = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header)
+    h.send(_upgrade_request(nonce, host_value, target, headers, subprotocols, codec))
+    h.receive_data(data)
 
     refusal: h11.Response | None = None
     body = bytearray()
