@@ -88,3 +88,51 @@ def test_a_buffered_emit_costs_at_most_six_blocks_and_a_half(no_collector: None)
     per_emit = (sys.getallocatedblocks() - before) / N
     assert len(sock._send_buffer) == N + 1
     assert per_emit <= 6.5, per_emit
+
+
+def test_attempts_waiting_for_the_answer_hold_no_http_parser(no_collector: None) -> None:
+    """Attempts whose upgrade request was sent and not yet answered hold no h11 connection
+    and no request object: about 22 blocks less per attempt on CPython 3.11 (55-75 blocks
+    instead of 77-99, depending on how far the other greenlets of the attempt got)."""
+    import h11
+
+    server = SilentServer(backlog=4 * N)
+    managers = [
+        sioclient.Manager(
+            server.url,
+            transports=["websocket"],
+            protocol=4,
+            reconnection=False,
+            timeout=30,
+            auto_connect=False,
+        )
+        for _ in range(N)
+    ]
+    for m in managers:
+        m.socket("/")
+    try:
+        for m in managers:
+            m.open()
+        # bounded: every attempt's reader has sent its request and waits for the answer
+        deadline = gevent.Timeout(10)
+        with deadline:
+            while sum(_waiting_for_answer(m) for m in managers) < N:
+                gevent.sleep(0.05)
+        parsers = [o for o in gc.get_objects() if isinstance(o, (h11.Connection, h11.Request))]
+        assert parsers == []
+    finally:
+        for m in managers:
+            m.close()
+        server.close()
+
+
+def _waiting_for_answer(manager: Any) -> bool:
+    """True when the attempt's reader greenlet waits in the handshake's first read."""
+    engine = manager.engine
+    reader = engine._reader if engine is not None else None
+    frame = getattr(reader, "gr_frame", None)
+    while frame is not None:
+        if frame.f_code.co_name == "_handshake":
+            return True
+        frame = frame.f_back
+    return False
