@@ -614,14 +614,16 @@ class Manager(Emitter):
         return bool(self.engine.send(self._parser.encode(packet), compress))
 
     def _packet_encoded(
-        self, packet: Packet, parser: Any, messages: list[Any], compress: bool = True
+        self, packet: Packet | None, parser: Any, messages: list[Any], compress: bool = True
     ) -> bool:
         """Writes a packet encoded while disconnected; encoded again when the revision that
-        the connection speaks needs another parser than the one that encoded it.  False when
-        the engine did not take it (the connection is not open any more)."""
+        the connection speaks needs another parser than the one that encoded it (``packet``
+        may be None only when it is the same).  False when the engine did not take it (the
+        connection is not open any more)."""
         if self._ready_state != "open" or self._parser is None:
             return False
         if parser is not self._parser:
+            assert packet is not None
             messages = self._parser.encode(packet)
         return bool(self.engine.send(messages, compress))
 

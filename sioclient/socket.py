@@ -296,7 +296,7 @@ class Socket(Emitter):
         return self._ns.acks
 
     @property
-    def _send_buffer(self) -> list[tuple[Packet, Any]]:
+    def _send_buffer(self) -> list[tuple[int | None, Any]]:
         return self._ns.send_buffer
 
     @property
@@ -591,23 +591,26 @@ class Socket(Emitter):
             packet.id = ns.next_ack_id()
         # encoded now, so that a bad argument raises here and not when the buffer is sent
         parser = self.io._offline_parser()
-        kept = self._kept(parser, parser.encode(packet), flags.compress)
+        kept = self._kept(packet, parser, parser.encode(packet), flags.compress)
         if ack is not None:
             self._add_ack(packet, ack, flags.timeout, internal)
-        ns.buffer(packet, kept, None)
+        ns.buffer(packet.id, kept, None)
 
     def _buffer(self, packet: Packet, compress: bool) -> None:
         """A packet that was accepted while connected but never left: sent on the next
         `connect` (past ``max_buffered_emits`` if need be: the caller was told it was sent)."""
         parser = self.io._offline_parser()
-        self._ns.buffer(packet, self._kept(parser, parser.encode(packet), compress), None)
+        kept = self._kept(packet, parser, parser.encode(packet), compress)
+        self._ns.buffer(packet.id, kept, None)
 
-    def _kept(self, parser: Any, messages: Any, compress: bool) -> Any:
-        """How a buffered packet's encoding is kept: (parser, messages, compress), or in the
-        short form, the one message alone (every packet but a binary one), compressed, encoded
+    def _kept(self, packet: Packet, parser: Any, messages: Any, compress: bool) -> Any:
+        """How a buffered packet is kept: (packet, parser, messages, compress), or in the
+        short form, its one message alone (every packet but a binary one), compressed, encoded
         by ``_kept_parser`` (the parser of the socket's first buffered packet, and in practice
-        of every later one).  Three blocks less per buffered emit, and when a server goes away
-        every client of the process buffers its emits at the same time."""
+        of every later one).  The packet itself is read back from that message in the rare
+        case that needs it (see ``_flush``).  The buffer's entry is then two blocks (its pair
+        and the message) where the full form takes six, and when a server goes away every
+        client of the process buffers its emits at the same time."""
         if compress and type(messages) is list and len(messages) == 1:
             message = messages[0]
             if isinstance(message, (str, bytes)):
@@ -615,7 +618,7 @@ class Socket(Emitter):
                     self._kept_parser = parser
                 if parser is self._kept_parser:
                     return message
-        return (parser, messages, compress)
+        return (packet, parser, messages, compress)
 
     def _add_ack(
         self,
@@ -659,18 +662,23 @@ class Socket(Emitter):
     def _send_packet(self, packet: Packet, compress: bool) -> None:
         self.io._packet(packet, compress)
 
-    def _flush(self, buffered: list[tuple[Packet, Any]]) -> None:
+    def _flush(self, buffered: list[tuple[int | None, Any]]) -> None:
         io = self.io
         acks = self._ns.acks
-        for i, (packet, kept) in enumerate(buffered):
-            if isinstance(kept, (str, bytes)):
-                parser, messages, compress = self._kept_parser, [kept], True  # see _kept()
+        for i, (ack_id, kept) in enumerate(buffered):
+            packet: Packet | None
+            if type(kept) is tuple:
+                packet, parser, messages, compress = kept
             else:
-                parser, messages, compress = kept
-            pending = acks.get(packet.id) if packet.id is not None else None
+                packet, parser, messages, compress = None, self._kept_parser, [kept], True
+                if self._any_outgoing or parser is not io._parser:
+                    # the short form (see _kept): the listeners get the packet, another
+                    # revision's parser encodes it again
+                    (packet,) = parser.decoder().feed(kept)
+            pending = acks.get(ack_id) if ack_id is not None else None
             if pending is not None:
                 pending.sent = True
-            if self._any_outgoing:
+            if packet is not None and self._any_outgoing:
                 self._notify_outgoing(packet)
             try:
                 if not io._packet_encoded(packet, parser, messages, compress):
@@ -682,7 +690,7 @@ class Socket(Emitter):
                 # encoded again for another revision than expected, and that failed
                 logger.exception("could not send a buffered packet of %r", self.nsp)
                 if pending is not None:
-                    self._ns.forget_ack(packet.id)
+                    self._ns.forget_ack(ack_id)
                     if pending.with_error:
                         self._call_ack(pending, (exc,))
 

@@ -85,7 +85,8 @@ def test_offline_emits_of_every_form_delivered_in_order(
     proxied: Any, kind: str, transports: list[str]
 ) -> None:
     """A buffered emit is kept as its one encoded message when it can be (compressed, not
-    binary), else with its parser and options: both forms leave in the order of the emits."""
+    binary), else with its packet, parser and options: both forms leave in the order of the
+    emits, and a catch-all outgoing listener added meanwhile sees every one as it leaves."""
     env = proxied(kind, transports)
     sock = env.connect()
     down = expect(sock, "disconnect")
@@ -101,6 +102,8 @@ def test_offline_emits_of_every_form_delivered_in_order(
             sock.emit("ack", i, b"\x00\x01", ack=acks)  # binary: several messages
     kept = [entry for _, entry in sock._send_buffer]
     assert [isinstance(e, str) for e in kept] == [i % 3 == 0 for i in range(12)]
+    outgoing: list[tuple[Any, ...]] = []
+    sock.on_any_outgoing(lambda *args: outgoing.append(args))
     back = expect(sock, "connect")
     env.proxy.passthrough()
     back.get(timeout=BACK)
@@ -108,3 +111,5 @@ def test_offline_emits_of_every_form_delivered_in_order(
     received = sock.call("get-received", timeout=WAIT)
     assert [args[0] for _, args in received] == list(range(12))
     assert [args[0] for args in acks.calls] == list(range(12))
+    expected = [("ack", i) if i % 3 != 2 else ("ack", i, b"\x00\x01") for i in range(12)]
+    assert outgoing[:12] == expected

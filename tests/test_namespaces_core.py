@@ -108,7 +108,7 @@ def emit(ns: Any, wire: Wire, data: list[Any], *, ack: Any = None, timeout: floa
         pending.sent = ns.connected
     if ns.connected:
         return wire.wire(packet), events
-    assert ns.buffer(packet, None, None)
+    assert ns.buffer(packet.id, packet, None)
     return None, events
 
 
@@ -275,7 +275,7 @@ def test_buffered_emit_across_a_reconnect():
     assert out is None and len(ns.send_buffer) == 1
     assert sent(w, w.open("E2")) == ["40"]
     (connected,) = w.server('40{"sid":"S2"}')
-    assert [w.wire(p) for p, _ in connected.buffered] == ['422["offline"]']
+    assert [w.wire(p) for _, p in connected.buffered] == ['422["offline"]']
     assert ns.send_buffer == []
     (done,) = w.server('432["ok"]')
     assert done.pending.callback == "B" and done.args == (None, "ok")
@@ -291,17 +291,17 @@ def test_buffered_emits_the_connection_did_not_take_wait_for_the_next_one():
     w.open()
     (connected,) = w.server('40{"sid":"S"}')
     buffered = connected.buffered
-    assert [w.wire(p) for p, _ in buffered] == ['42["a"]', '420["b"]', '42["c"]']
+    assert [w.wire(p) for _, p in buffered] == ['42["a"]', '420["b"]', '42["c"]']
     # the shell wrote "a", marked b's ack sent, then the connection dropped under "b"
-    ns.acks[buffered[1][0].id].sent = True
+    ns.acks[buffered[1][0]].sent = True
     ns.requeue(buffered[1:])
     w.conn.closed("transport close")
     emit(ns, w, ["d"])
     # b's ack still waits: its packet never left
-    assert list(ns.acks) == [buffered[1][0].id] and not ns.acks[buffered[1][0].id].sent
+    assert list(ns.acks) == [buffered[1][0]] and not ns.acks[buffered[1][0]].sent
     w.open("E2")
     (connected,) = w.server('40{"sid":"S2"}')
-    assert [w.wire(p) for p, _ in connected.buffered] == ['420["b"]', '42["c"]', '42["d"]']
+    assert [w.wire(p) for _, p in connected.buffered] == ['420["b"]', '42["c"]', '42["d"]']
 
 
 def test_buffered_emit_expires_and_does_not_leave_later():
@@ -314,7 +314,7 @@ def test_buffered_emit_expires_and_does_not_leave_later():
     assert isinstance(expired.args[0], TimeoutError)
     w.open()
     (connected,) = w.server('40{"sid":"S"}')
-    assert [w.wire(p) for p, _ in connected.buffered] == ['42["b"]']
+    assert [w.wire(p) for _, p in connected.buffered] == ['42["b"]']
 
 
 def test_closed_for_good_gives_up_buffered_calls_only():
@@ -327,7 +327,7 @@ def test_closed_for_good_gives_up_buffered_calls_only():
     assert kinds(ns.leave(w.now)) == ["Unused"]
     (gone,) = ns.give_up_buffered()
     assert gone.pending.callback == "C" and isinstance(gone.args[0], DisconnectedError)
-    assert [p.data for p, _ in ns.send_buffer] == [["plain"]]
+    assert [p.data for _, p in ns.send_buffer] == [["plain"]]
 
 
 def test_leave_sends_disconnect_and_waits_before_rejoining():
@@ -481,15 +481,15 @@ def test_send_buffer_bound():
     w = Wire(5)
     ns = w.conn.namespace("/")
     ns.activate()
-    assert ns.buffer(Packet(EVENT, "/", ["a"]), None, 2)
-    assert ns.buffer(Packet(EVENT, "/", ["b"]), None, 2)
+    assert ns.buffer(None, Packet(EVENT, "/", ["a"]), 2)
+    assert ns.buffer(None, Packet(EVENT, "/", ["b"]), 2)
     assert ns.buffer_full(2) and not ns.buffer_full(3) and not ns.buffer_full(None)
-    assert not ns.buffer(Packet(EVENT, "/", ["c"]), None, 2)  # full: the caller raises
-    assert ns.buffer(Packet(EVENT, "/", ["c"]), None, None)  # None: no bound
-    assert not ns.buffer(Packet(EVENT, "/", ["d"]), None, 0)  # 0: nothing is buffered
+    assert not ns.buffer(None, Packet(EVENT, "/", ["c"]), 2)  # full: the caller raises
+    assert ns.buffer(None, Packet(EVENT, "/", ["c"]), None)  # None: no bound
+    assert not ns.buffer(None, Packet(EVENT, "/", ["d"]), 0)  # 0: nothing is buffered
     w.open()
     (connected,) = w.server('40{"sid":"S"}')
-    assert [w.wire(p) for p, _ in connected.buffered] == ['42["a"]', '42["b"]', '42["c"]']
+    assert [w.wire(p) for _, p in connected.buffered] == ['42["a"]', '42["b"]', '42["c"]']
 
 
 def test_next_deadline_of_the_connection_and_its_tick():

@@ -112,7 +112,7 @@ class Send(Event):
 class Connected(Event):
     """The namespace is connected: tell ``connect``, then hand out ``early`` (events received
     before it, as ``(data, ack_id, session)``), then write ``buffered`` (the offline buffer's
-    ``(packet, extra)`` entries, in order; mark each one's ack sent as it leaves), then
+    ``(ack_id, extra)`` entries, in order; mark each one's ack sent as it leaves), then
     ``resend`` (the at-least-once emits waiting for their ack, :class:`QueuedEmit`, in order)."""
 
     __slots__ = ("id", "early", "buffered", "resend")
@@ -549,7 +549,9 @@ class Namespace:
         self.acks: dict[int, PendingAck] = {}
         self.plain_acks = 0  # entries of acks without a deadline (see add_ack's limit)
         #: emits made while not connected: (packet, extra), ``extra`` the I/O layer's
-        self.send_buffer: list[tuple[Packet, Any]] = []
+        #: emits made while not connected, in order: (ack id or None, what the I/O layer
+        #: keeps to write them: their encoding, and the packet when it needs it)
+        self.send_buffer: list[tuple[int | None, Any]] = []
         #: events received before `connect`: (data, ack_id, session)
         self.receive_buffer: list[tuple[list[Any], int | None, int]] = []
         self.connect_session = -1  # the connection our CONNECT went out on
@@ -750,18 +752,19 @@ class Namespace:
                 entry.deadline = now + timeout
         return entry
 
-    def buffer(self, packet: Packet, extra: Any, limit: float | None) -> bool:
-        """Keep an emit made while not connected; False when ``limit`` emits wait already."""
+    def buffer(self, ack_id: int | None, extra: Any, limit: float | None) -> bool:
+        """Keep an emit made while not connected (``ack_id``: its ack's id, None without
+        one); False when ``limit`` emits wait already."""
         if self.buffer_full(limit):
             return False
-        self.send_buffer.append((packet, extra))
+        self.send_buffer.append((ack_id, extra))
         return True
 
-    def requeue(self, entries: list[tuple[Packet, Any]]) -> None:
+    def requeue(self, entries: list[tuple[int | None, Any]]) -> None:
         """Packets of the offline buffer that the connection did not take (it dropped while
         they were being written) go back to the front of the buffer, in order, unsent."""
-        for packet, _ in entries:
-            pending = self.acks.get(packet.id) if packet.id is not None else None
+        for ack_id, _ in entries:
+            pending = self.acks.get(ack_id) if ack_id is not None else None
             if pending is not None:
                 pending.sent = False
         self.send_buffer[:0] = entries
@@ -774,7 +777,7 @@ class Namespace:
         if not ids:
             return []
         given_up = set(ids)
-        self.send_buffer = [b for b in self.send_buffer if b[0].id not in given_up]
+        self.send_buffer = [b for b in self.send_buffer if b[0] not in given_up]
         err = DisconnectedError("socket is closed")
         events: list[Event] = []
         if self.queue:
@@ -835,7 +838,7 @@ class Namespace:
             return []
         # a packet that never left must not leave later: nobody waits for its answer any more
         if not pending.sent:
-            self.send_buffer = [b for b in self.send_buffer if b[0].id != ack_id]
+            self.send_buffer = [b for b in self.send_buffer if b[0] != ack_id]
         return [AckDone(self.name, pending, (TimeoutError("operation has timed out"),))]
 
     def _retry(self, now: float) -> list[Event]:
