@@ -915,6 +915,14 @@ class WebSocket:
             self._finish(CloseReason.ABNORMAL_CLOSURE, "aborted")
 
 
+#: how the parser of the answer is told what was asked (see _handshake)
+_ANSWER_TO = h11.Request(
+    method="GET",
+    target="/",
+    headers=[("Host", "-"), ("Upgrade", "websocket"), ("Connection", "Upgrade")],
+)
+
+
 def _upgrade_request(
     nonce: bytes,
     host_value: str,
@@ -968,10 +976,10 @@ def _handshake(
         raise ConnectionError(f"WebSocket handshake failed: {exc}") from exc
     if not data:
         raise ConnectionError(_NO_ANSWER)
-    # h11 reads an answer to the request it sent: the same request, sent again to this parser
-    # only (its bytes are on the wire already)
+    # h11 reads an answer to a request it sent: what it needs of ours (a GET proposing an
+    # upgrade) is given to this parser only, the request's bytes being on the wire already
     h = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header)
-    h.send(_upgrade_request(nonce, host_value, target, headers, subprotocols, codec))
+    h.send(_ANSWER_TO)
     h.receive_data(data)
 
     refusal: h11.Response | None = None
