@@ -22,6 +22,8 @@
 #include <string.h>
 #include <stdint.h>
 
+#include "_packet.h"
+
 #define SIO_KEYS 1024
 #define SIO_KEY_MAX 32
 #define SIO_MAX_DEPTH 100 /* _msgpack_py.MAX_DEPTH */
@@ -35,10 +37,15 @@ static PyObject *sio_key(const unsigned char *p, Py_ssize_t n) {
     if (n > SIO_KEY_MAX) return PyUnicode_DecodeUTF8((const char *)p, n, "strict");
     for (i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
     e = sio_keys[h & (SIO_KEYS - 1)];
-    if (e != NULL && PyUnicode_GET_LENGTH(e) == n
-        && memcmp(PyUnicode_1BYTE_DATA(e), p, (size_t)n) == 0) {
-        Py_INCREF(e);
-        return e;
+    if (e != NULL && PyUnicode_GET_LENGTH(e) == n) {
+        /* a key is a few bytes: compared here, not by a call */
+        const unsigned char *k = PyUnicode_1BYTE_DATA(e);
+        for (i = 0; i < n && k[i] == p[i]; i++) {
+        }
+        if (i == n) {
+            Py_INCREF(e);
+            return e;
+        }
     }
     s = PyUnicode_DecodeUTF8((const char *)p, n, "strict");
     if (s == NULL) return NULL;
@@ -345,6 +352,80 @@ static PyObject *sioclient_msgpack_read(PyObject *buf) {
         PyErr_SetString(PyExc_ValueError, "trailing bytes after the msgpack message");
         return NULL;
     }
+    return out;
+}
+
+/* The packet map read straight into a Packet, without the dict: the common packet only (an
+ * EVENT or ACK, or a BINARY_* one on revision 4, with an exact int type, a str namespace, a
+ * list payload, non-empty for an event, and an exact int id or none), whose top-level keys are
+ * among type, data, id and nsp, in any order, a key given twice counting once, the last time,
+ * as in the dict.  Every value is read as sio_read reads it, with the same bounds and depth.
+ * ``[packet]``, or NotImplemented for anything else, valid or not: the caller then reads the
+ * message as before (unpack, then map_to_packet), which takes the packet or words the error. */
+static PyObject *sioclient_msgpack_read_packet(PyObject *buf, int protocol) {
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(buf);
+    Py_ssize_t end = PyBytes_GET_SIZE(buf);
+    Py_ssize_t at = 1, budget = end, n, i, len;
+    PyObject *slot[4] = {NULL, NULL, NULL, NULL}; /* type, data, id, nsp */
+    PyObject *value, *packet, *out = NULL;
+    long ptype;
+    int k;
+    if (!sioclient_packet_layout.ready || end < 1 || (p[0] & 0xf0) != 0x80) goto other;
+    n = p[0] & 0x0f;
+    if (2 * n > end - at) goto other;
+    budget -= 2 * n;
+    for (i = 0; i < n; i++) {
+        if (at >= end || (p[at] & 0xe0) != 0xa0) goto other; /* a fixstr key */
+        len = p[at] & 0x1f;
+        at += 1;
+        if (len > end - at) goto other;
+        k = -1;
+        if (len == 4 && memcmp(p + at, "type", 4) == 0) k = 0;
+        else if (len == 4 && memcmp(p + at, "data", 4) == 0) k = 1;
+        else if (len == 2 && p[at] == 'i' && p[at + 1] == 'd') k = 2;
+        else if (len == 3 && memcmp(p + at, "nsp", 3) == 0) k = 3;
+        if (k < 0) goto other;
+        at += len;
+        value = sio_read(p, &at, end, 1, &budget);
+        if (value == NULL) {
+            PyErr_Clear();
+            goto other;
+        }
+        if (value == Py_NotImplemented) {
+            Py_DECREF(value);
+            goto other;
+        }
+        Py_XSETREF(slot[k], value);
+    }
+    if (at != end || slot[0] == NULL || slot[1] == NULL || slot[3] == NULL) goto other;
+    if (!PyLong_CheckExact(slot[0]) || !PyUnicode_CheckExact(slot[3])
+        || !PyList_CheckExact(slot[1]) || (slot[2] != NULL && !PyLong_CheckExact(slot[2]))) {
+        goto other;
+    }
+    ptype = PyLong_AsLong(slot[0]);
+    if (ptype == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        goto other;
+    }
+    if (!(ptype == 2 || ptype == 3 || (protocol == 4 && (ptype == 5 || ptype == 6)))) goto other;
+    if ((ptype == 2 || ptype == 5) && PyList_GET_SIZE(slot[1]) == 0) goto other;
+    value = PyLong_FromLong(0); /* no attachments */
+    if (value == NULL) goto done;
+    packet = sioclient_packet_make(slot[0], slot[3], slot[1], slot[2] ? slot[2] : Py_None, value);
+    Py_DECREF(value);
+    if (packet == NULL) goto done;
+    out = PyList_New(1);
+    if (out == NULL) {
+        Py_DECREF(packet);
+        goto done;
+    }
+    PyList_SET_ITEM(out, 0, packet);
+    goto done;
+other:
+    Py_INCREF(Py_NotImplemented);
+    out = Py_NotImplemented;
+done:
+    for (k = 0; k < 4; k++) Py_XDECREF(slot[k]);
     return out;
 }
 

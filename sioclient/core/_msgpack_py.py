@@ -634,6 +634,12 @@ class Encoder:
         self._packer = msgpack.Packer(use_bin_type=True, use_single_float=False, autoreset=True)
 
     def encode(self, packet: Packet) -> list[Any]:
+        if _FAST_PACKET:
+            # the compiled twin's whole path for the common packet, its slots read directly
+            # (_speedups/_msgpackwrite.h); NotImplemented: the path below, from the start
+            out = _encode_packet(packet, self.binary_types, self.text_control)  # type: ignore[name-defined] # noqa: F821
+            if out is not NotImplemented:
+                return out  # type: ignore[no-any-return]
         ptype = check_packet(packet, self.binary_types)
         if self.text_control and (
             ptype == CONNECT or ptype == DISCONNECT or ptype == CONNECT_ERROR
@@ -665,6 +671,12 @@ class Decoder:
 
     def feed(self, message: Any) -> list[Packet]:
         if type(message) is bytes:
+            if _FAST_PACKET:
+                # the compiled twin reads the common packet straight into a Packet, without
+                # the dict (_speedups/_msgpackread.h); NotImplemented: the general way below
+                out = _read_packet(message, self.protocol)  # type: ignore[name-defined] # noqa: F821
+                if out is not NotImplemented:
+                    return out  # type: ignore[no-any-return]
             obj = unpack(message)
         elif isinstance(message, str):
             if not self.text_control:
