@@ -24,38 +24,74 @@
 
 #include "_packet.h"
 
-#define SIO_KEYS 1024
+#define SIO_KEYS 512 /* a power of two */
+#define SIO_KEY_BITS 9
 #define SIO_KEY_MAX 32
 #define SIO_MAX_DEPTH 100 /* _msgpack_py.MAX_DEPTH */
 
-static PyObject *sio_keys[SIO_KEYS];
+/* A cached key: its first 16 bytes (zero padded) and length, compared as two words and a
+ * number, the rest of a longer key (up to SIO_KEY_MAX) byte by byte. */
+typedef struct {
+    uint64_t w0, w1;
+    Py_ssize_t n;
+    PyObject *s;
+} sio_keyent;
 
-static PyObject *sio_key(const unsigned char *p, Py_ssize_t n) {
-    uint32_t h = 2166136261u;
-    Py_ssize_t i;
-    PyObject *e, *s;
+static sio_keyent sio_keys[SIO_KEYS];
+
+/* The first 16 bytes of the key at ``p`` (``n`` bytes long, ``avail`` readable from ``p``),
+ * zero padded. */
+static inline void sio_key_words(const unsigned char *p, Py_ssize_t n, Py_ssize_t avail,
+                                 uint64_t *w0, uint64_t *w1) {
+    unsigned char tmp[16];
+#if PY_LITTLE_ENDIAN
+    if (avail >= 16) { /* two loads, the bytes past the key masked off */
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        if (n < 8) {
+            a = n == 0 ? 0 : a & (~(uint64_t)0 >> (64 - 8 * n));
+            b = 0;
+        } else if (n < 16) {
+            b = n == 8 ? 0 : b & (~(uint64_t)0 >> (128 - 8 * n));
+        }
+        *w0 = a;
+        *w1 = b;
+        return;
+    }
+#endif
+    memset(tmp, 0, sizeof(tmp));
+    memcpy(tmp, p, (size_t)(n < 16 ? n : 16));
+    memcpy(w0, tmp, 8);
+    memcpy(w1, tmp + 8, 8);
+}
+
+/* The str key of ``n`` bytes at ``p`` (``avail`` bytes readable from ``p``, at least ``n``). */
+static PyObject *sio_key(const unsigned char *p, Py_ssize_t n, Py_ssize_t avail) {
+    uint64_t w0, w1;
+    sio_keyent *e;
+    PyObject *s;
     if (n > SIO_KEY_MAX) return PyUnicode_DecodeUTF8((const char *)p, n, "strict");
-    for (i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
-    e = sio_keys[h & (SIO_KEYS - 1)];
-    if (e != NULL && PyUnicode_GET_LENGTH(e) == n) {
-        /* a key is a few bytes: compared here, not by a call */
-        const unsigned char *k = PyUnicode_1BYTE_DATA(e);
-        for (i = 0; i < n && k[i] == p[i]; i++) {
-        }
-        if (i == n) {
-            Py_INCREF(e);
-            return e;
-        }
+    sio_key_words(p, n, avail, &w0, &w1);
+    e = &sio_keys[(((w0 ^ (w1 * 0xc2b2ae3d27d4eb4fULL) ^ (uint64_t)n) * 0x9e3779b97f4a7c15ULL)
+                   >> (64 - SIO_KEY_BITS))];
+    if (e->s != NULL && e->w0 == w0 && e->w1 == w1 && e->n == n
+        && (n <= 16 || memcmp(PyUnicode_1BYTE_DATA(e->s) + 16, p + 16, (size_t)(n - 16)) == 0)) {
+        Py_INCREF(e->s);
+        return e->s;
     }
     s = PyUnicode_DecodeUTF8((const char *)p, n, "strict");
     if (s == NULL) return NULL;
-    if (PyUnicode_IS_ASCII(s)) {  /* its bytes are then its UTF-8: comparable above */
+    if (PyUnicode_IS_ASCII(s)) { /* its bytes are then its UTF-8: comparable above */
         if (PyObject_Hash(s) == -1) {
             Py_DECREF(s);
             return NULL;
         }
         Py_INCREF(s);
-        Py_XSETREF(sio_keys[h & (SIO_KEYS - 1)], s);
+        Py_XSETREF(e->s, s);
+        e->w0 = w0;
+        e->w1 = w1;
+        e->n = n;
     }
     return s;
 }
@@ -98,6 +134,9 @@ static PyObject *sio_read_array(const unsigned char *p, Py_ssize_t *at, Py_ssize
     *budget -= n;
     list = PyList_New(n);
     if (list == NULL) return NULL;
+    /* out of the collector's sight while it fills: a collection that the items' allocations
+     * start then does not walk it (a list with empty slots is safe to free untracked) */
+    PyObject_GC_UnTrack(list);
     for (i = 0; i < n; i++) {
         item = sio_read(p, at, end, depth + 1, budget);
         if (item == NULL || item == Py_NotImplemented) {
@@ -106,6 +145,7 @@ static PyObject *sio_read_array(const unsigned char *p, Py_ssize_t *at, Py_ssize
         }
         PyList_SET_ITEM(list, i, item);
     }
+    PyObject_GC_Track(list);
     return list;
 }
 
@@ -152,7 +192,7 @@ static PyObject *sio_read_map(const unsigned char *p, Py_ssize_t *at, Py_ssize_t
                 Py_DECREF(dict);
                 return NULL;
             }
-            key = sio_key(p + pos, len);
+            key = sio_key(p + pos, len, end - pos);
             *at = pos + len;
         } else {
             key = sio_read(p, at, end, depth + 1, budget);

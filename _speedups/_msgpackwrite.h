@@ -161,6 +161,16 @@ static inline unsigned char *sio_put_count(unsigned char *p, Py_ssize_t n, unsig
 /* 0 written, 1 not for this path (nothing to undo: the caller drops the buffer), -1 error */
 static int sio_pack(sio_out *o, PyObject *v, int depth);
 
+/* ``n`` bytes copied; a short string (most keys and words) by a loop rather than a call */
+static inline void sio_copy(unsigned char *dst, const char *src, Py_ssize_t n) {
+    Py_ssize_t i;
+    if (n <= 16) {
+        for (i = 0; i < n; i++) dst[i] = (unsigned char)src[i];
+    } else {
+        memcpy(dst, src, (size_t)n);
+    }
+}
+
 static int sio_pack_str(sio_out *o, PyObject *v) {
     Py_ssize_t n;
     const char *s;
@@ -178,7 +188,7 @@ static int sio_pack_str(sio_out *o, PyObject *v) {
     if (n > 0xffffffffLL) return 1;
     if (SIO_ROOM(o, 5 + n) < 0) return -1;
     p = sio_put_str_head(o->data + o->len, n);
-    memcpy(p, s, (size_t)n);
+    sio_copy(p, s, n);
     o->len = (p - o->data) + n;
     return 0;
 }
@@ -236,6 +246,20 @@ static int sio_pack_int(sio_out *o, PyObject *v) {
     return 0;
 }
 
+/* An item of a list or dict: the common leaves (a str, a small int, None, True, False) written
+ * here, without the call that the other values take. */
+static inline int sio_pack_item(sio_out *o, PyObject *v, int depth) {
+    PyTypeObject *t = Py_TYPE(v);
+    if (t == &PyUnicode_Type) return sio_pack_str(o, v);
+    if (v == Py_None || v == Py_True || v == Py_False) {
+        if (SIO_ROOM(o, 1) < 0) return -1;
+        o->data[o->len++] = v == Py_None ? 0xc0 : (v == Py_True ? 0xc3 : 0xc2);
+        return 0;
+    }
+    if (t == &PyLong_Type) return sio_pack_int(o, v);
+    return sio_pack(o, v, depth);
+}
+
 static int sio_pack_dict(sio_out *o, PyObject *v, int depth) {
     PyObject *key, *item;
     Py_ssize_t pos = 0, n = PyDict_GET_SIZE(v);
@@ -247,13 +271,23 @@ static int sio_pack_dict(sio_out *o, PyObject *v, int depth) {
     while (PyDict_Next(v, &pos, &key, &item)) {
         Py_UCS4 c;
         if (!PyUnicode_CheckExact(key)) return 1;
-        if (PyUnicode_GET_LENGTH(key) > 0) {
-            c = PyUnicode_READ_CHAR(key, 0);
-            if (c >= '0' && c <= '9') return 1; /* maybe an array index: sorted first */
+        n = PyUnicode_GET_LENGTH(key);
+        if (PyUnicode_IS_COMPACT_ASCII(key) && n < 32) { /* the common key, written here */
+            const char *s = (const char *)PyUnicode_1BYTE_DATA(key);
+            if (n > 0 && s[0] >= '0' && s[0] <= '9') return 1; /* maybe an array index */
+            if (SIO_ROOM(o, 1 + n) < 0) return -1;
+            o->data[o->len] = (unsigned char)(0xa0 | n);
+            sio_copy(o->data + o->len + 1, s, n);
+            o->len += 1 + n;
+        } else {
+            if (n > 0) {
+                c = PyUnicode_READ_CHAR(key, 0);
+                if (c >= '0' && c <= '9') return 1; /* maybe an array index: sorted first */
+            }
+            r = sio_pack_str(o, key);
+            if (r != 0) return r;
         }
-        r = sio_pack_str(o, key);
-        if (r != 0) return r;
-        r = sio_pack(o, item, depth + 1);
+        r = sio_pack_item(o, item, depth + 1);
         if (r != 0) return r;
     }
     return 0;
@@ -311,7 +345,7 @@ static int sio_pack(sio_out *o, PyObject *v, int depth) {
         o->len = sio_put_count(o->data + o->len, n, 0x90, 0xdc) - o->data;
         for (i = 0; i < n; i++) {
             /* nothing here runs Python code: a list cannot change size under the walk */
-            r = sio_pack(o, PySequence_Fast_GET_ITEM(v, i), depth + 1);
+            r = sio_pack_item(o, PySequence_Fast_GET_ITEM(v, i), depth + 1);
             if (r != 0) return r;
         }
         return 0;
