@@ -10,10 +10,13 @@ cdef extern from "_packet.h":
 # msgpack read without extensions (see the header)
 cdef extern from "_msgpackread.h":
     object _read_msgpack "sioclient_msgpack_read"(bytes buf)
+    object _read_packet "sioclient_msgpack_read_packet"(bytes buf, int protocol)
 
 # a packet written in one pass (see the header)
 cdef extern from "_msgpackwrite.h":
     object _pack_packet "sioclient_msgpack_packet"(int ptype, object nsp, object data, object pid)
+    object _encode_packet "sioclient_msgpack_encode"(object packet, bint binary_types,
+                                                     bint text_control)
 
 cdef bint _COMPILED
 cdef bint _FAST_PACKET

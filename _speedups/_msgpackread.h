@@ -22,33 +22,76 @@
 #include <string.h>
 #include <stdint.h>
 
-#define SIO_KEYS 1024
+#include "_packet.h"
+
+#define SIO_KEYS 512 /* a power of two */
+#define SIO_KEY_BITS 9
 #define SIO_KEY_MAX 32
 #define SIO_MAX_DEPTH 100 /* _msgpack_py.MAX_DEPTH */
 
-static PyObject *sio_keys[SIO_KEYS];
+/* A cached key: its first 16 bytes (zero padded) and length, compared as two words and a
+ * number, the rest of a longer key (up to SIO_KEY_MAX) byte by byte. */
+typedef struct {
+    uint64_t w0, w1;
+    Py_ssize_t n;
+    PyObject *s;
+} sio_keyent;
 
-static PyObject *sio_key(const unsigned char *p, Py_ssize_t n) {
-    uint32_t h = 2166136261u;
-    Py_ssize_t i;
-    PyObject *e, *s;
+static sio_keyent sio_keys[SIO_KEYS];
+
+/* The first 16 bytes of the key at ``p`` (``n`` bytes long, ``avail`` readable from ``p``),
+ * zero padded. */
+static inline void sio_key_words(const unsigned char *p, Py_ssize_t n, Py_ssize_t avail,
+                                 uint64_t *w0, uint64_t *w1) {
+    unsigned char tmp[16];
+#if PY_LITTLE_ENDIAN
+    if (avail >= 16) { /* two loads, the bytes past the key masked off */
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        if (n < 8) {
+            a = n == 0 ? 0 : a & (~(uint64_t)0 >> (64 - 8 * n));
+            b = 0;
+        } else if (n < 16) {
+            b = n == 8 ? 0 : b & (~(uint64_t)0 >> (128 - 8 * n));
+        }
+        *w0 = a;
+        *w1 = b;
+        return;
+    }
+#endif
+    memset(tmp, 0, sizeof(tmp));
+    memcpy(tmp, p, (size_t)(n < 16 ? n : 16));
+    memcpy(w0, tmp, 8);
+    memcpy(w1, tmp + 8, 8);
+}
+
+/* The str key of ``n`` bytes at ``p`` (``avail`` bytes readable from ``p``, at least ``n``). */
+static PyObject *sio_key(const unsigned char *p, Py_ssize_t n, Py_ssize_t avail) {
+    uint64_t w0, w1;
+    sio_keyent *e;
+    PyObject *s;
     if (n > SIO_KEY_MAX) return PyUnicode_DecodeUTF8((const char *)p, n, "strict");
-    for (i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
-    e = sio_keys[h & (SIO_KEYS - 1)];
-    if (e != NULL && PyUnicode_GET_LENGTH(e) == n
-        && memcmp(PyUnicode_1BYTE_DATA(e), p, (size_t)n) == 0) {
-        Py_INCREF(e);
-        return e;
+    sio_key_words(p, n, avail, &w0, &w1);
+    e = &sio_keys[(((w0 ^ (w1 * 0xc2b2ae3d27d4eb4fULL) ^ (uint64_t)n) * 0x9e3779b97f4a7c15ULL)
+                   >> (64 - SIO_KEY_BITS))];
+    if (e->s != NULL && e->w0 == w0 && e->w1 == w1 && e->n == n
+        && (n <= 16 || memcmp(PyUnicode_1BYTE_DATA(e->s) + 16, p + 16, (size_t)(n - 16)) == 0)) {
+        Py_INCREF(e->s);
+        return e->s;
     }
     s = PyUnicode_DecodeUTF8((const char *)p, n, "strict");
     if (s == NULL) return NULL;
-    if (PyUnicode_IS_ASCII(s)) {  /* its bytes are then its UTF-8: comparable above */
+    if (PyUnicode_IS_ASCII(s)) { /* its bytes are then its UTF-8: comparable above */
         if (PyObject_Hash(s) == -1) {
             Py_DECREF(s);
             return NULL;
         }
         Py_INCREF(s);
-        Py_XSETREF(sio_keys[h & (SIO_KEYS - 1)], s);
+        Py_XSETREF(e->s, s);
+        e->w0 = w0;
+        e->w1 = w1;
+        e->n = n;
     }
     return s;
 }
@@ -91,6 +134,9 @@ static PyObject *sio_read_array(const unsigned char *p, Py_ssize_t *at, Py_ssize
     *budget -= n;
     list = PyList_New(n);
     if (list == NULL) return NULL;
+    /* out of the collector's sight while it fills: a collection that the items' allocations
+     * start then does not walk it (a list with empty slots is safe to free untracked) */
+    PyObject_GC_UnTrack(list);
     for (i = 0; i < n; i++) {
         item = sio_read(p, at, end, depth + 1, budget);
         if (item == NULL || item == Py_NotImplemented) {
@@ -99,6 +145,7 @@ static PyObject *sio_read_array(const unsigned char *p, Py_ssize_t *at, Py_ssize
         }
         PyList_SET_ITEM(list, i, item);
     }
+    PyObject_GC_Track(list);
     return list;
 }
 
@@ -145,7 +192,7 @@ static PyObject *sio_read_map(const unsigned char *p, Py_ssize_t *at, Py_ssize_t
                 Py_DECREF(dict);
                 return NULL;
             }
-            key = sio_key(p + pos, len);
+            key = sio_key(p + pos, len, end - pos);
             *at = pos + len;
         } else {
             key = sio_read(p, at, end, depth + 1, budget);
@@ -345,6 +392,80 @@ static PyObject *sioclient_msgpack_read(PyObject *buf) {
         PyErr_SetString(PyExc_ValueError, "trailing bytes after the msgpack message");
         return NULL;
     }
+    return out;
+}
+
+/* The packet map read straight into a Packet, without the dict: the common packet only (an
+ * EVENT or ACK, or a BINARY_* one on revision 4, with an exact int type, a str namespace, a
+ * list payload, non-empty for an event, and an exact int id or none), whose top-level keys are
+ * among type, data, id and nsp, in any order, a key given twice counting once, the last time,
+ * as in the dict.  Every value is read as sio_read reads it, with the same bounds and depth.
+ * ``[packet]``, or NotImplemented for anything else, valid or not: the caller then reads the
+ * message as before (unpack, then map_to_packet), which takes the packet or words the error. */
+static PyObject *sioclient_msgpack_read_packet(PyObject *buf, int protocol) {
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(buf);
+    Py_ssize_t end = PyBytes_GET_SIZE(buf);
+    Py_ssize_t at = 1, budget = end, n, i, len;
+    PyObject *slot[4] = {NULL, NULL, NULL, NULL}; /* type, data, id, nsp */
+    PyObject *value, *packet, *out = NULL;
+    long ptype;
+    int k;
+    if (!sioclient_packet_layout.ready || end < 1 || (p[0] & 0xf0) != 0x80) goto other;
+    n = p[0] & 0x0f;
+    if (2 * n > end - at) goto other;
+    budget -= 2 * n;
+    for (i = 0; i < n; i++) {
+        if (at >= end || (p[at] & 0xe0) != 0xa0) goto other; /* a fixstr key */
+        len = p[at] & 0x1f;
+        at += 1;
+        if (len > end - at) goto other;
+        k = -1;
+        if (len == 4 && memcmp(p + at, "type", 4) == 0) k = 0;
+        else if (len == 4 && memcmp(p + at, "data", 4) == 0) k = 1;
+        else if (len == 2 && p[at] == 'i' && p[at + 1] == 'd') k = 2;
+        else if (len == 3 && memcmp(p + at, "nsp", 3) == 0) k = 3;
+        if (k < 0) goto other;
+        at += len;
+        value = sio_read(p, &at, end, 1, &budget);
+        if (value == NULL) {
+            PyErr_Clear();
+            goto other;
+        }
+        if (value == Py_NotImplemented) {
+            Py_DECREF(value);
+            goto other;
+        }
+        Py_XSETREF(slot[k], value);
+    }
+    if (at != end || slot[0] == NULL || slot[1] == NULL || slot[3] == NULL) goto other;
+    if (!PyLong_CheckExact(slot[0]) || !PyUnicode_CheckExact(slot[3])
+        || !PyList_CheckExact(slot[1]) || (slot[2] != NULL && !PyLong_CheckExact(slot[2]))) {
+        goto other;
+    }
+    ptype = PyLong_AsLong(slot[0]);
+    if (ptype == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        goto other;
+    }
+    if (!(ptype == 2 || ptype == 3 || (protocol == 4 && (ptype == 5 || ptype == 6)))) goto other;
+    if ((ptype == 2 || ptype == 5) && PyList_GET_SIZE(slot[1]) == 0) goto other;
+    value = PyLong_FromLong(0); /* no attachments */
+    if (value == NULL) goto done;
+    packet = sioclient_packet_make(slot[0], slot[3], slot[1], slot[2] ? slot[2] : Py_None, value);
+    Py_DECREF(value);
+    if (packet == NULL) goto done;
+    out = PyList_New(1);
+    if (out == NULL) {
+        Py_DECREF(packet);
+        goto done;
+    }
+    PyList_SET_ITEM(out, 0, packet);
+    goto done;
+other:
+    Py_INCREF(Py_NotImplemented);
+    out = Py_NotImplemented;
+done:
+    for (k = 0; k < 4; k++) Py_XDECREF(slot[k]);
     return out;
 }
 

@@ -82,6 +82,11 @@ static inline PyObject *sioclient_packet_get(PyObject *o, int i) {
     return v;
 }
 
+/* Slot ``i`` of an object whose type is exactly the prepared class, borrowed; NULL (no
+ * exception set) for a slot that was deleted. */
+#define SIOCLIENT_PACKET_SLOT(o, i) \
+    (*(PyObject **)((char *)(o) + sioclient_packet_layout.offset[(i)]))
+
 /* True when ``o`` can be read with sioclient_packet_get. */
 static inline int sioclient_packet_exact(PyObject *o) {
     return sioclient_packet_layout.ready && Py_TYPE(o) == sioclient_packet_layout.cls;

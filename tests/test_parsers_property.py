@@ -215,6 +215,60 @@ def test_msgpack_mapping_agrees_on_arbitrary_bytes(protocol):
     check()
 
 
+# the entries of a packet map as a peer may write them: the four keys in any order, twice, or
+# missing, as str or bin, beside keys of its own, with values of the right type or not
+packet_keys = st.sampled_from(["type", "data", "id", "nsp", "extra", "typ", "ü"]) | st.sampled_from(
+    [b"type", b"nsp", 2, None]
+)
+packet_values = (
+    st.sampled_from([CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR, BINARY_EVENT, BINARY_ACK])
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.sampled_from([2.0, 3.5, True, None, "/", "/admin", "", [], ["e"], {"a": 1}])
+    | st.lists(st.none() | st.integers(-(2**40), 2**40) | st.text(max_size=5), max_size=4)
+    | st.lists(st.binary(max_size=5), max_size=2)
+)
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+def test_msgpack_packet_reader_agrees_with_the_general_way(protocol):
+    # the compiled twin reads the common packet map straight into a Packet: the same packet
+    # as the pure twin's unpackb and mapping, or the same error
+    if _accel.NO_EXTENSIONS:
+        pytest.skip("SIOCLIENT_NO_EXTENSIONS=1: compiled modules disabled on purpose")
+    import msgpack
+
+    compiled = make_parser("msgpack", protocol, "compiled")
+    pure = make_parser("msgpack", protocol, "pure")
+
+    def outcome(parser, raw):
+        try:
+            (packet,) = decode_all(parser, [raw])
+        except Exception as exc:  # noqa: BLE001 - compared, not swallowed
+            return (type(exc).__name__, str(exc))
+        fields = (packet.type, packet.nsp, packet.data, packet.id, packet.attachments)
+        return repr(fields), [type(f) for f in fields]
+
+    @SETTINGS
+    @given(
+        st.lists(st.tuples(packet_keys, packet_values), max_size=6),
+        st.sampled_from(["type", "data", "nsp"]),
+        st.integers(min_value=0, max_value=80),
+    )
+    def check(entries, first, cut):
+        # mostly well-formed: a valid event first, then what may override or spoil it
+        entries = [("type", EVENT), ("data", ["e", 1]), ("nsp", "/"), *entries]
+        entries.sort(key=lambda e: e[0] != first)
+        raw = bytes([0x80 | len(entries)]) + b"".join(
+            msgpack.packb(key, use_bin_type=True) + msgpack.packb(value, use_bin_type=True)
+            for key, value in entries
+        )
+        assert outcome(compiled, raw) == outcome(pure, raw)
+        assert outcome(compiled, raw[:cut]) == outcome(pure, raw[:cut])
+        assert outcome(compiled, raw + b"\x00") == outcome(pure, raw + b"\x00")
+
+    check()
+
+
 # msgpack values as any writer may send them: every width of int and float, str and bin keys,
 # keys msgpack refuses (ints, nil), and strings that are not UTF-8 spliced in
 msgpack_keys = st.text(max_size=40) | st.binary(max_size=8) | st.integers(-5, 5) | st.none()

@@ -29,9 +29,12 @@ The pure twin enforces them with :func:`scan`, a walk over the headers before ms
 length, are a second line); scan also tells the extension hook which header each type-0
 extension had (msgpack's hook only sees the payload).  The compiled twin reads an
 extension-free message in one pass of C (``_speedups/_msgpackread.h``) that checks the same
-bounds as it goes and sizes lists and dicts in advance only for small counts; any message it
-does not take whole goes through scan and ``unpackb`` as in the pure twin, which word the error.
-Encoding in the compiled twin likewise writes the common packet in one pass
+bounds as it goes and sizes lists and dicts only within what the message's length allows; any
+message it does not take whole goes through scan and ``unpackb`` as in the pure twin, which
+word the error.  For the common packet (an EVENT or ACK with a list payload) ``Decoder.feed``
+reads the packet map straight into a ``Packet``, without the dict, and ``Encoder.encode``
+writes a ``Packet`` from its slots; both leave everything else to the path the pure twin takes.
+Encoding in the compiled twin writes the common packet in one pass
 (``_speedups/_msgpackwrite.h``) and leaves whatever needs normalising to the general path.
 
 This file is also compiled by Cython (typed by ``_speedups/_msgpack_c.pxd``); keep it free of
@@ -634,6 +637,12 @@ class Encoder:
         self._packer = msgpack.Packer(use_bin_type=True, use_single_float=False, autoreset=True)
 
     def encode(self, packet: Packet) -> list[Any]:
+        if _FAST_PACKET:
+            # the compiled twin's whole path for the common packet, its slots read directly
+            # (_speedups/_msgpackwrite.h); NotImplemented: the path below, from the start
+            out = _encode_packet(packet, self.binary_types, self.text_control)  # type: ignore[name-defined] # noqa: F821
+            if out is not NotImplemented:
+                return out  # type: ignore[no-any-return]
         ptype = check_packet(packet, self.binary_types)
         if self.text_control and (
             ptype == CONNECT or ptype == DISCONNECT or ptype == CONNECT_ERROR
@@ -665,6 +674,12 @@ class Decoder:
 
     def feed(self, message: Any) -> list[Packet]:
         if type(message) is bytes:
+            if _FAST_PACKET:
+                # the compiled twin reads the common packet straight into a Packet, without
+                # the dict (_speedups/_msgpackread.h); NotImplemented: the general way below
+                out = _read_packet(message, self.protocol)  # type: ignore[name-defined] # noqa: F821
+                if out is not NotImplemented:
+                    return out  # type: ignore[no-any-return]
             obj = unpack(message)
         elif isinstance(message, str):
             if not self.text_control:
