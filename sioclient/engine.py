@@ -787,36 +787,46 @@ class Engine:
                 now = monotonic()
                 i = 0
                 n = len(frames)
-                message_of = s.message_of
+                messages_of = s.messages_of
                 on_message = self.listener.on_engine_message
                 while i < n:
-                    frame = frames[i]
-                    i += 1
-                    data = message_of(frame, now)
-                    if data is not None:
-                        # the common case, without an event list: _message, inlined
-                        if self._calling is None:
-                            self._calling = current
+                    # the run of messages the frames begin with, without an event each
+                    run = messages_of(frames, i, now)
+                    if not run:
+                        events = s.receive_frame(frames[i], now)
+                        i += 1
+                        if events:
+                            self._process(events)
+                        if self._ws is not ws or self._finished:
+                            return
+                        reader = self._reader
+                        if reader is not None and reader is not current:
+                            self._pause_watch()  # handed over: as below
+                            ws.unread(frames[i:])
+                            return
+                        continue
+                    # _message per item, inlined; the run ends where the reading must stop
+                    nested = self._calling is not None
+                    if not nested:
+                        self._calling = current
+                    try:
+                        for data in run:
+                            i += 1
                             try:
                                 on_message(data)
                             except Exception as exc:  # noqa: BLE001 - as in _message
                                 self._listener_failed(exc)
-                            finally:
-                                self._calling = None
-                        else:
-                            self._message(data)
-                    else:
-                        events = s.receive_frame(frame, now)
-                        if events:
-                            self._process(events)
-                    if self._ws is not ws or self._finished:
-                        return
-                    reader = self._reader
-                    if reader is not None and reader is not current:
-                        # handed over (see hand_over): the rest is that greenlet's to read
-                        self._pause_watch()
-                        ws.unread(frames[i:])
-                        return
+                            if self._ws is not ws or self._finished:
+                                return
+                            reader = self._reader
+                            if reader is not None and reader is not current:
+                                # handed over (see hand_over): the rest is that greenlet's
+                                self._pause_watch()
+                                ws.unread(frames[i:])
+                                return
+                    finally:
+                        if not nested:
+                            self._calling = None
                 if s.wants_write:
                     self._flush(True)
                 if not ws.closed:

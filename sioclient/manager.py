@@ -108,8 +108,15 @@ class _Link:
             return
         conn = manager._conn
         nsps = manager.nsps
-        now = monotonic()
+        now = -1.0
         for packet in packets:
+            # a server event without an ack: straight to its socket, without an event object
+            args = conn.event_data(packet)
+            if args is not None:
+                nsps[packet.nsp or "/"]._on_data(args)
+                continue
+            if now < 0.0:
+                now = monotonic()
             for event in conn.receive(packet, now):
                 # the common cases first, without _on_core_event's dispatch by kind
                 kind = event.kind
