@@ -5,6 +5,11 @@ module owns the sockets, the greenlets and the clock, and reports to a listener 
 ``on_engine_open(engine)``, ``on_engine_message(data)``, ``on_engine_close(reason, error)``,
 ``on_engine_error(error)`` (the connection could not be opened), ``on_engine_ping()`` and
 ``on_engine_pong(latency_ms)``.  Listener methods are called from the Engine's greenlets.
+A listener may also take the messages of one read at once: ``on_engine_messages(run, start)``
+handles ``run[start]`` and may go on with the messages after it; it returns the index after
+the last one it handled, stopping after any that did more than hand events to sockets, so
+that the Engine sees whether to read on.  When it raises, its ``resume`` attribute holds
+that index (the message that raised counts as handled, as ``on_engine_message``'s would).
 
 Greenlets per connection (bounded): one *reader* (the long-polling GET loop, or the WebSocket
 receive loop) while opening; after that an idle WebSocket parks no greenlet: its reads wait on
@@ -788,7 +793,10 @@ class Engine:
                 i = 0
                 n = len(frames)
                 messages_of = s.messages_of
-                on_message = self.listener.on_engine_message
+                listener = self.listener
+                on_message = listener.on_engine_message
+                # a listener that takes a run of messages at once saves a call per message
+                on_messages = getattr(listener, "on_engine_messages", None)
                 while i < n:
                     # the run of messages the frames begin with, without an event each
                     run = messages_of(frames, i, now)
@@ -810,12 +818,23 @@ class Engine:
                     if not nested:
                         self._calling = current
                     try:
-                        for data in run:
-                            i += 1
-                            try:
-                                on_message(data)
-                            except Exception as exc:  # noqa: BLE001 - as in _message
-                                self._listener_failed(exc)
+                        first = i
+                        m = len(run)
+                        k = 0
+                        while k < m:
+                            if on_messages is not None:
+                                try:
+                                    k = on_messages(run, k)
+                                except Exception as exc:  # noqa: BLE001 - as in _message
+                                    k = listener.resume
+                                    self._listener_failed(exc)
+                            else:
+                                try:
+                                    on_message(run[k])
+                                except Exception as exc:  # noqa: BLE001 - as in _message
+                                    self._listener_failed(exc)
+                                k += 1
+                            i = first + k
                             if self._ws is not ws or self._finished:
                                 return
                             reader = self._reader

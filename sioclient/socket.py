@@ -819,9 +819,10 @@ class Socket(Emitter):
             self._resend(ev.resend)
         self._pulse()
 
-    def _on_data(self, data: list[Any]) -> None:
+    def _on_data(self, data: list[Any]) -> bool:
         """``_on_event`` of a ``Received`` without an ack id, without the event object: this
-        runs once per event received."""
+        runs once per event received.  True when the handlers are too far behind (the
+        reading paused, or was handed over)."""
         flow = self._flow
         flow.count += 1
         # flow.dispatcher.submit(flow.deliver, (flow, tuple(data))), inlined
@@ -831,6 +832,8 @@ class Socket(Emitter):
             d._wake()
         if flow.count >= self.max_pending_events:
             self._hold(flow)
+            return True
+        return False
 
     def _on_event(self, ev: Received) -> None:
         # (event, *args[, ack]): the arguments of _emit_any as they are
