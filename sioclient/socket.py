@@ -102,7 +102,7 @@ class _Flow:
 
     __slots__ = ("count", "waiter", "closed", "dispatcher", "deliver")
 
-    def __init__(self, deliver: Callable[[_Flow, tuple[Any, ...]], None]) -> None:
+    def __init__(self, deliver: Callable[[_Flow, str, tuple[Any, ...]], None]) -> None:
         self.count = 0
         self.waiter: Event | None = None
         self.closed = False
@@ -825,9 +825,11 @@ class Socket(Emitter):
         reading paused, or was handed over)."""
         flow = self._flow
         flow.count += 1
-        # flow.dispatcher.submit(flow.deliver, (flow, tuple(data))), inlined
+        # flow.dispatcher.submit(flow.deliver, (flow, event, args)), inlined; the name taken
+        # off the list in place: the arguments are then one tuple, with no slice of it later
         d = flow.dispatcher
-        d._queue.append((flow.deliver, (flow, tuple(data))))
+        event = data.pop(0)
+        d._queue.append((flow.deliver, (flow, event, tuple(data))))
         if not d._waking:
             d._wake()
         if flow.count >= self.max_pending_events:
@@ -836,30 +838,29 @@ class Socket(Emitter):
         return False
 
     def _on_event(self, ev: Received) -> None:
-        # (event, *args[, ack]): the arguments of _emit_any as they are
         ack_id = ev.ack_id
+        data = ev.data
         args = (
-            tuple(ev.data) if ack_id is None else (*ev.data, _ServerAck(self, ack_id, ev.session))
+            tuple(data[1:]) if ack_id is None else (*data[1:], _ServerAck(self, ack_id, ev.session))
         )
         flow = self._flow
         flow.count += 1
-        flow.dispatcher.submit(flow.deliver, (flow, args))
+        flow.dispatcher.submit(flow.deliver, (flow, data[0], args))
         if flow.count >= self.max_pending_events:
             self._hold(flow)
 
-    def _deliver(self, flow: _Flow, args: tuple[Any, ...]) -> None:
+    def _deliver(self, flow: _Flow, event: str, args: tuple[Any, ...]) -> None:
         # Emitter._emit_any, inlined: this runs once per event received
-        event = args[0]
         try:
             if self._any:
                 for fn in self._any:
                     try:
-                        fn(*args)
+                        fn(event, *args)
                     except Exception:
                         logger.exception("error in the catch-all handler %r for %r", fn, event)
             for fn in self._handlers.get(event, ()):
                 try:
-                    fn(*args[1:])
+                    fn(*args)
                 except Exception:
                     logger.exception("error in the %r handler %r", event, fn)
         finally:
