@@ -5,6 +5,11 @@ module owns the sockets, the greenlets and the clock, and reports to a listener 
 ``on_engine_open(engine)``, ``on_engine_message(data)``, ``on_engine_close(reason, error)``,
 ``on_engine_error(error)`` (the connection could not be opened), ``on_engine_ping()`` and
 ``on_engine_pong(latency_ms)``.  Listener methods are called from the Engine's greenlets.
+A listener may also take the messages of one read at once: ``on_engine_messages(run, start)``
+handles ``run[start]`` and may go on with the messages after it; it returns the index after
+the last one it handled, stopping after any that did more than hand events to sockets, so
+that the Engine sees whether to read on.  When it raises, its ``resume`` attribute holds
+that index (the message that raised counts as handled, as ``on_engine_message``'s would).
 
 Greenlets per connection (bounded): one *reader* (the long-polling GET loop, or the WebSocket
 receive loop) while opening; after that an idle WebSocket parks no greenlet: its reads wait on
@@ -787,36 +792,60 @@ class Engine:
                 now = monotonic()
                 i = 0
                 n = len(frames)
-                message_of = s.message_of
-                on_message = self.listener.on_engine_message
+                messages_of = s.messages_of
+                listener = self.listener
+                on_message = listener.on_engine_message
+                # a listener that takes a run of messages at once saves a call per message
+                on_messages = getattr(listener, "on_engine_messages", None)
                 while i < n:
-                    frame = frames[i]
-                    i += 1
-                    data = message_of(frame, now)
-                    if data is not None:
-                        # the common case, without an event list: _message, inlined
-                        if self._calling is None:
-                            self._calling = current
-                            try:
-                                on_message(data)
-                            except Exception as exc:  # noqa: BLE001 - as in _message
-                                self._listener_failed(exc)
-                            finally:
-                                self._calling = None
-                        else:
-                            self._message(data)
-                    else:
-                        events = s.receive_frame(frame, now)
+                    # the run of messages the frames begin with, without an event each
+                    run = messages_of(frames, i, now)
+                    if not run:
+                        events = s.receive_frame(frames[i], now)
+                        i += 1
                         if events:
                             self._process(events)
-                    if self._ws is not ws or self._finished:
-                        return
-                    reader = self._reader
-                    if reader is not None and reader is not current:
-                        # handed over (see hand_over): the rest is that greenlet's to read
-                        self._pause_watch()
-                        ws.unread(frames[i:])
-                        return
+                        if self._ws is not ws or self._finished:
+                            return
+                        reader = self._reader
+                        if reader is not None and reader is not current:
+                            self._pause_watch()  # handed over: as below
+                            ws.unread(frames[i:])
+                            return
+                        continue
+                    # _message per item, inlined; the run ends where the reading must stop
+                    nested = self._calling is not None
+                    if not nested:
+                        self._calling = current
+                    try:
+                        first = i
+                        m = len(run)
+                        k = 0
+                        while k < m:
+                            if on_messages is not None:
+                                try:
+                                    k = on_messages(run, k)
+                                except Exception as exc:  # noqa: BLE001 - as in _message
+                                    k = listener.resume
+                                    self._listener_failed(exc)
+                            else:
+                                try:
+                                    on_message(run[k])
+                                except Exception as exc:  # noqa: BLE001 - as in _message
+                                    self._listener_failed(exc)
+                                k += 1
+                            i = first + k
+                            if self._ws is not ws or self._finished:
+                                return
+                            reader = self._reader
+                            if reader is not None and reader is not current:
+                                # handed over (see hand_over): the rest is that greenlet's
+                                self._pause_watch()
+                                ws.unread(frames[i:])
+                                return
+                    finally:
+                        if not nested:
+                            self._calling = None
                 if s.wants_write:
                     self._flush(True)
                 if not ws.closed:

@@ -69,13 +69,15 @@ class _Link:
     runs.  The manager's ``engine`` keeps the current one alive.
     """
 
-    __slots__ = ("manager", "_engine", "live", "may_open")
+    __slots__ = ("manager", "_engine", "live", "may_open", "resume")
 
     def __init__(self, manager: Manager) -> None:
         self.manager = manager
         self._engine: Callable[[], Any] = _no_engine
         self.live = True
         self.may_open = True
+        #: where the Engine goes on when on_engine_messages raised
+        self.resume = 0
 
     @property
     def engine(self) -> Any:
@@ -108,17 +110,66 @@ class _Link:
             return
         conn = manager._conn
         nsps = manager.nsps
-        now = monotonic()
         for packet in packets:
-            for event in conn.receive(packet, now):
-                # the common cases first, without _on_core_event's dispatch by kind
-                kind = event.kind
-                if kind == RECEIVED:
-                    nsps[event.nsp]._on_event(event)  # type: ignore[arg-type]
-                elif kind == ACK_DONE:
-                    nsps[event.nsp]._on_ack_done(event)  # type: ignore[arg-type]
-                else:
-                    nsps[event.nsp]._on_core_event(event)
+            # a server event without an ack: straight to its socket, without an event object
+            args = conn.event_data(packet)
+            if args is not None:
+                nsps[packet.nsp or "/"]._on_data(args)
+            else:
+                self._receive(packet)
+
+    def on_engine_messages(self, run: list[str], start: int) -> int:
+        """``on_engine_message`` over ``run[start:]`` (see the Engine's listener interface):
+        a read of many events costs one call.  Stops after a message that did more than hand
+        events to sockets (its socket paused the reading, the connection changed, a packet was
+        undecodable) and returns the index after it."""
+        i = start
+        n = len(run)
+        try:
+            if not self.live:
+                return n
+            manager = self.manager
+            decoder = manager._decoder
+            if decoder is None:
+                return n
+            conn = manager._conn
+            nsps = manager.nsps
+            event_data = conn.event_data
+            while i < n:
+                try:
+                    packets = decoder.feed(run[i])
+                except Exception as exc:
+                    manager._undecodable(self, exc)
+                    return i + 1
+                more = True
+                for packet in packets:
+                    args = event_data(packet)
+                    if args is not None:
+                        if nsps[packet.nsp or "/"]._on_data(args):
+                            more = False  # the socket paused the reading
+                    else:
+                        self._receive(packet)
+                        more = False
+                i += 1
+                if not more:
+                    return i
+            return n
+        except BaseException:
+            self.resume = i + 1  # the message that raised counts as handled
+            raise
+
+    def _receive(self, packet: Packet) -> None:
+        """A packet other than a server event without an ack: through the namespace core."""
+        manager = self.manager
+        nsps = manager.nsps
+        for event in manager._conn.receive(packet, monotonic()):
+            kind = event.kind
+            if kind == RECEIVED:
+                nsps[event.nsp]._on_event(event)  # type: ignore[arg-type]
+            elif kind == ACK_DONE:
+                nsps[event.nsp]._on_ack_done(event)  # type: ignore[arg-type]
+            else:
+                nsps[event.nsp]._on_core_event(event)
 
     def on_engine_close(self, reason: str, error: BaseException | None = None) -> None:
         if self.live:

@@ -97,16 +97,17 @@ _TIMEOUT_FLAGS: dict[float, _Flags] = {}
 class _Flow:
     """The server events of one connection of a socket that were handed to the dispatcher and
     whose handlers have not returned yet; the reader waits here when there are too many.
-    ``dispatcher`` is that of the hub that reads the connection (looked up once, not per
-    event)."""
+    ``dispatcher`` is that of the hub that reads the connection and ``deliver`` the socket's
+    ``_deliver`` (both looked up once, not per event)."""
 
-    __slots__ = ("count", "waiter", "closed", "dispatcher")
+    __slots__ = ("count", "waiter", "closed", "dispatcher", "deliver")
 
-    def __init__(self) -> None:
+    def __init__(self, deliver: Callable[[_Flow, str, tuple[Any, ...]], None]) -> None:
         self.count = 0
         self.waiter: Event | None = None
         self.closed = False
         self.dispatcher = _dispatcher()
+        self.deliver = deliver
 
     def release(self) -> None:
         self.closed = True
@@ -234,7 +235,7 @@ class Socket(Emitter):
         self.io = io
         self.nsp = nsp
         self._ns: Namespace = io._namespace(nsp, options.get("query"), options.get("auth"), self)
-        self._flow = _Flow()
+        self._flow = _Flow(self._deliver)
         self._timer: Any = None  # a libev timer for the namespace's next deadline
         self._timer_at = 0.0
         self._changed = Event()
@@ -815,7 +816,7 @@ class Socket(Emitter):
 
     def _on_connect(self, ev: Connected) -> None:
         self._disarm_if_idle()  # the CONNECT's deadline is gone
-        self._flow = _Flow()
+        self._flow = _Flow(self._deliver)
         # `connect` first, then the events that came early, then what was emitted meanwhile
         self._dispatch("connect")
         for data, ack_id, session in ev.early:
@@ -826,30 +827,48 @@ class Socket(Emitter):
             self._resend(ev.resend)
         self._pulse()
 
+    def _on_data(self, data: list[Any]) -> bool:
+        """``_on_event`` of a ``Received`` without an ack id, without the event object: this
+        runs once per event received.  True when the handlers are too far behind (the
+        reading paused, or was handed over)."""
+        flow = self._flow
+        flow.count += 1
+        # flow.dispatcher.submit(flow.deliver, (flow, event, args)), inlined; the name taken
+        # off the list in place: the arguments are then one tuple, with no slice of it later
+        d = flow.dispatcher
+        event = data.pop(0)
+        d._queue.append((flow.deliver, (flow, event, tuple(data))))
+        if not d._waking:
+            d._wake()
+        if flow.count >= self.max_pending_events:
+            self._hold(flow)
+            return True
+        return False
+
     def _on_event(self, ev: Received) -> None:
-        # (event, *args[, ack]): the arguments of _emit_any as they are
         ack_id = ev.ack_id
+        data = ev.data
         args = (
-            tuple(ev.data) if ack_id is None else (*ev.data, _ServerAck(self, ack_id, ev.session))
+            tuple(data[1:]) if ack_id is None else (*data[1:], _ServerAck(self, ack_id, ev.session))
         )
         flow = self._flow
         flow.count += 1
-        flow.dispatcher.submit(self._deliver, (flow, args))
+        flow.dispatcher.submit(flow.deliver, (flow, data[0], args))
         if flow.count >= self.max_pending_events:
             self._hold(flow)
 
-    def _deliver(self, flow: _Flow, args: tuple[Any, ...]) -> None:
+    def _deliver(self, flow: _Flow, event: str, args: tuple[Any, ...]) -> None:
         # Emitter._emit_any, inlined: this runs once per event received
-        event = args[0]
         try:
-            for fn in self._any:
-                try:
-                    fn(*args)
-                except Exception:
-                    logger.exception("error in the catch-all handler %r for %r", fn, event)
+            if self._any:
+                for fn in self._any:
+                    try:
+                        fn(event, *args)
+                    except Exception:
+                        logger.exception("error in the catch-all handler %r for %r", fn, event)
             for fn in self._handlers.get(event, ()):
                 try:
-                    fn(*args[1:])
+                    fn(*args)
                 except Exception:
                     logger.exception("error in the %r handler %r", event, fn)
         finally:

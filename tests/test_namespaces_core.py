@@ -714,3 +714,60 @@ def test_default_namespace_of_a_2x_server_has_no_connect_deadline():
     root.activate()
     assert w.open() == []
     assert root.next_deadline() is None
+
+
+# ---- the reader's shortcut -------------------------------------------------------------------
+
+SHORTCUT_CASES: list[Any] = [
+    '42["tick",1]',
+    '42["tick",1,"o1"]',
+    '423["ask","x"]',
+    '42/chat,["hello",{"a":1}]',
+    '42/chat,["hello","o2"]',
+    '42/gone,["e"]',
+    # what the decoder refuses, made by hand: events without a name
+    Packet(EVENT, "/", [1, 2]),
+    Packet(EVENT, "/", []),
+    Packet(EVENT, "/chat", {"a": 1}),
+    '43["x"]',
+    "41/chat,",
+    '42/chat,["after"]',
+    '451-["bin",{"_placeholder":true,"num":0}]',
+]
+
+
+@pytest.mark.parametrize("pid", [None, "P1"])
+@pytest.mark.parametrize("protocol", [4, 5])
+def test_event_data_is_receive_without_the_event(protocol, pid):
+    """Connection.event_data, the reader's shortcut, gives the data receive() reports as a
+    Received without an ack id (the recovery offset taken off the same way), and None for
+    every other packet; the namespaces end in the same state either way."""
+    results = []
+    for shortcut in (False, True):
+        w = Wire(protocol)
+        root = w.conn.namespace("/")
+        chat = w.conn.namespace("/chat")
+        root.activate()
+        chat.activate()
+        w.open()
+        answer = "" if protocol == 4 or pid is None else f',"pid":"{pid}"'
+        if protocol == 4:
+            w.server("40", "40/chat,")
+        else:
+            w.server('40{"sid":"S1"' + answer + "}", '40/chat,{"sid":"S2"' + answer + "}")
+        assert root.state == CONNECTED and chat.state == CONNECTED
+        events: list[Any] = []
+        for m in SHORTCUT_CASES:
+            for packet in w._feed(ws_frame(m)) if isinstance(m, str) else [m]:
+                data = w.conn.event_data(packet) if shortcut else None
+                if data is not None:
+                    events.append(Received(packet.nsp or "/", data, None, w.conn.session))
+                else:
+                    got = w.conn.receive(packet, w.now)
+                    assert not shortcut or not any(
+                        isinstance(e, Received) and e.ack_id is None for e in got
+                    )
+                    events += got
+        results.append((events, root.offset, chat.offset, chat.state))
+    assert results[0] == results[1]
+    assert any(isinstance(e, Received) for e in results[0][0])

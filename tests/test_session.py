@@ -889,6 +889,51 @@ def test_message_of_is_receive_frame_for_messages(protocol, frame, now):
     assert fast.next_deadline() == slow.next_deadline()
 
 
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    protocol=st.sampled_from([4, 5]),
+    frames=st.lists(FRAMES, max_size=8),
+    start=st.integers(0, 8),
+    now=st.floats(0.0, 1e6),
+)
+def test_messages_of_is_message_of_over_a_read(protocol, frames, start, now):
+    """Session.messages_of, the reader's shortcut for a whole read, gives message_of's data
+    for each frame of the run it begins with, stops at the first frame message_of leaves
+    alone, and leaves the heartbeat deadline where message_of frame by frame would."""
+    fast = Session(protocol=protocol, transports=["websocket"])
+    slow = Session(protocol=protocol, transports=["websocket"])
+    for s in (fast, slow):
+        open_websocket(s, now=0.0, interval=1000, timeout=1000)
+        s.next_events()
+    run = fast.messages_of(frames, start, now)
+    expected = []
+    for frame in frames[start:]:
+        data = slow.message_of(frame, now)
+        if data is None:
+            break
+        expected.append(data)
+    assert run == expected
+    assert fast.next_deadline() == slow.next_deadline()
+    assert fast.next_events() == []
+
+
+def test_messages_of_only_on_an_open_websocket():
+    s = Session(protocol=5, transports=["websocket"])
+    s.begin("websocket")
+    assert s.messages_of(["4x"], 0, 0.0) == []  # not open yet
+    s = Session(protocol=5, transports=["polling"])
+    open_polling(s, 4)
+    assert s.messages_of(["4x"], 0, 0.0) == []
+    s = Session(protocol=5, transports=["websocket"])
+    open_websocket(s)
+    assert s.messages_of(["4x", "4y", "2", "4z"], 0, 0.0) == ["x", "y"]
+    assert s.messages_of(["4x", "4y", "2", "4z"], 3, 0.0) == ["z"]
+    s.close()
+    assert s.messages_of(["4x"], 0, 0.0) == []
+
+
 def test_message_of_only_on_an_open_websocket():
     s = Session(protocol=5, transports=["websocket"])
     s.begin("websocket")

@@ -123,19 +123,20 @@ class FrameReader:
                 break
             start = pos + head
             pos = start + length
+            # a whole message: fin set, no reserved bit, text (0x81) or binary (0x82); text is
+            # decoded straight from the buffer (compiled, without a slice of it first)
+            if b0 == 0x81 and not fragmented:
+                try:
+                    out.append(buf[start:pos].decode("utf-8"))
+                except UnicodeDecodeError:
+                    out.append((b0, buf[start:pos]))
+                    others += 1
+                    self.others = others
+                continue
             payload = buf[start:pos]
-            if (b0 & 0xF0) == 0x80 and not fragmented and opcode != OP_CONTINUATION:
-                if opcode == OP_TEXT:
-                    try:
-                        out.append(payload.decode("utf-8"))
-                    except UnicodeDecodeError:
-                        out.append((b0, payload))
-                        others += 1
-                        self.others = others
-                    continue
-                if opcode == OP_BINARY:
-                    out.append(payload)
-                    continue
+            if b0 == 0x82 and not fragmented:
+                out.append(payload)
+                continue
             if opcode < 8:
                 # fin clear on a data frame starts (or continues) a fragmented message
                 fragmented = not b0 & 0x80

@@ -422,6 +422,27 @@ class Connection:
 
     # ---- packets ---------------------------------------------------------------------------
 
+    def event_data(self, packet: Packet) -> list[Any] | None:
+        """The reader's shortcut for the packet that comes by the thousand: a server event
+        without an ack id for a connected namespace.  Its ``[name, *args]`` (the recovery
+        offset taken off as :meth:`receive` takes it), or None: then hand the packet to
+        :meth:`receive`.  Equal to ``receive(packet, now)`` reporting
+        ``[Received(nsp, data, None, session)]``, without the event."""
+        if packet.id is not None:
+            return None
+        kind = packet.type
+        if kind != EVENT and kind != BINARY_EVENT:
+            return None
+        ns = self.namespaces.get(packet.nsp or "/")
+        if ns is None or ns.state != CONNECTED:
+            return None
+        data = packet.data
+        if type(data) is not list or not data or type(data[0]) is not str:
+            return None
+        if ns.pid is not None:
+            ns._take_offset(data)
+        return data
+
     def receive(self, packet: Packet, now: float) -> list[Event]:
         """A decoded packet from the server."""
         nsp = packet.nsp or "/"
