@@ -792,9 +792,30 @@ class Engine:
                 now = monotonic()
                 i = 0
                 n = len(frames)
-                messages_of = s.messages_of
                 listener = self.listener
                 on_message = listener.on_engine_message
+                if n == 1:
+                    # one message (a call's ack, mostly): without a run
+                    data = s.message_of(frames[0], now)
+                    if data is not None:
+                        i = 1
+                        if self._calling is None:
+                            self._calling = current
+                            try:
+                                on_message(data)
+                            except Exception as exc:  # noqa: BLE001 - as in _message
+                                self._listener_failed(exc)
+                            finally:
+                                self._calling = None
+                        else:
+                            self._message(data)
+                        if self._ws is not ws or self._finished:
+                            return
+                        reader = self._reader
+                        if reader is not None and reader is not current:
+                            self._pause_watch()  # handed over, with nothing left to read
+                            return
+                messages_of = s.messages_of
                 # a listener that takes a run of messages at once saves a call per message
                 on_messages = getattr(listener, "on_engine_messages", None)
                 while i < n:

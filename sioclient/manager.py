@@ -112,7 +112,8 @@ class _Link:
         nsps = manager.nsps
         for packet in packets:
             # a server event without an ack: straight to its socket, without an event object
-            args = conn.event_data(packet)
+            # (a packet with an id, the ack of a call mostly, never is one)
+            args = conn.event_data(packet) if packet.id is None else None
             if args is not None:
                 nsps[packet.nsp or "/"]._on_data(args)
             else:
@@ -143,7 +144,8 @@ class _Link:
                     return i + 1
                 more = True
                 for packet in packets:
-                    args = event_data(packet)
+                    # a packet with an id (the ack of a call, mostly) never is a plain event
+                    args = event_data(packet) if packet.id is None else None
                     if args is not None:
                         if nsps[packet.nsp or "/"]._on_data(args):
                             more = False  # the socket paused the reading
@@ -164,10 +166,10 @@ class _Link:
         nsps = manager.nsps
         for event in manager._conn.receive(packet, monotonic()):
             kind = event.kind
-            if kind == RECEIVED:
-                nsps[event.nsp]._on_event(event)  # type: ignore[arg-type]
-            elif kind == ACK_DONE:
+            if kind == ACK_DONE:
                 nsps[event.nsp]._on_ack_done(event)  # type: ignore[arg-type]
+            elif kind == RECEIVED:
+                nsps[event.nsp]._on_event(event)  # type: ignore[arg-type]
             else:
                 nsps[event.nsp]._on_core_event(event)
 
