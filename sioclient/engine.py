@@ -809,6 +809,7 @@ class Engine:
                                 self._calling = None
                         else:
                             self._message(data)
+                        # _read_stops(ws, frames, 1, current), inlined: once per call's ack
                         if self._ws is not ws or self._finished:
                             return
                         reader = self._reader
@@ -826,12 +827,7 @@ class Engine:
                         i += 1
                         if events:
                             self._process(events)
-                        if self._ws is not ws or self._finished:
-                            return
-                        reader = self._reader
-                        if reader is not None and reader is not current:
-                            self._pause_watch()  # handed over: as below
-                            ws.unread(frames[i:])
+                        if self._read_stops(ws, frames, i, current):
                             return
                         continue
                     # _message per item, inlined; the run ends where the reading must stop
@@ -856,13 +852,7 @@ class Engine:
                                     self._listener_failed(exc)
                                 k += 1
                             i = first + k
-                            if self._ws is not ws or self._finished:
-                                return
-                            reader = self._reader
-                            if reader is not None and reader is not current:
-                                # handed over (see hand_over): the rest is that greenlet's
-                                self._pause_watch()
-                                ws.unread(frames[i:])
+                            if self._read_stops(ws, frames, i, current):
                                 return
                     finally:
                         if not nested:
@@ -880,6 +870,18 @@ class Engine:
             if self._ws is ws:
                 self._pause_watch()
                 self._fail(exc)
+
+    def _read_stops(self, ws: ws_mod.WebSocket, frames: list[Any], i: int, current: Any) -> bool:
+        """True when ``_ws_read`` must stop after ``frames[:i]``: the connection changed, or
+        the reading was handed over (see hand_over), the rest being that greenlet's to read."""
+        if self._ws is not ws or self._finished:
+            return True
+        reader = self._reader
+        if reader is not None and reader is not current:
+            self._pause_watch()
+            ws.unread(frames[i:])
+            return True
+        return False
 
     def _watch(self, ws: ws_mod.WebSocket) -> None:
         watcher = self._watcher

@@ -833,13 +833,10 @@ class Socket(Emitter):
         reading paused, or was handed over)."""
         flow = self._flow
         flow.count += 1
-        # flow.dispatcher.submit(flow.deliver, (flow, event, args)), inlined; the name taken
-        # off the list in place: the arguments are then one tuple, with no slice of it later
-        d = flow.dispatcher
+        # the name taken off the list in place: the arguments are then one tuple, with no
+        # slice of it later
         event = data.pop(0)
-        d._queue.append((flow.deliver, (flow, event, tuple(data))))
-        if not d._waking:
-            d._wake()
+        flow.dispatcher.submit(flow.deliver, (flow, event, tuple(data)))
         if flow.count >= self.max_pending_events:
             self._hold(flow)
             return True
