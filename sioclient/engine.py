@@ -757,7 +757,7 @@ class Engine:
             except Exception as exc:  # noqa: BLE001
                 self._fail(exc)
                 return
-            self._ws_read(ws)
+            self._read_as_reader(ws)
             return
 
     def _retry_ws(self) -> None:
@@ -934,7 +934,16 @@ class Engine:
                 self._fail(exc)
             return
         if self._ws is ws and not self._finished:
-            self._ws_read(ws)
+            self._read_as_reader(ws)
+
+    def _read_as_reader(self, ws: ws_mod.WebSocket) -> None:
+        """``_ws_read`` from the greenlet that is ``_reader``, which ends when it returns: the
+        watcher reads from then on.  The finished greenlet is let go at once, not at the next
+        read: about five blocks a connection, and after an outage thousands of connections
+        open at once while their servers are too busy to write to them."""
+        self._ws_read(ws)
+        if self._reader is gevent.getcurrent():
+            self._reader = None
 
     def _stop_watch(self) -> None:
         watcher, self._watcher = self._watcher, None
@@ -1026,7 +1035,7 @@ class Engine:
             http.close()
         self._reader = gevent.getcurrent()
         self._prober = None
-        self._ws_read(ws)
+        self._read_as_reader(ws)
 
     def _drop_probe(self) -> None:
         ws, self._probe_ws = self._probe_ws, None

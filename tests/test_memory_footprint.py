@@ -12,6 +12,7 @@ import sys
 from typing import Any, Callable, Iterator
 
 import gevent
+import gevent.socket
 import pytest
 from servers import SilentServer
 
@@ -142,3 +143,69 @@ def _waiting_for_answer(manager: Any) -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+def _answer_then_fall_silent(listener: Any) -> None:
+    """One WebSocket connection: the 101 and Engine.IO 4's open packet in one write (so that
+    the attempt's own greenlet reads the open packet), then nothing: a server too busy to
+    answer the namespace's CONNECT, as thousands are just after an outage."""
+    import base64
+    import hashlib
+
+    conn, _ = listener.accept()
+    with conn:
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            request += chunk
+        key = next(
+            line.split(b":", 1)[1].strip()
+            for line in request.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key:")
+        )
+        accept = base64.b64encode(
+            hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+        )
+        open_packet = (
+            b'0{"sid":"s1","upgrades":[],"pingInterval":60000,"pingTimeout":60000,'
+            b'"maxPayload":1000000}'
+        )
+        conn.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
+            + accept
+            + b"\r\n\r\n"
+            + bytes([0x81, len(open_packet)])
+            + open_packet
+        )
+        conn.recv(4096)  # the CONNECT, never answered; the client's close ends the wait
+
+
+def test_an_open_connection_holds_no_finished_greenlet() -> None:
+    """Once the attempt's greenlet has read what came with the upgrade and left the reading
+    to the I/O watcher, it ends, and the connection lets it go (about five blocks, held by
+    every client until its server first writes again)."""
+    listener = gevent.socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    server = gevent.spawn(_answer_then_fall_silent, listener)
+    port = listener.getsockname()[1]
+    io = sioclient.Manager(
+        f"http://127.0.0.1:{port}", transports=["websocket"], protocol=4, reconnection=False
+    )
+    try:
+        engine = io.engine
+        assert engine is not None
+        with gevent.Timeout(10):
+            while engine.ready_state != "open" or (
+                engine._reader is not None and not engine._reader.dead
+            ):
+                gevent.sleep(0.01)
+        assert engine._reader is None
+    finally:
+        io.close()
+        server.join(5)
+        server.kill()
+        listener.close()
