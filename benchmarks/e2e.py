@@ -21,7 +21,10 @@ wall-clock rates move 2x from minute to minute, CPU time per operation hardly do
 
 The ``floor`` peer is a bare blocking-socket Python loop: the WebSocket handshake by hand, then
 the same scenarios with frames built once beforehand (no framework, no parsing beyond the frame
-header): what any Python client pays at least.  It takes no part in ``clients``.
+header): what any Python client pays at least.  It takes no part in ``clients``.  The
+``floor-gevent`` peer runs the same loop in a greenlet over gevent's cooperative socket (no
+monkey patching): what any client that leaves the waiting to gevent's loop pays at least.
+``--floor`` adds both.
 
 Every figure is the median of ``--repeat`` runs, each in a fresh process, the peers taking turns
 (A, B, C, A, B, C...) so that a burst of load on the machine hits all of them alike.  The ratio
@@ -48,10 +51,11 @@ ROOT = os.path.dirname(HERE)
 NODE_DIR = os.path.join(ROOT, "tests", "node")
 NODE_CLIENT = os.path.join(HERE, "node_client.js")
 
-PEERS = ("floor", "sioclient", "psio", "psio-gevent", "psio-async", "node")
+PEERS = ("floor", "floor-gevent", "sioclient", "psio", "psio-gevent", "psio-async", "node")
 # short column labels: psio = python-socketio
 PEER_NAMES = {
     "floor": "floor",
+    "floor-gevent": "floor on gevent",
     "sioclient": "sioclient",
     "psio": "psio Client",
     "psio-gevent": "psio Client+gevent",
@@ -59,7 +63,7 @@ PEER_NAMES = {
     "node": "Node client",
 }
 #: peers that speak protocol revision 4 (Engine.IO 3); python-socketio only speaks 5
-EIO3_PEERS = ("floor", "sioclient", "node")
+EIO3_PEERS = ("floor", "floor-gevent", "sioclient", "node")
 SCENARIOS = ("connect", "rtt", "pipelined", "flood")
 #: how each figure is read: True when higher is better
 HIGHER_BETTER = {
@@ -288,10 +292,13 @@ class _FloorSocket:
     """A WebSocket carrying Engine.IO/Socket.IO by hand over one blocking socket: the least
     any Python client does per message (no framework, frames built once, no JSON)."""
 
-    def __init__(self, url: str, protocol: int, timeout: float) -> None:
+    def __init__(self, url: str, protocol: int, timeout: float, cooperative: bool = False) -> None:
         import base64
         import socket
         from urllib.parse import urlsplit
+
+        if cooperative:
+            import gevent.socket as socket  # type: ignore[no-redef]
 
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -375,9 +382,21 @@ class _FloorSocket:
         self.sock.close()
 
 
-def run_floor(url: str, protocol: int, p: dict[str, Any], mode: str) -> dict[str, Any]:
+def run_floor(
+    url: str, protocol: int, p: dict[str, Any], mode: str, cooperative: bool = False
+) -> dict[str, Any]:
     if mode == "clients":
         return {}
+    if cooperative:
+        import gevent
+
+        return gevent.spawn(_floor_scenarios, url, protocol, p, True).get()
+    return _floor_scenarios(url, protocol, p, False)
+
+
+def _floor_scenarios(
+    url: str, protocol: int, p: dict[str, Any], cooperative: bool
+) -> dict[str, Any]:
     timeout = p["timeout"]
     out: dict[str, Any] = {}
     samples = []
@@ -385,14 +404,14 @@ def run_floor(url: str, protocol: int, p: dict[str, Any], mode: str) -> dict[str
     for _ in range(p["connects"]):
         t0 = time.perf_counter()
         c0 = cpu_s()
-        conn = _FloorSocket(url, protocol, timeout)
+        conn = _FloorSocket(url, protocol, timeout, cooperative)
         samples.append((time.perf_counter() - t0) * 1000.0)
         cpus.append(per_op_us(c0, 1))
         conn.close()
     out["connect"] = statistics.median(samples)
     out["connect_cpu"] = statistics.median(cpus)
 
-    conn = _FloorSocket(url, protocol, timeout)
+    conn = _FloorSocket(url, protocol, timeout, cooperative)
     send = conn.sock.sendall
     message = conn.message
     ack = conn.frame('421["ack",1]')
@@ -661,8 +680,8 @@ def worker_main(argv: list[str]) -> None:
         from gevent import monkey
 
         monkey.patch_all()
-    if peer == "floor":
-        result = run_floor(url, protocol, p, mode)
+    if peer in ("floor", "floor-gevent"):
+        result = run_floor(url, protocol, p, mode, cooperative=peer == "floor-gevent")
     elif peer == "sioclient":
         sys.path.insert(0, ROOT)
         result = run_sioclient(url, protocol, p, mode)
@@ -839,7 +858,7 @@ def measure(
         cp = dict(p, clients=clients)
         for i in range(repeat):
             for peer in peers:
-                if peer == "floor":
+                if peer in ("floor", "floor-gevent"):
                     continue
                 log(f"  {peer}: {clients} clients, run {i + 1}/{repeat}")
                 runs[peer].append(run_worker(peer, server_url, protocol, "clients", cp))
@@ -901,7 +920,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=None, help="runs per figure (default 3)")
     ap.add_argument("--peers", default=",".join(PEERS), help=f"subset of {','.join(PEERS)}")
     ap.add_argument(
-        "--floor", action="store_true", help="add the bare-socket floor to the --peers given"
+        "--floor",
+        action="store_true",
+        help="add the bare-socket floors (blocking, and on gevent) to the --peers given",
     )
     ap.add_argument("--no-eio3", action="store_true", help="skip the socket.io 2.x server")
     ap.add_argument(
@@ -912,8 +933,8 @@ def main() -> None:
     ap.add_argument("--png", help="draw the ratios as bar charts into this file (matplotlib)")
     args = ap.parse_args()
     peers = [x for x in args.peers.split(",") if x]
-    if args.floor and "floor" not in peers:
-        peers.insert(0, "floor")
+    if args.floor:
+        peers[:0] = [x for x in ("floor", "floor-gevent") if x not in peers]
     for x in peers:
         if x not in PEERS:
             ap.error(f"unknown peer {x!r}")
@@ -956,7 +977,7 @@ def main() -> None:
         print_table(title, report[kind], section_peers)
         results = report[kind]
         ours = results.get("sioclient", {}).get("rtt_cpu")
-        for peer in ("floor", "node"):
+        for peer in ("floor", "floor-gevent", "node"):
             theirs = results.get(peer, {}).get("rtt_cpu")
             if ours and theirs and peer in section_peers:
                 print(
