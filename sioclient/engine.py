@@ -816,9 +816,10 @@ class Engine:
                         if reader is not None and reader is not current:
                             self._pause_watch()  # handed over, with nothing left to read
                             return
-                messages_of = s.messages_of
-                # a listener that takes a run of messages at once saves a call per message
-                on_messages = getattr(listener, "on_engine_messages", None)
+                if i < n:
+                    # a listener that takes a run of messages at once saves a call per message
+                    messages_of = s.messages_of
+                    on_messages = getattr(listener, "on_engine_messages", None)
                 while i < n:
                     # the run of messages the frames begin with, without an event each
                     run = messages_of(frames, i, now)

@@ -111,13 +111,19 @@ class _Link:
         conn = manager._conn
         nsps = manager.nsps
         for packet in packets:
-            # a server event without an ack: straight to its socket, without an event object
-            # (a packet with an id, the ack of a call mostly, never is one)
-            args = conn.event_data(packet) if packet.id is None else None
-            if args is not None:
-                nsps[packet.nsp or "/"]._on_data(args)
+            # a server event without an ack, or the ack of a call: straight to its socket,
+            # without an event object (a packet with an id never is a plain event)
+            if packet.id is None:
+                args = conn.event_data(packet)
+                if args is not None:
+                    nsps[packet.nsp or "/"]._on_data(args)
+                    continue
             else:
-                self._receive(packet)
+                acked = conn.ack_of(packet, monotonic())
+                if acked is not None:
+                    nsps[packet.nsp or "/"]._acked(acked[0], acked[1])
+                    continue
+            self._receive(packet)
 
     def on_engine_messages(self, run: list[str], start: int) -> int:
         """``on_engine_message`` over ``run[start:]`` (see the Engine's listener interface):
@@ -150,7 +156,11 @@ class _Link:
                         if nsps[packet.nsp or "/"]._on_data(args):
                             more = False  # the socket paused the reading
                     else:
-                        self._receive(packet)
+                        acked = conn.ack_of(packet, monotonic()) if packet.id is not None else None
+                        if acked is not None:
+                            nsps[packet.nsp or "/"]._acked(acked[0], acked[1])
+                        else:
+                            self._receive(packet)
                         more = False
                 i += 1
                 if not more:
@@ -167,7 +177,7 @@ class _Link:
         for event in manager._conn.receive(packet, monotonic()):
             kind = event.kind
             if kind == ACK_DONE:
-                nsps[event.nsp]._on_ack_done(event)  # type: ignore[arg-type]
+                nsps[event.nsp]._acked(event.pending, event.args)  # type: ignore[attr-defined]
             elif kind == RECEIVED:
                 nsps[event.nsp]._on_event(event)  # type: ignore[arg-type]
             else:

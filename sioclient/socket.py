@@ -701,9 +701,9 @@ class Socket(Emitter):
         else:
             _dispatcher().submit(_run_callback, (pending.callback, args))
 
-    def _on_ack_done(self, ev: AckDone) -> None:
-        """``_on_core_event`` for an ack (the manager calls it directly: one per ack read)."""
-        pending = ev.pending
+    def _acked(self, pending: PendingAck, args: tuple[Any, ...]) -> None:
+        """``_on_core_event`` for an ack, without its event (the manager calls it directly:
+        one per ack read)."""
         if pending.deadline is not None:
             # _unhold_if_idle(), inlined; first: the caller of call() may run from here on.
             # (An ack without a deadline leaves the namespace's next deadline as it was.)
@@ -711,9 +711,9 @@ class Socket(Emitter):
             if timer is not None and timer.ref and self._ns.next_deadline() is None:
                 timer.ref = False
         if pending.internal:
-            pending.callback(*ev.args)
+            pending.callback(*args)
         else:
-            self._flow.dispatcher.submit(_run_callback, (pending.callback, ev.args))
+            self._flow.dispatcher.submit(_run_callback, (pending.callback, args))
 
     # ---- the namespace's deadlines ---------------------------------------------------------
 
@@ -780,7 +780,7 @@ class Socket(Emitter):
         if kind == RECEIVED:
             self._on_event(ev)
         elif kind == ACK_DONE:
-            self._on_ack_done(ev)
+            self._acked(ev.pending, ev.args)
         elif kind == SEND:
             self._send_packet(ev.packet, True)
         elif kind == RESEND:

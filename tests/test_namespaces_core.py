@@ -771,3 +771,80 @@ def test_event_data_is_receive_without_the_event(protocol, pid):
         results.append((events, root.offset, chat.offset, chat.state))
     assert results[0] == results[1]
     assert any(isinstance(e, Received) for e in results[0][0])
+
+
+def _acks_seen(events: list[Any]) -> list[Any]:
+    """AckDone events comparable across runs: the callback's name, errors by kind and text."""
+    return [
+        (
+            e.nsp,
+            e.pending.callback,
+            tuple((type(a).__name__, str(a)) if isinstance(a, Exception) else a for a in e.args),
+        )
+        if isinstance(e, AckDone)
+        else e
+        for e in events
+    ]
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+def test_ack_of_is_receive_without_the_event(protocol):
+    """Connection.ack_of, the reader's shortcut for acks, takes the ack that receive() would
+    report as an AckDone (plain, with an error first, past its deadline) and leaves every other
+    packet, with nothing changed, to receive(); the namespaces end in the same state."""
+    results = []
+    for shortcut in (False, True):
+        w = Wire(protocol)
+        root = w.conn.namespace("/")
+        chat = w.conn.namespace("/chat")
+        root.activate()
+        chat.activate()
+        w.open()
+        if protocol == 4:
+            w.server("40", "40/chat,")
+        else:
+            w.server('40{"sid":"S1"}', '40/chat,{"sid":"S2"}')
+        w.now = 10.0
+        root.add_ack(Packet(EVENT, "/", ["a"]), "plain", None, False, w.now)  # id 0
+        root.add_ack(Packet(EVENT, "/", ["a"]), "timed", 5.0, False, w.now)  # id 1
+        root.add_ack(Packet(EVENT, "/", ["a"]), "call", 1.0, True, w.now)  # id 2, too late
+        root.add_ack(Packet(EVENT, "/", ["a"]), "bad-data", None, True, w.now)  # id 3
+        chat.add_ack(Packet(EVENT, "/chat", ["a"]), "chat", None, True, w.now)  # id 0
+        chat.add_ack(Packet(EVENT, "/chat", ["a"]), "left", None, True, w.now)  # id 1
+        for pending in list(root.acks.values()) + list(chat.acks.values()):
+            pending.sent = True
+        w.now = 12.0
+        cases: list[Any] = [
+            '430[1,"x"]',
+            '431[{"a":1}]',
+            "432[]",
+            '439["unknown id"]',
+            Packet(3, "/", {"not": "a list"}, 3),
+            '43/chat,0["c"]',
+            '43/gone,0["nobody"]',
+            "431[]",  # answered already
+            "41/chat,",
+            '43/chat,1["after leaving"]',
+        ]
+        events: list[Any] = []
+        for m in cases:
+            for packet in w._feed(ws_frame(m)) if isinstance(m, str) else [m]:
+                acked = w.conn.ack_of(packet, w.now) if shortcut else None
+                if acked is not None:
+                    events.append(AckDone(packet.nsp or "/", acked[0], acked[1]))
+                else:
+                    got = w.conn.receive(packet, w.now)
+                    assert not shortcut or packet.type != 3 or packet.id == 3 or not got
+                    events += got
+        results.append(
+            (_acks_seen(events), sorted(root.acks), sorted(chat.acks), root.plain_acks, chat.state)
+        )
+    assert results[0] == results[1]
+    assert [e[1] for e in results[0][0] if isinstance(e, tuple)] == [
+        "plain",
+        "timed",
+        "call",
+        "bad-data",
+        "chat",
+        "left",  # the server left /chat: a DisconnectedError
+    ]

@@ -443,6 +443,33 @@ class Connection:
             ns._take_offset(data)
         return data
 
+    def ack_of(self, packet: Packet, now: float) -> tuple[PendingAck, tuple[Any, ...]] | None:
+        """The reader's shortcut for the other packet that comes by the thousand: the ack of
+        an emit (a ``call()``'s, mostly) on a connected namespace.  ``(pending, args)``, the
+        ack taken off the namespace, or None with nothing changed: then hand the packet to
+        :meth:`receive`.  Equal to ``receive(packet, now)`` reporting
+        ``[AckDone(nsp, pending, args)]``, without the event and its list."""
+        if packet.type != ACK:
+            return None
+        ns = self.namespaces.get(packet.nsp or "/")
+        # at-least-once emits keep their own order (see _on_ack): not here
+        if ns is None or ns.state != CONNECTED or ns.queue:
+            return None
+        data = packet.data
+        if type(data) is not list:
+            return None
+        pending = ns.acks.pop(packet.id, None)  # type: ignore[arg-type]
+        if pending is None:
+            return None
+        if pending.with_error:
+            deadline = pending.deadline
+            if deadline is not None and deadline <= now:
+                # too late: the deadline passed before the answer was read
+                return pending, (TimeoutError("operation has timed out"),)
+            return pending, (None, *data)
+        ns.plain_acks -= 1
+        return pending, tuple(data)
+
     def receive(self, packet: Packet, now: float) -> list[Event]:
         """A decoded packet from the server."""
         nsp = packet.nsp or "/"
