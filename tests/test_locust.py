@@ -279,3 +279,48 @@ def test_locust_distributed(sio_server: Any, tmp_path: Path) -> None:
         assert requests > 10 and failures == 0, (name, output)
     assert int(rows[("", "Aggregated")]["Failure Count"]) == 0, output
     assert "Traceback" not in output, output
+
+
+RESPONSE_LENGTH_SCRIPT = """
+import json, sys
+from sioclient.contrib.locust import SocketIOClient, _size
+
+class Event:
+    def __init__(self):
+        self.fired = []
+    def fire(self, **kw):
+        self.fired.append(kw)
+
+class Answering:
+    value = None
+    connected = True
+    def call(self, event, *args, timeout=None):
+        return self.value
+
+values = [None, "héllo", b"ab", {"text": "hello", "n": 42}, {1: "int key"}, {"b": b"x"},
+          [1, 2.5, "x"], {"big": 2 ** 70}, 7]
+event = Event()
+client = SocketIOClient(event, "http://127.0.0.1:9")
+client.socket = Answering()
+for value in values:
+    client.socket.value = value
+    assert client.call("ack", 1) is value
+print(json.dumps([[kw["response_length"], _size(v)] for kw, v in zip(event.fired, values)]))
+"""
+
+
+def test_call_reports_the_answer_size() -> None:
+    """``call()`` reports the ack's JSON size as ``_size`` measures it, whatever the answer."""
+    done = subprocess.run(
+        [sys.executable, "-c", RESPONSE_LENGTH_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=_env(),
+        cwd=str(ROOT),
+    )
+    assert done.returncode == 0, done.stderr
+    pairs = json.loads(done.stdout)
+    assert all(reported == expected for reported, expected in pairs), pairs
+    assert pairs[3][0] == len('{"text":"hello","n":42}')
+    assert pairs[4][0] == len('{"1":"int key"}')
