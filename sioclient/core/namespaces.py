@@ -277,6 +277,10 @@ class PendingAck:
         return f"<PendingAck sent={self.sent} deadline={self.deadline}>"
 
 
+#: makes a PendingAck whose fields the caller sets (see add_ack)
+_new_ack = object.__new__
+
+
 class QueuedEmit(PendingAck):
     """An at-least-once emit (``retries`` > 0): its packet, kept until the server acks it.
 
@@ -749,12 +753,19 @@ class Namespace:
             packet.id = ack_id = self._next_id
             self._next_id = ack_id + 1
         with_error = internal or timeout is not None
-        pending = PendingAck(callback, with_error, internal)
+        # PendingAck(callback, with_error, internal), without the call of its __init__
+        pending = _new_ack(PendingAck)
+        pending.callback = callback
+        pending.with_error = with_error
+        pending.internal = internal
+        pending.sent = False
         self.acks[packet.id] = pending
         if timeout is not None:
             deadline = pending.deadline = now + timeout
             heapq.heappush(self._deadlines, (deadline, packet.id))
-        elif not with_error:
+            return pending, []
+        pending.deadline = None
+        if not with_error:
             self.plain_acks += 1
             limit = self.limits.max_pending_acks
             if self.plain_acks > limit:
