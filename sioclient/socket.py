@@ -196,6 +196,20 @@ def _run_listener(listener: Callable[..., Any], args: tuple[Any, ...]) -> None:
         logger.exception("error in the outgoing catch-all handler %r", listener)
 
 
+def _resume(waiter: Waiter, args: tuple[Any, ...]) -> None:
+    """The ack callback of ``call()`` (an "internal" one): ``args`` is ``(None, *values)`` or
+    ``(error,)``.  The hub switches to the caller once it is done with what it is doing
+    (reading the rest of a batch, say): one loop callback, no AsyncResult and its links.
+    The value is the ack's one argument, a tuple of several, or None."""
+    err = args[0]
+    if err is None:
+        n = len(args)
+        value = None if n == 1 else args[1] if n == 2 else args[1:]
+        waiter.hub.loop.run_callback(waiter.switch, value)
+    else:
+        waiter.hub.loop.run_callback(waiter.throw, err)
+
+
 def _run_callback(callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
         callback(*args)
@@ -356,18 +370,8 @@ class Socket(Emitter):
                     _TIMEOUT_FLAGS[timeout] = known
             flags = known
         # _call(), inlined: one Python call less per round trip
-        hub = get_hub()
-        waiter = Waiter(hub)
-
-        def done(err: BaseException | None, *values: Any) -> None:
-            # see _call
-            if err is None:
-                value = None if not values else values[0] if len(values) == 1 else values
-                hub.loop.run_callback(waiter.switch, value)
-            else:
-                hub.loop.run_callback(waiter.throw, err)
-
-        self._emit_packet(flags, event, args, done, True)
+        waiter = Waiter(get_hub())
+        self._emit_packet(flags, event, args, waiter, True)
         return waiter.get()
 
     def compress(self, flag: bool = True) -> EmitView:
@@ -645,19 +649,10 @@ class Socket(Emitter):
         return pending
 
     def _call(self, flags: _Flags, event: str, args: tuple[Any, ...]) -> Any:
-        hub = get_hub()
-        waiter = Waiter(hub)
-
-        def done(err: BaseException | None, *values: Any) -> None:
-            # the hub switches to the caller once it is done with what it is doing (reading
-            # the rest of a batch, say): one loop callback, no AsyncResult and its links
-            if err is None:
-                value = None if not values else values[0] if len(values) == 1 else values
-                hub.loop.run_callback(waiter.switch, value)
-            else:
-                hub.loop.run_callback(waiter.throw, err)
-
-        self._emit_packet(flags, event, args, done, internal=True)
+        # the "internal" ack callback of call() is its Waiter itself: no closure per call
+        # (see _resume)
+        waiter = Waiter(get_hub())
+        self._emit_packet(flags, event, args, waiter, internal=True)
         return waiter.get()
 
     def _send_packet(self, packet: Packet, compress: bool) -> None:
@@ -697,7 +692,7 @@ class Socket(Emitter):
 
     def _call_ack(self, pending: PendingAck, args: tuple[Any, ...]) -> None:
         if pending.internal:
-            pending.callback(*args)
+            _resume(pending.callback, args)
         else:
             _dispatcher().submit(_run_callback, (pending.callback, args))
 
@@ -711,7 +706,15 @@ class Socket(Emitter):
             if timer is not None and timer.ref and self._ns.next_deadline() is None:
                 timer.ref = False
         if pending.internal:
-            pending.callback(*args)
+            # _resume(), inlined: one per call()
+            waiter = pending.callback
+            err = args[0]
+            if err is None:
+                n = len(args)
+                value = None if n == 1 else args[1] if n == 2 else args[1:]
+                waiter.hub.loop.run_callback(waiter.switch, value)
+            else:
+                waiter.hub.loop.run_callback(waiter.throw, err)
         else:
             self._flow.dispatcher.submit(_run_callback, (pending.callback, args))
 
