@@ -1,6 +1,6 @@
 """What a packet costs the parsers: per emit (encode) and per received message (decode).
 
-    .venv/bin/python benchmarks/parser.py [--repeat 5] [--ms 50] [--clock cpu|wall] [--no-node]
+    .venv/bin/python benchmarks/parser.py [--repeat 9] [--ms 50] [--clock cpu|wall] [--no-node]
                                           [--json out.json] [--png out.png] [--no-files]
 
 Method (the same for every implementation, Python and Node):
@@ -537,7 +537,12 @@ def plot(result: dict[str, Any], path: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--repeat", type=int, default=5, help="repeats per figure (the best counts)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=9,
+        help="repeats per figure (the best counts; 9 keep the median steady on a shared machine)",
+    )
     ap.add_argument("--ms", type=float, default=50.0, help="duration of one repeat, ms")
     ap.add_argument("--no-node", action="store_true", help="skip the Node peers")
     ap.add_argument(
