@@ -26,9 +26,10 @@ Printed per run and as medians:
 ``--breakdown`` splits an ack's latency (instrumenting the engine, which costs a little):
 emit (``call()`` start to the frame handed to the kernel, by ``call()`` itself or, in a burst,
 by the burst writer's gathered write), wire (to the loop noticing the
-socket readable: the server's time, and the loop's, when it is busy elsewhere), queue (waiting
-for a runner greenlet), read (reading, decoding, resolving the ack) and resume (the user's
-greenlet running again); and the *read batch*: how many connections were read in the same loop
+socket readable: the server's time, and the loop's, when it is busy elsewhere), queue (from
+then to the read's start: 0 once the connection is open, since the hub reads at once), read
+(reading and decoding, up to the ack handed to its socket) and resume (the user's greenlet
+running again); and the *read batch*: how many connections were read in the same loop
 iteration as a given one.
 """
 
@@ -157,15 +158,16 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
 
         from sioclient import socket as socket_mod
 
-        call_ack = socket_mod.Socket._call_ack
+        # the ack read: where the reader hands the ack to its socket, which resumes the caller
+        acked = socket_mod.Socket._acked
 
-        def call_ack_(self: Any, pending: Any, a: Any) -> None:
+        def acked_(self: Any, pending: Any, a: Any) -> None:
             e = self.io.engine
             if e is not None:
                 e._t_done = perf()
-            call_ack(self, pending, a)
+            acked(self, pending, a)
 
-        socket_mod.Socket._call_ack = call_ack_  # type: ignore[method-assign]
+        socket_mod.Socket._acked = acked_  # type: ignore[method-assign]
         engine_mod.Engine._flush = flush_  # type: ignore[method-assign]
         engine_mod.Engine._readable = readable_  # type: ignore[method-assign]
         engine_mod.Engine._ws_read = ws_read_  # type: ignore[method-assign]
