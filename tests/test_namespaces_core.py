@@ -736,6 +736,23 @@ SHORTCUT_CASES: list[Any] = [
 ]
 
 
+def _root_and_chat(protocol: int, pid: str | None) -> tuple[Wire, Any, Any]:
+    """A connection with "/" and "/chat" both connected (with ``pid`` for recovery, if any)."""
+    w = Wire(protocol)
+    root = w.conn.namespace("/")
+    chat = w.conn.namespace("/chat")
+    root.activate()
+    chat.activate()
+    w.open()
+    answer = "" if protocol == 4 or pid is None else f',"pid":"{pid}"'
+    if protocol == 4:
+        w.server("40", "40/chat,")
+    else:
+        w.server('40{"sid":"S1"' + answer + "}", '40/chat,{"sid":"S2"' + answer + "}")
+    assert root.state == CONNECTED and chat.state == CONNECTED
+    return w, root, chat
+
+
 @pytest.mark.parametrize("pid", [None, "P1"])
 @pytest.mark.parametrize("protocol", [4, 5])
 def test_event_data_is_receive_without_the_event(protocol, pid):
@@ -744,18 +761,7 @@ def test_event_data_is_receive_without_the_event(protocol, pid):
     every other packet; the namespaces end in the same state either way."""
     results = []
     for shortcut in (False, True):
-        w = Wire(protocol)
-        root = w.conn.namespace("/")
-        chat = w.conn.namespace("/chat")
-        root.activate()
-        chat.activate()
-        w.open()
-        answer = "" if protocol == 4 or pid is None else f',"pid":"{pid}"'
-        if protocol == 4:
-            w.server("40", "40/chat,")
-        else:
-            w.server('40{"sid":"S1"' + answer + "}", '40/chat,{"sid":"S2"' + answer + "}")
-        assert root.state == CONNECTED and chat.state == CONNECTED
+        w, root, chat = _root_and_chat(protocol, pid)
         events: list[Any] = []
         for m in SHORTCUT_CASES:
             for packet in w._feed(ws_frame(m)) if isinstance(m, str) else [m]:
@@ -794,16 +800,7 @@ def test_ack_of_is_receive_without_the_event(protocol):
     packet, with nothing changed, to receive(); the namespaces end in the same state."""
     results = []
     for shortcut in (False, True):
-        w = Wire(protocol)
-        root = w.conn.namespace("/")
-        chat = w.conn.namespace("/chat")
-        root.activate()
-        chat.activate()
-        w.open()
-        if protocol == 4:
-            w.server("40", "40/chat,")
-        else:
-            w.server('40{"sid":"S1"}', '40/chat,{"sid":"S2"}')
+        w, root, chat = _root_and_chat(protocol, None)
         w.now = 10.0
         root.add_ack(Packet(EVENT, "/", ["a"]), "plain", None, False, w.now)  # id 0
         root.add_ack(Packet(EVENT, "/", ["a"]), "timed", 5.0, False, w.now)  # id 1
