@@ -7,7 +7,8 @@
     .venv/bin/python benchmarks/lockstep.py --direct-writes      # without the burst writer
 
 Each user (one greenlet, one WebSocket connection) loops: ``call('ack', payload)``, then
-``gevent.sleep(think)``.  The offered load is users / think calls per second.  Each run is a
+``gevent.sleep(think)``.  The offered load is users / think calls per second (``--think 0``:
+no offered load, each user calls again as soon as it has yielded once).  Each run is a
 fresh client process and a fresh server; the figures are the median of ``--repeat`` runs, with
 the spread (least and greatest) beside them, since the machine may be shared.
 
@@ -19,9 +20,10 @@ Printed per run and as medians:
 - ack latency: ``call()`` start to return (p50/p99), all with ``perf_counter``;
 - measures that other processes on the machine do not skew (wall-clock latencies grow when
   the machine is busy; these do not): the client's CPU use (100 = one core) and calls per
-  client CPU-second, and the *wake batch*: how many users woke from their think time in the
-  same loop iteration as a given user (p50/p99).  Users spread evenly over the think time wake
-  one or a few per iteration; users in lockstep wake by the hundred.
+  client CPU-second (split into user and system microseconds per call: the process's own
+  code, and the kernel on its behalf), and the *wake batch*: how many users woke from their
+  think time in the same loop iteration as a given user (p50/p99).  Users spread evenly over
+  the think time wake one or a few per iteration; users in lockstep wake by the hundred.
 
 ``--breakdown`` splits an ack's latency (instrumenting the engine, which costs a little):
 emit (``call()`` start to the frame handed to the kernel, by ``call()`` itself or, in a burst,
@@ -253,9 +255,9 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "users": args.users,
         "think_ms": think * 1000,
         "jitter": jitter,
-        "offered": args.users / think,
+        "offered": args.users / think if think else float("nan"),
         "achieved": calls / wall,
-        "share": calls / wall / (args.users / think),
+        "share": calls / wall / (args.users / think) if think else float("nan"),
         "late_p50_ms": pct(late, 0.5) * 1000,
         "late_p99_ms": pct(late, 0.99) * 1000,
         "probe_p50_ms": pct(probe_late, 0.5) * 1000,
@@ -268,6 +270,9 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "batch_p99": pct([float(b) for b in batches], 0.99),
         "iterations_per_s": iterations[0] / wall,
         "preempted": ru1.ru_nivcsw - ru0.ru_nivcsw,
+        # where a call's CPU goes: the process's own code, and the kernel on its behalf
+        "user_us_per_call": (ru1.ru_utime - ru0.ru_utime) / max(1, calls) * 1e6,
+        "sys_us_per_call": (ru1.ru_stime - ru0.ru_stime) / max(1, calls) * 1e6,
         "connect_s": t_connect,
     }
     if args.breakdown:
@@ -303,6 +308,8 @@ COLUMNS = [
     ("ack_p99_ms", "ack p99", "{:6.2f}"),
     ("cpu_pct", "client CPU %", "{:5.0f}"),
     ("calls_per_cpu_s", "calls/CPU-s", "{:7.0f}"),
+    ("user_us_per_call", "user us/call", "{:6.1f}"),
+    ("sys_us_per_call", "sys us/call", "{:6.1f}"),
     ("batch_p50", "wake batch p50", "{:5.0f}"),
     ("batch_p99", "wake batch p99", "{:5.0f}"),
     ("iterations_per_s", "loop iter/s", "{:6.0f}"),
@@ -389,11 +396,11 @@ def main() -> None:
         if args.profile:
             print(r["profile"])
 
-    offered = args.users / args.think
+    offered = f", offered {args.users / args.think:,.0f} calls/s" if args.think else ""
     print(
         f"\n{args.users} users, think {args.think * 1000:g} ms"
         + (f" +/-{args.jitter:.0%}" if args.jitter else "")
-        + f", offered {offered:,.0f} calls/s; median (least-greatest) of {len(runs)} runs"
+        + f"{offered}; median (least-greatest) of {len(runs)} runs"
     )
     keys = COLUMNS + (
         [(f"{s}_p{q}_ms", f"{s} p{q}", "{:6.2f}") for s in STAGES for q in (50, 99)]
