@@ -24,7 +24,9 @@ has answered so far, and reads the generator's CPU time (user+system of its proc
 descendant, from /proc) at each poll.  The *window* is the span during which every user was
 connected, less 0.5 s at either end: handshakes and start-up before it, stopping users after
 it.  Calls/s is the server's count of answered calls over the window; CPU-s is the generator's
-CPU time over the same window, and calls per CPU-second their ratio.  Locust runs until every
+CPU time over the same window, and calls per CPU-second their ratio (also split into user
+and system microseconds per call: the generator's own code, and the kernel on its behalf).
+Locust runs until every
 user has been connected for ``--duration`` plus 1 s, then gets SIGTERM; Artillery's users
 loop a count of calls that outlasts ``--duration`` by a few seconds with think time (without
 it each makes 150 calls per second of ``--duration``), and its window ends when the first
@@ -139,8 +141,8 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def tree_cpu(root: int) -> float:
-    """CPU-seconds (user+system) used so far by a process and its live descendants, from
+def tree_cpu(root: int) -> tuple[float, float]:
+    """CPU-seconds (user, system) used so far by a process and its live descendants, from
     /proc; descendants that have exited and were waited for count through the root's
     cutime/cstime."""
     stats: dict[int, list[str]] = {}
@@ -155,17 +157,20 @@ def tree_cpu(root: int) -> float:
     children: dict[int, list[int]] = {}
     for pid, fields in stats.items():
         children.setdefault(int(fields[1]), []).append(pid)
-    ticks, todo = 0, [root]
+    user = system = 0
+    todo = [root]
     while todo:
         pid = todo.pop()
         fields = stats.get(pid)
         if fields is None:
             continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        user += int(fields[11])  # utime
+        system += int(fields[12])  # stime
         if pid == root:
-            ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+            user += int(fields[13])  # cutime
+            system += int(fields[14])  # cstime
         todo.extend(children.get(pid, ()))
-    return ticks / CLK_TCK
+    return user / CLK_TCK, system / CLK_TCK
 
 
 class Monitor:
@@ -176,7 +181,8 @@ class Monitor:
         import sioclient
 
         self.socket = sioclient.connect(url, transports=["websocket"], reconnection=False)
-        self.polls: list[tuple[float, int, int, float]] = []  # (perf_counter, sockets, acks, cpu)
+        # (perf_counter, sockets, acks, (user, system) CPU-s)
+        self.polls: list[tuple[float, int, int, tuple[float, float]]] = []
 
     def poll(self, pid: int) -> None:
         sock = self.socket
@@ -204,7 +210,9 @@ class Monitor:
             inner = full
         a, b = inner[0], inner[-1]
         span = b[0] - a[0]
-        calls, cpu = b[2] - a[2], b[3] - a[3]
+        calls = b[2] - a[2]
+        user, system = b[3][0] - a[3][0], b[3][1] - a[3][1]
+        cpu = user + system
         return {
             "window": (a[0], b[0]),
             "window_s": span,
@@ -213,6 +221,9 @@ class Monitor:
             "calls_per_s": calls / span,
             "cpu_s": cpu,
             "calls_per_cpu_s": calls / cpu if cpu else float("nan"),
+            # where a call's CPU goes: the generator's own code, and the kernel on its behalf
+            "user_us_per_call": user / calls * 1e6 if calls else float("nan"),
+            "sys_us_per_call": system / calls * 1e6 if calls else float("nan"),
         }
 
     def close(self) -> None:
@@ -381,7 +392,8 @@ def main() -> None:
     print(
         f"{'scenario':<9} {'tool':<15} {'calls/s':>8} {'offered':>7} {'cycle':>6} {'mean':>6} "
         f"{'p50':>7} {'p95':>7} {'p99':>7} "
-        f"{'window':>6} {'CPU-s':>6} {'calls/CPU-s':>11} {'run CPU-s':>9} {'RSS MiB':>8}"
+        f"{'window':>6} {'CPU-s':>6} {'calls/CPU-s':>11} {'user/sys us':>11} "
+        f"{'run CPU-s':>9} {'RSS MiB':>8}"
     )
     for scenario in args.scenarios.split(","):
         users, think = SCENARIOS[scenario]
@@ -412,7 +424,9 @@ def main() -> None:
                 f"{scenario:<9} {tool:<15} {r['calls_per_s']:8.0f} {offered:>7} "
                 f"{r['cycle_ms']:6.1f} {r['mean_ms']:6.2f} {r['p50_ms']:7.2f} "
                 f"{r['p95_ms']:7.2f} {r['p99_ms']:7.2f} {r['window_s']:6.1f} {r['cpu_s']:6.2f} "
-                f"{r['calls_per_cpu_s']:11.0f} {r['run_cpu_s']:9.1f} {r['rss_mib']:8.0f}",
+                f"{r['calls_per_cpu_s']:11.0f} "
+                f"{r['user_us_per_call']:5.1f}/{r['sys_us_per_call']:5.1f} "
+                f"{r['run_cpu_s']:9.1f} {r['rss_mib']:8.0f}",
                 flush=True,
             )
     with open(os.path.join(args.out, "loadgen.json"), "w") as f:
