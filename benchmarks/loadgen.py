@@ -16,7 +16,9 @@ Tools, each one generator process (one core at most):
 - ``locust-builtin``: Locust with its own ``locust.contrib.socketio.SocketIOUser``
   (python-socketio's client);
 - ``artillery``: Artillery's socketio engine (first
-  ``npm ci --ignore-scripts --prefix benchmarks/artillery``; skipped when not installed).
+  ``npm ci --ignore-scripts --prefix benchmarks/artillery``; skipped when not installed);
+- ``sioclient-script``: the same users without Locust, one greenlet each in a plain gevent
+  script (what Locust's task loop and statistics cost, in the same run).
 
 What is measured, the same way for every tool: the harness keeps one more connection to the
 server and polls it every 0.2 s for the sockets connected and the ``ack`` events the server
@@ -26,17 +28,17 @@ connected, less 0.5 s at either end: handshakes and start-up before it, stopping
 it.  Calls/s is the server's count of answered calls over the window; CPU-s is the generator's
 CPU time over the same window, and calls per CPU-second their ratio (also split into user
 and system microseconds per call: the generator's own code, and the kernel on its behalf).
-Locust runs until every
-user has been connected for ``--duration`` plus 1 s, then gets SIGTERM; Artillery's users
-loop a count of calls that outlasts ``--duration`` by a few seconds with think time (without
-it each makes 150 calls per second of ``--duration``), and its window ends when the first
-user is done.  Also printed: the whole run's CPU-s (wait4 of the process tree, Node's or
-Locust's start-up and every handshake included) and peak RSS.
+Locust (and the script) runs until every user has been connected for ``--duration`` plus 1 s,
+then gets SIGTERM; Artillery's users loop a count of calls that outlasts ``--duration`` by a
+few seconds with think time (without it each makes 150 calls per second of ``--duration``),
+and its window ends when the first user is done.  Also printed: the whole run's CPU-s (wait4
+of the process tree, Node's or Locust's start-up and every handshake included) and peak RSS.
 
-Latencies: for the Locust tools every call's unrounded ``perf_counter`` time (a listener on
-Locust's request event keeps them), those acked within the window; Artillery reports its own
-percentiles over its whole run (``socketio.response_time``, a DDSketch of its client-side
-measures, rounded to 0.1 ms).  Each run is bounded (``--duration`` plus 90 s).
+Latencies: for the Python tools every call's unrounded ``perf_counter`` time (a listener on
+Locust's request event keeps them; the script keeps its own), those acked within the window;
+Artillery reports its own percentiles over its whole run (``socketio.response_time``, a
+DDSketch of its client-side measures, rounded to 0.1 ms).  Each run is bounded
+(``--duration`` plus 90 s).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))  # the monitor connection uses this checkout's sioclient
 
 SCENARIOS = {"think100": (1000, 0.1), "nothink": (100, 0.0)}
-TOOLS = ("sioclient", "locust-builtin", "artillery")
+TOOLS = ("sioclient", "locust-builtin", "artillery", "sioclient-script")
 ARTILLERY = HERE / "artillery" / "node_modules" / ".bin" / "artillery"
 INSTALL = "npm ci --ignore-scripts --prefix benchmarks/artillery"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -112,6 +114,43 @@ BUILTIN_BODY = """
     @task
     def ack(self):
         self.sio.call("ack", {"text": "hello", "n": 42}, timeout=30)
+"""
+
+# the same users without Locust: what its task loop and statistics cost, in the same run
+SCRIPT = """
+import json, os, signal, time
+import gevent, gevent.event
+import sioclient
+
+URL, USERS = os.environ["LG_URL"], int(os.environ["LG_USERS"])
+THINK = float(os.environ["LG_THINK"])
+SAMPLES = []  # (perf_counter at the ack, latency ms)
+CONNECTED = []  # perf_counter when each user was connected
+stop = gevent.event.Event()
+perf = time.perf_counter
+
+def user(i):
+    gevent.sleep(i / USERS)  # arrivals over one second, as Locust's and Artillery's
+    sock = sioclient.connect(URL, transports=["websocket"], reconnection=False, force_new=True)
+    ready = gevent.event.Event()
+    sock.on("connect", ready.set)
+    if not sock.connected and not ready.wait(30):
+        return
+    CONNECTED.append(perf())
+    while not stop.is_set():
+        t0 = perf()
+        sock.call("ack", {"text": "hello", "n": 42}, timeout=30)
+        t1 = perf()
+        SAMPLES.append((t1, (t1 - t0) * 1000.0))
+        gevent.sleep(THINK)
+    sock.close()
+
+gevent.signal_handler(signal.SIGTERM, stop.set)
+users = [gevent.spawn(user, i) for i in range(USERS)]
+stop.wait()
+gevent.joinall(users, timeout=5)
+with open(os.environ["LG_SAMPLES"], "w") as f:
+    json.dump({"samples": SAMPLES, "connected": CONNECTED}, f)
 """
 
 ARTILLERY_SCRIPT = """
@@ -272,27 +311,37 @@ def run_measured(
     }
 
 
-def run_locust(
+def run_python(
     tool: str, url: str, users: int, think: float, duration: float, monitor: Monitor
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        if tool == "sioclient":
-            imp = "from sioclient.contrib.locust import SocketIOUser"
-            connect, body = SIOCLIENT_CONNECT, SIOCLIENT_BODY
+        if tool == "sioclient-script":
+            Path(tmp, "script.py").write_text(SCRIPT)
+            cmd = [sys.executable, "script.py"]
         else:
-            imp = "from locust.contrib.socketio import SocketIOUser"
-            connect, body = BUILTIN_CONNECT, BUILTIN_BODY
-        Path(tmp, "locustfile.py").write_text(
-            LOCUSTFILE.format(import_line=imp, connect=connect, body=body)
-        )
+            if tool == "sioclient":
+                imp = "from sioclient.contrib.locust import SocketIOUser"
+                connect, body = SIOCLIENT_CONNECT, SIOCLIENT_BODY
+            else:
+                imp = "from locust.contrib.socketio import SocketIOUser"
+                connect, body = BUILTIN_CONNECT, BUILTIN_BODY
+            Path(tmp, "locustfile.py").write_text(
+                LOCUSTFILE.format(import_line=imp, connect=connect, body=body)
+            )
+            cmd = [
+                sys.executable, "-m", "locust", "-f", "locustfile.py", "--host", url,
+                "--headless", "-u", str(users), "-r", str(users), "-t", f"{duration + 60:g}s",
+                "--stop-timeout", "5", "--only-summary", "--loglevel", "WARNING",
+            ]  # fmt: skip
         samples = os.path.join(tmp, "samples.json")
         env = dict(os.environ)
-        env.update(LG_THINK=str(think), LG_SAMPLES=samples, PYTHONPATH=str(ROOT))
-        cmd = [
-            sys.executable, "-m", "locust", "-f", "locustfile.py", "--host", url,
-            "--headless", "-u", str(users), "-r", str(users), "-t", f"{duration + 60:g}s",
-            "--stop-timeout", "5", "--only-summary", "--loglevel", "WARNING",
-        ]  # fmt: skip
+        env.update(
+            LG_URL=url,
+            LG_USERS=str(users),
+            LG_THINK=str(think),
+            LG_SAMPLES=samples,
+            PYTHONPATH=str(ROOT),
+        )
         r = run_measured(cmd, tmp, env, duration + 90, monitor, (users, duration + 2 * SETTLE))
         try:
             with open(samples) as f:
@@ -390,7 +439,7 @@ def main() -> None:
     os.makedirs(args.out, exist_ok=True)
     results: list[dict[str, Any]] = []
     print(
-        f"{'scenario':<9} {'tool':<15} {'calls/s':>8} {'offered':>7} {'cycle':>6} {'mean':>6} "
+        f"{'scenario':<9} {'tool':<16} {'calls/s':>8} {'offered':>7} {'cycle':>6} {'mean':>6} "
         f"{'p50':>7} {'p95':>7} {'p99':>7} "
         f"{'window':>6} {'CPU-s':>6} {'calls/CPU-s':>11} {'user/sys us':>11} "
         f"{'run CPU-s':>9} {'RSS MiB':>8}"
@@ -399,7 +448,7 @@ def main() -> None:
         users, think = SCENARIOS[scenario]
         for tool in args.tools.split(","):
             if tool == "artillery" and not ARTILLERY.exists():
-                print(f"{scenario:<9} {tool:<15} skipped: {INSTALL}")
+                print(f"{scenario:<9} {tool:<16} skipped: {INSTALL}")
                 continue
             server = ServerProcess("node4", transports=["websocket"]).start()
             monitor = Monitor(server.url)
@@ -407,21 +456,21 @@ def main() -> None:
                 if tool == "artillery":
                     r = run_artillery(server.url, users, think, args.duration, monitor)
                 else:
-                    r = run_locust(tool, server.url, users, think, args.duration, monitor)
+                    r = run_python(tool, server.url, users, think, args.duration, monitor)
             finally:
                 monitor.close()
                 server.stop()
             r.update(scenario=scenario, tool=tool, users=users, think_s=think)
             results.append(r)
             if not r.get("calls"):
-                print(f"{scenario:<9} {tool:<15} failed: {r.get('error', '')[-500:]}")
+                print(f"{scenario:<9} {tool:<16} failed: {r.get('error', '')[-500:]}")
                 continue
             # each user's mean cycle: its think time, the ack, and what the generator adds
             # (waking late from the think time, its task loop)
             r["cycle_ms"] = users / r["calls_per_s"] * 1000
             offered = f"{100 * r['calls_per_s'] * think / users:6.1f}%" if think else "-"
             print(
-                f"{scenario:<9} {tool:<15} {r['calls_per_s']:8.0f} {offered:>7} "
+                f"{scenario:<9} {tool:<16} {r['calls_per_s']:8.0f} {offered:>7} "
                 f"{r['cycle_ms']:6.1f} {r['mean_ms']:6.2f} {r['p50_ms']:7.2f} "
                 f"{r['p95_ms']:7.2f} {r['p99_ms']:7.2f} {r['window_s']:6.1f} {r['cpu_s']:6.2f} "
                 f"{r['calls_per_cpu_s']:11.0f} "
