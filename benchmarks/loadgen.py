@@ -402,6 +402,14 @@ def run_artillery(
     return r
 
 
+LABELS = {
+    "sioclient": "Locust +\nsioclient",
+    "locust-builtin": "Locust's own\nSocketIOUser",
+    "artillery": "Artillery",
+    "sioclient-script": "sioclient,\nno Locust",
+}
+
+
 def chart(results: list[dict[str, Any]], path: str) -> None:
     import matplotlib
 
@@ -411,7 +419,7 @@ def chart(results: list[dict[str, Any]], path: str) -> None:
     fig, axes = plt.subplots(2, len(SCENARIOS), figsize=(11, 7), squeeze=False)
     for col, scenario in enumerate(SCENARIOS):
         rows = [r for r in results if r["scenario"] == scenario and r.get("calls")]
-        names = [r["tool"] for r in rows]
+        names = [LABELS.get(r["tool"], r["tool"]) for r in rows]
         top, bottom = axes[0][col], axes[1][col]
         top.bar(names, [r["calls_per_s"] for r in rows], color="#4c72b0")
         top.set_title(f"{scenario}: acked calls/s (p99 ms above)")
@@ -419,6 +427,8 @@ def chart(results: list[dict[str, Any]], path: str) -> None:
             top.annotate(f"p99 {r['p99_ms']:.1f}", (i, r["calls_per_s"]), ha="center", va="bottom")
         bottom.bar(names, [r["calls_per_cpu_s"] for r in rows], color="#55a868")
         bottom.set_title(f"{scenario}: calls per generator CPU-second")
+        for ax in (top, bottom):
+            ax.margins(y=0.12)  # room for the figures above the bars
         for i, r in enumerate(rows):
             bottom.annotate(
                 f"{r['calls_per_cpu_s']:,.0f}", (i, r["calls_per_cpu_s"]), ha="center", va="bottom"
