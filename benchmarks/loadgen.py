@@ -194,8 +194,8 @@ def tree_cpu(root: int) -> tuple[float, float]:
                 continue
             stats[int(entry)] = text[text.rindex(")") + 2 :].split()
     children: dict[int, list[int]] = {}
-    for pid, fields in stats.items():
-        children.setdefault(int(fields[1]), []).append(pid)
+    for pid, parsed in stats.items():
+        children.setdefault(int(parsed[1]), []).append(pid)
     user = system = 0
     todo = [root]
     while todo:
