@@ -146,7 +146,7 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
             if gathered:
                 self._t_sent = perf()
 
-        ws_mod.WebSocket.send_now = send_now_  # type: ignore[method-assign]
+        ws_mod.WebSocket.send_now = send_now_  # type: ignore[method-assign, assignment]
         ws_mod.WebSocket._write_gathered = write_gathered_  # type: ignore[method-assign]
 
         def readable_(self: Any, ws: Any) -> None:
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
                 e._t_done = perf()
             acked(self, pending, a)
 
-        socket_mod.Socket._acked = acked_  # type: ignore[method-assign]
+        socket_mod.Socket._acked = acked_  # type: ignore[method-assign, assignment]
         engine_mod.Engine._flush = flush_  # type: ignore[method-assign]
         engine_mod.Engine._readable = readable_  # type: ignore[method-assign]
         engine_mod.Engine._ws_read = ws_read_  # type: ignore[method-assign]
