@@ -116,6 +116,20 @@ BUILTIN_BODY = """
         self.sio.call("ack", {"text": "hello", "n": 42}, timeout=30)
 """
 
+# the Locust tools: the import of their user class, its connect, its task
+LOCUST_USERS = {
+    "sioclient": (
+        "from sioclient.contrib.locust import SocketIOUser",
+        SIOCLIENT_CONNECT,
+        SIOCLIENT_BODY,
+    ),
+    "locust-builtin": (
+        "from locust.contrib.socketio import SocketIOUser",
+        BUILTIN_CONNECT,
+        BUILTIN_BODY,
+    ),
+}
+
 # the same users without Locust: what its task loop and statistics cost, in the same run
 SCRIPT = """
 import json, os, signal, time
@@ -319,12 +333,7 @@ def run_python(
             Path(tmp, "script.py").write_text(SCRIPT)
             cmd = [sys.executable, "script.py"]
         else:
-            if tool == "sioclient":
-                imp = "from sioclient.contrib.locust import SocketIOUser"
-                connect, body = SIOCLIENT_CONNECT, SIOCLIENT_BODY
-            else:
-                imp = "from locust.contrib.socketio import SocketIOUser"
-                connect, body = BUILTIN_CONNECT, BUILTIN_BODY
+            imp, connect, body = LOCUST_USERS[tool]
             Path(tmp, "locustfile.py").write_text(
                 LOCUSTFILE.format(import_line=imp, connect=connect, body=body)
             )

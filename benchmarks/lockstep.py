@@ -251,13 +251,14 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
 
     wall = w1 - w0
     calls = len(acks)
+    offered = args.users / think if think else float("nan")
     out: dict[str, Any] = {
         "users": args.users,
         "think_ms": think * 1000,
         "jitter": jitter,
-        "offered": args.users / think if think else float("nan"),
+        "offered": offered,
         "achieved": calls / wall,
-        "share": calls / wall / (args.users / think) if think else float("nan"),
+        "share": calls / wall / offered,
         "late_p50_ms": pct(late, 0.5) * 1000,
         "late_p99_ms": pct(late, 0.99) * 1000,
         "probe_p50_ms": pct(probe_late, 0.5) * 1000,
